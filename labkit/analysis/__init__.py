@@ -1,0 +1,1 @@
+"""Electrochemical test analyses: cycling, rate, fast charge, CCD, transference."""

@@ -1,0 +1,80 @@
+"""``labkit read`` and ``labkit formats``."""
+
+from __future__ import annotations
+
+import argparse
+
+from labkit.cli import Outcome, add_json_flag
+
+
+def register(subcommands: argparse._SubParsersAction) -> None:
+    """Add ``read`` and ``formats``."""
+    read = subcommands.add_parser(
+        "read",
+        help="parse one instrument file and summarise it",
+        description=(
+            "Parse FILE (format detected from its content) and print what it holds: "
+            "vendor, format, technique, rows, columns with units, time span and cycles. "
+            "With -o, also save the tidy table and its metadata as Parquet."
+        ),
+    )
+    read.add_argument("file", metavar="FILE", help="cycler or impedance file")
+    read.add_argument("--format", metavar="NAME", help="skip detection (see `labkit formats`)")
+    read.add_argument("-o", "--output", metavar="OUT.parquet", help="write the record as Parquet")
+    add_json_flag(read)
+    read.set_defaults(handler=_read)
+
+    formats = subcommands.add_parser("formats", help="list the file formats labkit reads",
+                                     description="List the file formats labkit reads.")
+    add_json_flag(formats)
+    formats.set_defaults(handler=_formats)
+
+
+def _read(args: argparse.Namespace) -> Outcome:
+    import labkit
+
+    record = labkit.read(args.file, format=args.format)
+    summary = record.summary()
+    if args.output:
+        record.to_parquet(args.output)
+        summary["output"] = args.output
+    return Outcome(summary, _summary_text(summary))
+
+
+def _summary_text(summary: dict) -> str:
+    lines = [
+        f"file       {summary['file']}",
+        f"format     {summary['file_format']} ({summary['vendor']}), {summary['kind']} record",
+        f"technique  {', '.join(summary['technique']) or 'not stated'}",
+        f"started    {summary['start_time'] or 'not stated'}",
+        f"rows       {summary['rows']}",
+    ]
+    if summary.get("time_span_second") is not None:
+        lines.append(f"time span  {summary['time_span_second']:.6g} s")
+    if "cycles" in summary:
+        lines.append(f"cycles     {summary['cycles']}")
+    if "spectra" in summary:
+        lines.append(f"spectra    {summary['spectra']}")
+    lines.append("columns")
+    for column in summary["columns"]:
+        unit = f"[{column['unit']}]" if column["unit"] else ""
+        lines.append(f"  {column['name']:<40} {unit:<8} {column['dtype']}")
+    if "output" in summary:
+        lines.append(f"written    {summary['output']}")
+    return "\n".join(lines)
+
+
+def _formats(args: argparse.Namespace) -> Outcome:
+    from labkit.registry import formats
+
+    entries = [
+        {"name": f.name, "vendor": f.vendor, "kind": f.kind, "extensions": list(f.extensions),
+         "description": f.description}
+        for f in formats()
+    ]
+    width = max((len(e["name"]) for e in entries), default=10)
+    text = "\n".join(
+        f"{e['name']:<{width}}  {e['vendor']:<12} {' '.join(e['extensions']):<22} {e['description']}"
+        for e in entries
+    )
+    return Outcome({"formats": entries}, text)

@@ -1,0 +1,109 @@
+"""Canonical column names of labkit records and the units they carry.
+
+Names follow the Battery Data Format (BDF) machine-readable convention: the
+quantity in snake_case, then its SI unit spelled out (``voltage_volt``,
+``charging_capacity_ampere_hour``). A column that a vendor records but BDF
+does not name keeps a vendor prefix (``biologic_control_volt``,
+``neware_step_type``), still ending in its unit when it has one.
+
+Sign convention (every parser converts to it): ``current_ampere`` is positive
+when the cell is charged, i.e. oxidation at the working electrode of a
+half-cell or positive electrode of a full cell. Capacities and energies are
+non-negative magnitudes; impedance keeps the sign as measured (capacitive arcs
+have a negative ``z_imag_ohm``).
+"""
+
+from __future__ import annotations
+
+import re
+
+#: Cycling (time-series) columns: name -> description.
+CYCLING_COLUMNS: dict[str, str] = {
+    "test_time_second": "time since the start of the test",
+    "step_time_second": "time since the start of the current step",
+    "unix_time_second": "wall-clock time, seconds since 1970-01-01 UTC",
+    "voltage_volt": "cell voltage (working vs counter/reference electrode)",
+    "current_ampere": "current, positive = charge",
+    "power_watt": "power, positive = charge",
+    "cycle_count": "cycle number, starting at 1",
+    "step_index": "index of the step in the schedule (the programmed step)",
+    "step_count": "running count of steps executed, starting at 1",
+    "record_index": "the instrument's own record/data-point number",
+    "charging_capacity_ampere_hour": "charge passed while charging, cumulative within the cycle",
+    "discharging_capacity_ampere_hour": "charge passed while discharging, cumulative within the cycle",
+    "step_capacity_ampere_hour": "charge passed since the start of the step (magnitude)",
+    "net_capacity_ampere_hour": "charge passed since the start of the test, charge positive",
+    "charging_energy_watt_hour": "energy while charging, cumulative within the cycle",
+    "discharging_energy_watt_hour": "energy while discharging, cumulative within the cycle",
+    "step_energy_watt_hour": "energy since the start of the step (magnitude)",
+    "net_energy_watt_hour": "energy since the start of the test, charge positive",
+    "temperature_celsius": "cell temperature",
+    "ambient_temperature_celsius": "ambient/chamber temperature",
+    "internal_resistance_ohm": "internal resistance reported by the cycler",
+    "dv_dt_volt_per_second": "voltage derivative reported by the cycler",
+    "counter_electrode_voltage_volt": "counter electrode potential (3-electrode cells)",
+    "working_electrode_voltage_volt": "working electrode potential (3-electrode cells)",
+}
+
+#: Impedance columns: name -> description.
+IMPEDANCE_COLUMNS: dict[str, str] = {
+    "spectrum": "index of the spectrum within the file, starting at 0",
+    "frequency_hertz": "frequency",
+    "z_real_ohm": "real part of the impedance",
+    "z_imag_ohm": "imaginary part of the impedance, sign as measured",
+    "z_modulus_ohm": "|Z| as reported by the instrument",
+    "z_phase_degree": "phase as reported by the instrument",
+    "test_time_second": "time since the start of the test at this point",
+    "unix_time_second": "wall-clock time of this point",
+    "temperature_celsius": "temperature of the spectrum",
+    "dc_voltage_volt": "DC potential during the spectrum",
+    "dc_current_ampere": "DC current during the spectrum, positive = charge/oxidation",
+    "ac_amplitude_volt": "AC voltage amplitude (rms as the instrument reports it)",
+    "ac_amplitude_ampere": "AC current amplitude",
+    "cycle_count": "cycle number when the spectrum belongs to a cycling test",
+}
+
+# Longest suffixes first so "_ampere_hour" wins over "_hour".
+_UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
+    ("_siemens_per_centimeter", "S/cm"),
+    ("_volt_per_second", "V/s"),
+    ("_square_centimeter", "cm²"),
+    ("_ampere_hour", "Ah"),
+    ("_watt_hour", "Wh"),
+    ("_second", "s"),
+    ("_volt", "V"),
+    ("_ampere", "A"),
+    ("_watt", "W"),
+    ("_celsius", "°C"),
+    ("_kelvin", "K"),
+    ("_ohm", "Ω"),
+    ("_hertz", "Hz"),
+    ("_degree", "°"),
+    ("_coulomb", "C"),
+    ("_joule", "J"),
+    ("_farad", "F"),
+    ("_gram", "g"),
+    ("_centimeter", "cm"),
+    ("_percent", "%"),
+)
+
+_SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+
+
+def unit_of(column: str) -> str:
+    """The unit a column name spells, or ``""`` for counts and labels.
+
+    >>> unit_of("charging_capacity_ampere_hour")
+    'Ah'
+    >>> unit_of("cycle_count")
+    ''
+    """
+    for suffix, unit in _UNIT_SUFFIXES:
+        if column.endswith(suffix):
+            return unit
+    return ""
+
+
+def is_valid_name(column: str) -> bool:
+    """Whether a column name is snake_case as labkit requires of every column."""
+    return bool(_SNAKE.match(column))

@@ -1,0 +1,1 @@
+"""Impedance analysis: circuits, fitting, validity, DRT, conductivity."""

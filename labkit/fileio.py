@@ -1,0 +1,86 @@
+"""Safe file writing and hashing.
+
+Outputs are written to a temporary file in the destination folder, flushed to
+disk, then renamed over the destination: a crash at any point leaves either
+the old file or the new one, never half of one. Inputs are only ever opened
+for reading.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+from os import PathLike
+from pathlib import Path
+from typing import IO
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | PathLike[str], mode: str = "wb", **open_args) -> Iterator[IO]:
+    """Open a temporary file that replaces ``path`` only when the block succeeds.
+
+    Parameters
+    ----------
+    path
+        Destination. Its folder must exist.
+    mode
+        ``"wb"`` or ``"w"`` (text; pass ``encoding=`` and ``newline=`` as needed).
+
+    Examples
+    --------
+    >>> with atomic_write("out.txt", "w", encoding="utf-8") as handle:  # doctest: +SKIP
+    ...     handle.write("hello")
+    """
+    target = Path(path)
+    fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, mode, **open_args) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp_name, target)
+        _fsync_folder(target.parent)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp_name)
+        raise
+
+
+def atomic_temp_path(path: str | PathLike[str]) -> Path:
+    """A fresh temporary path beside ``path`` for writers that need a file name.
+
+    The caller writes to it, then calls :func:`commit_temp_path`.
+    """
+    target = Path(path)
+    fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    return Path(temp_name)
+
+
+def commit_temp_path(temp: Path, path: str | PathLike[str]) -> None:
+    """Make a fully written temporary file durable and rename it over ``path``."""
+    with open(temp, "rb+") as handle:
+        os.fsync(handle.fileno())
+    os.replace(temp, path)
+    _fsync_folder(Path(path).parent)
+
+
+def _fsync_folder(folder: Path) -> None:
+    with contextlib.suppress(OSError):  # not every filesystem lets a folder be fsynced
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def sha256_of(path: str | PathLike[str]) -> str:
+    """SHA-256 of a file's bytes, hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,245 @@
+"""The registry of file formats and :func:`read`, which detects the format by content.
+
+Every parser module in ``labkit.parsers`` registers its formats with
+:func:`register`: a pure ``sniff(head, path) -> bool`` that looks only at the
+first bytes of a file (and, as a hint, its name), and a pure
+``read(path) -> record``. :func:`read` runs every sniffer on the file's head,
+picks the most specific match, parses, validates the record and fills in the
+provenance (path, SHA-256, size, format, parser version).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import pkgutil
+import struct
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from os import PathLike
+from pathlib import Path
+
+from labkit import __version__
+from labkit.data import Record
+from labkit.errors import FormatError, LabkitError
+from labkit.fileio import sha256_of
+
+#: How many bytes of a file the sniffers see.
+HEAD_BYTES = 64 * 1024
+
+Sniffer = Callable[[bytes, Path], bool]
+Reader = Callable[[Path], Record]
+
+# Exceptions that, raised from inside a parser, can only mean the file's
+# content is not what the parser expected. They become a FormatError that
+# names the parser, so a damaged file never surfaces as a bare traceback.
+_CONTENT_ERRORS = (
+    ValueError,
+    IndexError,
+    KeyError,
+    struct.error,
+    UnicodeError,
+    zipfile.BadZipFile,
+    EOFError,
+    OverflowError,
+)
+
+
+@dataclass(frozen=True)
+class Format:
+    """A file format labkit reads.
+
+    Attributes
+    ----------
+    name
+        Short stable name used by ``--format`` (``"biologic-mpr"``).
+    vendor
+        Instrument maker.
+    description
+        One line for ``labkit formats``.
+    extensions
+        Usual file name endings, lower case, with the dot.
+    kind
+        ``"cycling"``, ``"impedance"`` or ``"cycling/impedance"`` (decided per file).
+    sniff
+        ``sniff(head, path) -> bool``; must not open the file.
+    read
+        ``read(path) -> record``.
+    priority
+        Among several sniffers that match, the highest wins; generic readers use < 0.
+    version
+        Revision of this parser, bumped when its output changes.
+    """
+
+    name: str
+    vendor: str
+    description: str
+    extensions: tuple[str, ...]
+    kind: str
+    sniff: Sniffer
+    read: Reader
+    priority: int = 0
+    version: str = "1"
+
+
+_FORMATS: dict[str, Format] = {}
+_loaded = False
+
+
+def register(
+    name: str,
+    *,
+    vendor: str,
+    description: str,
+    extensions: tuple[str, ...],
+    kind: str,
+    sniff: Sniffer,
+    priority: int = 0,
+    version: str = "1",
+) -> Callable[[Reader], Reader]:
+    """Register the decorated ``read(path)`` function as the reader of a format."""
+
+    def decorate(reader: Reader) -> Reader:
+        if name in _FORMATS and _FORMATS[name].read is not reader:
+            raise RuntimeError(f"format {name!r} registered twice")
+        _FORMATS[name] = Format(name, vendor, description, tuple(extensions), kind, sniff,
+                                reader, priority, version)
+        return reader
+
+    return decorate
+
+
+def _load_parsers() -> None:
+    global _loaded
+    if _loaded:
+        return
+    import labkit.parsers as package
+
+    for module in pkgutil.iter_modules(package.__path__):
+        if not module.name.startswith("_"):
+            importlib.import_module(f"labkit.parsers.{module.name}")
+    _loaded = True
+
+
+def formats() -> list[Format]:
+    """Every registered format, sorted by vendor then name."""
+    _load_parsers()
+    return sorted(_FORMATS.values(), key=lambda f: (f.vendor.lower(), f.name))
+
+
+def get_format(name: str) -> Format:
+    """The format called ``name``.
+
+    Raises
+    ------
+    LabkitError
+        When no format has that name (the message lists the names).
+    """
+    _load_parsers()
+    try:
+        return _FORMATS[name]
+    except KeyError:
+        raise LabkitError(
+            f"unknown format {name!r}; known formats: {', '.join(sorted(_FORMATS))}"
+        ) from None
+
+
+def read_head(path: Path) -> bytes:
+    """The first :data:`HEAD_BYTES` bytes of a file."""
+    with open(path, "rb") as handle:
+        return handle.read(HEAD_BYTES)
+
+
+def detect(path: str | PathLike[str]) -> Format:
+    """The format of a file, decided by its content (the name only breaks ties).
+
+    Raises
+    ------
+    FormatError
+        When the file is empty or no format recognises it.
+    """
+    path = _existing_file(path)
+    head = read_head(path)
+    if not head:
+        raise FormatError("file is empty (0 bytes); expected instrument data", file=path,
+                          position="byte 0")
+    matches = [f for f in formats() if _sniffs(f, head, path)]
+    if not matches:
+        preview = head[:16]
+        raise FormatError(
+            f"not a format labkit recognises (first bytes {preview!r}); "
+            "see `labkit formats`, or pass format= / --format to force one",
+            file=path,
+            position="byte 0",
+        )
+    suffix = "".join(path.suffixes[-2:]).lower()
+    return max(
+        matches,
+        key=lambda f: (f.priority, any(suffix.endswith(ext) for ext in f.extensions)),
+    )
+
+
+def _sniffs(fmt: Format, head: bytes, path: Path) -> bool:
+    try:
+        return bool(fmt.sniff(head, path))
+    except _CONTENT_ERRORS:
+        return False
+
+
+def _existing_file(path: str | PathLike[str]) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise LabkitError("no such file", file=path)
+    if not path.is_file():
+        raise LabkitError("not a regular file (a folder?); give a file", file=path)
+    return path
+
+
+def read(path: str | PathLike[str], format: str | None = None) -> Record:
+    """Read an instrument file into a labkit record.
+
+    Parameters
+    ----------
+    path
+        The file. It is only opened for reading.
+    format
+        A format name from ``labkit formats`` to skip detection.
+
+    Returns
+    -------
+    CyclingRecord or ImpedanceRecord
+        With ``meta`` carrying the file's path, SHA-256, size, format and parser version.
+
+    Raises
+    ------
+    FormatError
+        When the file is not in a format labkit reads or is damaged; the message names
+        the file, the position and what was expected.
+    """
+    path = _existing_file(path)
+    fmt = get_format(format) if format else detect(path)
+    try:
+        record = fmt.read(path)
+    except LabkitError as exc:
+        if exc.file is None:
+            exc.file = str(path)
+            exc.args = (exc._render(),)
+        raise
+    except _CONTENT_ERRORS as exc:
+        raise FormatError(
+            f"{fmt.name} parser could not make sense of the content: {type(exc).__name__}: {exc}",
+            file=path,
+        ) from exc
+    meta = dataclasses.replace(
+        record.meta,
+        source_path=str(path),
+        source_sha256=sha256_of(path),
+        source_size_byte=path.stat().st_size,
+        file_format=fmt.name,
+        parser_version=f"{__version__}+{fmt.name}.{fmt.version}",
+        vendor=record.meta.vendor or fmt.vendor,
+    )
+    record = type(record)(data=record.data, meta=meta)
+    record.validate()
+    return record

@@ -1,0 +1,1 @@
+"""Cycler test schedules (imported as ``labkit.protocols``): model, generators, writers."""
