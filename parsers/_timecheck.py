@@ -1,0 +1,43 @@
+"""Check that a test-time column runs forward, and describe where it does not.
+
+Cycler exports are supposed to carry a non-decreasing test time. Some do not
+(the BDF project ships a Neware conversion named ``..._Time_Bug`` whose time
+falls back to 0 for one row at each step change). Readers keep the values as
+the file states them and put the description returned here into
+``meta.notes`` so a user sees the problem before an analysis trips on it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def time_order_notes(seconds: np.ndarray, first_data_line: int | None = None) -> tuple[str, ...]:
+    """Notes on decreasing or repeated test times; empty when time only increases.
+
+    Parameters
+    ----------
+    seconds
+        The test time of each row, in file order.
+    first_data_line
+        1-based line number of the first data row, to name the first bad line;
+        ``None`` for binary sources (rows are then counted from 0).
+
+    Returns
+    -------
+    tuple of str
+        At most two notes: one for decreases, one for repeated values.
+    """
+    finite = np.asarray(seconds, dtype=float)
+    steps = np.diff(finite)
+    notes = []
+    for mask, what in ((steps < 0, "decreases"), (steps == 0, "repeats the previous value")):
+        count = int(np.count_nonzero(mask))
+        if count:
+            row = int(np.flatnonzero(mask)[0]) + 1
+            where = f"line {first_data_line + row}" if first_data_line is not None else f"row {row}"
+            notes.append(
+                f"test_time_second {what} at {count} row(s), first at {where} "
+                f"({finite[row - 1]:.6g} s -> {finite[row]:.6g} s); values kept as in the file"
+            )
+    return tuple(notes)
