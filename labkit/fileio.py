@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from os import PathLike
@@ -35,7 +36,7 @@ def atomic_write(path: str | PathLike[str], mode: str = "wb", **open_args) -> It
     ...     handle.write("hello")
     """
     target = Path(path)
-    fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, temp_name = tempfile.mkstemp(prefix=_temp_prefix(target), suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, mode, **open_args) as handle:
             yield handle
@@ -55,7 +56,7 @@ def atomic_temp_path(path: str | PathLike[str]) -> Path:
     The caller writes to it, then calls :func:`commit_temp_path`.
     """
     target = Path(path)
-    fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, temp_name = tempfile.mkstemp(prefix=_temp_prefix(target), suffix=".tmp", dir=target.parent)
     os.close(fd)
     return Path(temp_name)
 
@@ -66,6 +67,42 @@ def commit_temp_path(temp: Path, path: str | PathLike[str]) -> None:
         os.fsync(handle.fileno())
     os.replace(temp, path)
     _fsync_folder(Path(path).parent)
+
+
+_TEMP_NAME = re.compile(r"^\..+\.pid(?P<pid>\d+)\.[^.]+\.tmp$")
+
+
+def _temp_prefix(target: Path) -> str:
+    # The writer's pid in the name lets a later run tell a dead writer's leftovers
+    # from a live writer's work in progress.
+    return f".{target.name}.pid{os.getpid()}."
+
+
+def remove_dead_temporaries(folder: Path) -> int:
+    """Delete temp files under ``folder`` whose writing process no longer runs.
+
+    Returns the number removed. Only files named by :func:`atomic_write` /
+    :func:`atomic_temp_path` are considered.
+    """
+    removed = 0
+    for temp in folder.rglob(".*.tmp"):
+        match = _TEMP_NAME.match(temp.name)
+        if match is None or _alive(int(match.group("pid"))):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+            removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _fsync_folder(folder: Path) -> None:

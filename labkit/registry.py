@@ -14,6 +14,7 @@ import dataclasses
 import importlib
 import pkgutil
 import struct
+import warnings
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -84,6 +85,7 @@ class Format:
 
 
 _FORMATS: dict[str, Format] = {}
+_BROKEN: dict[str, str] = {}
 _loaded = False
 
 
@@ -117,9 +119,21 @@ def _load_parsers() -> None:
     import labkit.parsers as package
 
     for module in pkgutil.iter_modules(package.__path__):
-        if not module.name.startswith("_"):
+        if module.name.startswith("_"):
+            continue
+        try:
             importlib.import_module(f"labkit.parsers.{module.name}")
+        except Exception as exc:  # one broken parser must not stop the others
+            _BROKEN[module.name] = f"{type(exc).__name__}: {exc}"
+            warnings.warn(f"labkit parser module {module.name!r} failed to import: {exc}",
+                          RuntimeWarning, stacklevel=2)
     _loaded = True
+
+
+def broken_parsers() -> dict[str, str]:
+    """Parser modules that failed to import: module name -> error. Empty when all is well."""
+    _load_parsers()
+    return dict(_BROKEN)
 
 
 def formats() -> list[Format]:

@@ -93,3 +93,18 @@ def test_cli_bad_usage_exits_2():
     with pytest.raises(SystemExit) as info:
         main(["read"])
     assert info.value.code == 2
+
+
+def test_every_parser_module_imports():
+    from labkit.registry import broken_parsers
+
+    assert broken_parsers() == {}
+
+
+def test_parsers_never_import_the_top_level_folder_name():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    offenders = [p.name for p in (root / "parsers").glob("*.py")
+                 if "from parsers" in p.read_text() or "import parsers" in p.read_text()]
+    assert offenders == [], "parsers must import as labkit.parsers"
