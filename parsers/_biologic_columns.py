@@ -1,0 +1,367 @@
+"""BioLogic (EC-Lab / BT-Lab) column labels, their labkit names, and record assembly.
+
+Both BioLogic readers (binary ``.mpr`` in :mod:`labkit.parsers.biologic_mpr`, text
+``.mpt`` in :mod:`labkit.parsers.biologic_mpt`) first produce a table whose columns
+carry EC-Lab's own labels (``"Ewe/V"``, ``"I/mA"``, ``"(Q-Qo)/mA.h"``...).
+:func:`build_record` turns that table into a labkit record: canonical names in SI
+units (:mod:`labkit.columns`), vendor-only columns as ``biologic_<name>_<unit>``,
+and an :class:`~labkit.data.ImpedanceRecord` for impedance techniques.
+
+Conventions (also written into ``meta.notes`` of every record):
+
+* ``voltage_volt`` is ``Ecell/V`` when the file has it (BT-Lab), else ``Ewe/V``
+  (working electrode vs reference), else ``<Ewe>/V``; ``Ece/V`` becomes
+  ``counter_electrode_voltage_volt``; ``Ewe-Ece/V`` stays ``biologic_ewe_ece_volt``.
+* ``current_ampere`` is ``I/mA`` (or ``<I>/mA`` when the file has no ``I/mA``) in A.
+  BioLogic's ``I > 0`` is oxidation at the working electrode, i.e. charge: labkit's
+  convention already, no sign change.
+* ``cycle_count`` is EC-Lab's ``cycle number`` plus one when the file counts cycles
+  from 0 (battery techniques), as written when it counts from 1 (CV, PEIS).
+* ``z_imag_ohm`` is minus EC-Lab's ``-Im(Z)/Ohm``: negative for capacitive arcs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from labkit.data import CyclingRecord, ImpedanceRecord, Metadata
+from labkit.errors import FormatError
+
+#: Techniques whose rows are impedance spectra (names as EC-Lab writes them).
+IMPEDANCE_TECHNIQUES = frozenset({"PEIS", "GEIS", "SPEIS", "SGEIS", "ZIR"})
+
+#: EC-Lab's technique titles (line 4 of an .mpt) -> short name.
+TECHNIQUE_TITLES: dict[str, str] = {
+    "Galvanostatic Cycling with Potential Limitation": "GCPL",
+    "Potentio Electrochemical Impedance Spectroscopy": "PEIS",
+    "Galvano Electrochemical Impedance Spectroscopy": "GEIS",
+    "Potentiostatic Electrochemical Impedance Spectroscopy": "PEIS",
+    "Galvanostatic Electrochemical Impedance Spectroscopy": "GEIS",
+    "Staircase Potentio Electrochemical Impedance Spectroscopy": "SPEIS",
+    "Staircase Galvano Electrochemical Impedance Spectroscopy": "SGEIS",
+    "IR compensation (PEIS)": "ZIR",
+    "Open Circuit Voltage": "OCV",
+    "Cyclic Voltammetry": "CV",
+    "Cyclic Voltammetry Advanced": "CVA",
+    "Linear Sweep Voltammetry": "LSV",
+    "Chronoamperometry / Chronocoulometry": "CA",
+    "Chronopotentiometry": "CP",
+    "Constant Current": "CoC",
+    "Constant Voltage": "CoV",
+    "Modulo Bat": "MB",
+    "Battery Capacity Determination": "BCD",
+    "Modular Potentio": "MP",
+    "Modular Galvano": "MG",
+    "Wait": "Wait",
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a BioLogic column goes: labkit name, factor to SI, integer or not."""
+
+    name: str
+    scale: float = 1.0
+    integer: bool = False
+
+
+# EC-Lab label -> target. Labels are compared after :func:`label_key` (non-ASCII
+# characters dropped, so "Temperature/°C" and a mis-encoded "Temperature/�C" match).
+_KNOWN: dict[str, Target] = {
+    "time/s": Target("test_time_second"),
+    "step time/s": Target("step_time_second"),
+    "I/mA": Target("current_ampere", 1e-3),
+    "Ece/V": Target("counter_electrode_voltage_volt"),
+    "Ewe-Ece/V": Target("biologic_ewe_ece_volt"),
+    "control/V/mA": Target("biologic_control"),
+    "control/V": Target("biologic_control_volt"),
+    "control/mA": Target("biologic_control_ampere", 1e-3),
+    "(Q-Qo)/mA.h": Target("net_capacity_ampere_hour", 1e-3),
+    "(Q-Qo)/C": Target("net_capacity_ampere_hour", 1 / 3600),
+    "dq/mA.h": Target("biologic_dq_ampere_hour", 1e-3),
+    "dQ/mA.h": Target("biologic_dq_technique_ampere_hour", 1e-3),
+    "dQ/C": Target("biologic_dq_technique_ampere_hour", 1 / 3600),
+    "Q charge/mA.h": Target("charging_capacity_ampere_hour", 1e-3),
+    "Q discharge/mA.h": Target("discharging_capacity_ampere_hour", 1e-3),
+    "Energy charge/W.h": Target("charging_energy_watt_hour"),
+    "Energy discharge/W.h": Target("discharging_energy_watt_hour"),
+    "Energy we charge/W.h": Target("charging_energy_watt_hour"),
+    "Energy we discharge/W.h": Target("discharging_energy_watt_hour"),
+    "P/W": Target("power_watt"),
+    "Pwe/W": Target("power_watt"),
+    "Ns": Target("step_index", integer=True),
+    "half cycle": Target("biologic_half_cycle", integer=True),
+    "z cycle": Target("biologic_z_cycle", integer=True),
+    "I Range": Target("biologic_i_range", integer=True),
+    "I range": Target("biologic_i_range", integer=True),
+    "mode": Target("biologic_mode", integer=True),
+    "ox/red": Target("biologic_ox_red", integer=True),
+    "error": Target("biologic_error", integer=True),
+    "control changes": Target("biologic_control_changes", integer=True),
+    "Ns changes": Target("biologic_ns_changes", integer=True),
+    "counter inc.": Target("biologic_counter_inc", integer=True),
+    "freq/Hz": Target("frequency_hertz"),
+    "Re(Z)/Ohm": Target("z_real_ohm"),
+    "-Im(Z)/Ohm": Target("z_imag_ohm", -1.0),
+    "|Z|/Ohm": Target("z_modulus_ohm"),
+    "Phase(Z)/deg": Target("z_phase_degree"),
+    "Temperature/C": Target("temperature_celsius"),
+    "T/C": Target("temperature_celsius"),
+    "x": Target("biologic_x"),
+}
+
+# Voltage and current labels whose target depends on what else the file holds.
+_CELL_VOLTAGE = ("Ecell/V", "Ewe/V", "<Ewe>/V")
+_CURRENT = ("I/mA", "<I>/mA")
+
+# unit as EC-Lab writes it (after label_key) -> (labkit unit word, factor to it)
+_UNITS: dict[str, tuple[str, float]] = {
+    "V": ("volt", 1.0), "mV": ("volt", 1e-3), "A": ("ampere", 1.0), "mA": ("ampere", 1e-3),
+    "mA.h": ("ampere_hour", 1e-3), "A.h": ("ampere_hour", 1.0), "W.h": ("watt_hour", 1.0),
+    "W": ("watt", 1.0), "Ohm": ("ohm", 1.0), "Hz": ("hertz", 1.0), "deg": ("degree", 1.0),
+    "s": ("second", 1.0), "C": ("coulomb", 1.0), "F": ("farad", 1.0), "nF": ("farad", 1e-9),
+    "%": ("percent", 1.0), "N": ("newton", 1.0),
+}
+# Units spelled with a non-ASCII prefix lose it in label_key; restore from the original.
+_MICRO_UNITS = {"F": ("farad", 1e-6), "A.h": ("ampere_hour", 1e-6), "A": ("ampere", 1e-6)}
+
+
+def label_key(label: str) -> str:
+    """An EC-Lab label reduced to ASCII with single spaces, for matching.
+
+    EC-Lab writes ``<Ewe/V>`` in some exports for ``<Ewe>/V``; both give ``<Ewe>/V``.
+    """
+    ascii_only = label.encode("ascii", "ignore").decode().strip()
+    ascii_only = re.sub(r"\s+", " ", ascii_only)
+    return re.sub(r"^<(\w+)/(\w+)>$", r"<\1>/\2", ascii_only)
+
+
+def _slug(text: str) -> str:
+    text = re.sub(r"\|([^|]*)\|", r"abs \1", text)
+    text = text.replace("(Q-Qo)", "q_qo").replace("-Im", "minus_im").replace("|", "")
+    text = re.sub(r"<([^>]*)>", r"mean \1", text)
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+
+
+def generic_target(label: str) -> Target:
+    """``biologic_<name>_<unit>`` in SI for a label labkit has no canonical name for.
+
+    >>> generic_target("Capacitance charge/µF")
+    Target(name='biologic_capacitance_charge_farad', scale=1e-06, integer=False)
+    """
+    key = label_key(label)
+    name, _, unit = key.rpartition("/") if "/" in key else (key, "", "")
+    spelled = label.rpartition("/")[2]
+    if "°" in spelled:
+        unit_word, scale = "celsius", 1.0
+    else:
+        micro = "µ" in spelled or "μ" in spelled
+        unit_word, scale = (_MICRO_UNITS if micro else _UNITS).get(unit, (_slug(unit), 1.0))
+    parts = [p for p in ("biologic", _slug(name), unit_word) if p]
+    return Target("_".join(parts), scale)
+
+
+def _targets(labels: list[str], impedance: bool) -> tuple[dict[str, Target], list[str]]:
+    """Target of every label, resolving voltage/current roles; returns notes too."""
+    keys = {label: label_key(label) for label in labels}
+    present = set(keys.values())
+    notes: list[str] = []
+    targets: dict[str, Target] = {}
+    voltage = next((v for v in _CELL_VOLTAGE if v in present), None)
+    current = next((c for c in _CURRENT if c in present), None)
+    for label, key in keys.items():
+        if impedance and key == "<Ewe>/V":
+            target = Target("dc_voltage_volt")
+        elif impedance and key == "<I>/mA":
+            target = Target("dc_current_ampere", 1e-3)
+        elif key in _CELL_VOLTAGE:
+            if key == voltage and not impedance:
+                target = Target("voltage_volt")
+            elif key == "Ewe/V":
+                target = Target("working_electrode_voltage_volt")
+            else:
+                target = generic_target(label)
+        elif key in _CURRENT and not impedance:
+            target = Target("current_ampere", 1e-3) if key == current else generic_target(label)
+        elif key == "cycle number":
+            target = Target("cycle_count", integer=True)
+        else:
+            target = _KNOWN.get(key) or generic_target(label)
+        targets[label] = target
+    if voltage and not impedance:
+        notes.append(f"voltage_volt is BioLogic {voltage}")
+    if current and not impedance:
+        notes.append(f"current_ampere is BioLogic {current} in A; I > 0 is oxidation = charge")
+    return targets, notes
+
+
+def is_impedance(technique: tuple[str, ...], raw: pd.DataFrame) -> bool:
+    """Whether a file is impedance data.
+
+    A known technique decides (PEIS, GEIS, ZIR... are impedance; GCPL, MB, CV... are
+    not). Without one (headerless exports), the data decides: frequency, Re(Z) and
+    -Im(Z) columns with measured frequencies, and no time-series voltage/current column.
+    """
+    known = set(TECHNIQUE_TITLES.values()) | IMPEDANCE_TECHNIQUES
+    if technique and all(t in known for t in technique):
+        return all(t in IMPEDANCE_TECHNIQUES for t in technique)
+    keys = {label_key(str(label)): label for label in raw.columns}
+    if not {"freq/Hz", "Re(Z)/Ohm", "-Im(Z)/Ohm"} <= set(keys):
+        return False
+    if {"Ewe/V", "Ecell/V", "I/mA"} & set(keys):
+        return False
+    frequency = pd.to_numeric(raw[keys["freq/Hz"]], errors="coerce").to_numpy(dtype=float)
+    return bool(np.any(np.isfinite(frequency) & (frequency > 0)))
+
+
+def build_record(
+    raw: pd.DataFrame,
+    meta: Metadata,
+    *,
+    loop_starts: np.ndarray | None = None,
+    position: str | None = None,
+) -> CyclingRecord | ImpedanceRecord:
+    """Turn a table with EC-Lab labels into a labkit record.
+
+    Parameters
+    ----------
+    raw
+        One column per EC-Lab label (values in EC-Lab units).
+        Duplicate target names keep the first column.
+    meta
+        Metadata so far; ``technique`` decides impedance vs cycling.
+    loop_starts
+        First row of each loop (``.mpr`` loop module), or None.
+    position
+        Where the column labels are in the file, for error messages.
+
+    Raises
+    ------
+    FormatError
+        When impedance data lacks frequency or impedance columns.
+    """
+    labels = [str(c) for c in raw.columns]
+    impedance = is_impedance(meta.technique, raw)
+    if impedance:
+        present = {label_key(label) for label in labels}
+        missing = [c for c in ("freq/Hz", "Re(Z)/Ohm", "-Im(Z)/Ohm") if c not in present]
+        if missing:
+            raise FormatError(f"impedance data ({', '.join(meta.technique) or 'EIS'}) without "
+                              f"column(s) {missing}; found {labels}", position=position)
+    targets, notes = _targets(labels, impedance)
+    columns: dict[str, np.ndarray] = {}
+    for label in labels:
+        target = targets[label]
+        if target.name in columns:
+            if _KNOWN.get(label_key(label)) == target:
+                continue  # the same quantity under an older/newer EC-Lab label
+            target = Target(_alternative_name(target.name, columns), target.scale,
+                            target.integer)
+        values = raw[label].to_numpy()
+        if target.integer:
+            columns[target.name] = _as_integer(values)
+        elif target.scale != 1.0:
+            columns[target.name] = values.astype(np.float64) * target.scale
+        else:
+            columns[target.name] = values
+    if "cycle_count" in columns:
+        columns["cycle_count"], note = _cycle_count(columns["cycle_count"])
+        notes.append(note)
+    elif "biologic_half_cycle" in columns:
+        columns["cycle_count"] = columns["biologic_half_cycle"] // 2 + 1
+        notes.append("cycle_count = half cycle // 2 + 1 (the file has no cycle number; this is "
+                     "EC-Lab's own rule, checked against its .mpt exports)")
+    if loop_starts is not None and len(loop_starts) > 1:
+        rows = np.arange(len(raw))
+        columns["biologic_loop"] = np.searchsorted(loop_starts, rows, side="right") - 1
+        notes.append("biologic_loop is the loop index from the .mpr loop module, from 0")
+    frame = pd.DataFrame(columns)
+    if impedance:
+        return _impedance_record(frame, meta, notes)
+    meta = _with_notes(meta, notes)
+    return CyclingRecord(frame, meta)
+
+
+def _alternative_name(name: str, used: Mapping[str, object]) -> str:
+    """``name`` with ``_alt<k>`` before its unit word, unused in ``used``."""
+    unit_words = sorted({word for word, _ in _UNITS.values()} | {"celsius"}, key=len,
+                        reverse=True)
+    unit = next((w for w in unit_words if name.endswith("_" + w)), "")
+    base = name[: len(name) - len(unit) - 1] if unit else name
+    k = 2
+    while (candidate := f"{base}_alt{k}" + (f"_{unit}" if unit else "")) in used:
+        k += 1
+    return candidate
+
+
+def _as_integer(values: np.ndarray) -> np.ndarray:
+    if values.dtype.kind in "iub":
+        return values.astype(np.int64)
+    floats = values.astype(np.float64)
+    if np.isfinite(floats).all():
+        return np.rint(floats).astype(np.int64)
+    return floats
+
+
+def _cycle_count(cycle_number: np.ndarray) -> tuple[np.ndarray, str]:
+    if len(cycle_number) and np.nanmin(cycle_number) == 0:
+        return cycle_number + 1, "cycle_count is EC-Lab's cycle number + 1 (EC-Lab counts from 0)"
+    return cycle_number, "cycle_count is EC-Lab's cycle number (EC-Lab counts from 1 here)"
+
+
+def _impedance_record(
+    frame: pd.DataFrame, meta: Metadata, notes: list[str]
+) -> ImpedanceRecord:
+    frequency = frame["frequency_hertz"].to_numpy(dtype=np.float64)
+    not_impedance = frequency == 0
+    if not_impedance.any():
+        notes.append(f"{int(not_impedance.sum())} rows with freq/Hz = 0 (not impedance points) "
+                     "were dropped")
+        frame = frame.loc[~not_impedance].reset_index(drop=True)
+        frequency = frequency[~not_impedance]
+    frame.insert(0, "spectrum", _spectrum_index(frame, frequency))
+    notes.append("spectrum starts a new value where the cycle number or loop changes or the "
+                 "frequency sweep restarts; z_imag_ohm = -(-Im(Z)/Ohm)")
+    return ImpedanceRecord(frame, _with_notes(meta, notes))
+
+
+def _spectrum_index(frame: pd.DataFrame, frequency: np.ndarray) -> np.ndarray:
+    """0-based spectrum number: a new spectrum where cycle/loop changes or f restarts."""
+    n = len(frequency)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    boundary = np.zeros(n, dtype=bool)
+    for column in ("cycle_count", "biologic_loop"):
+        if column in frame:
+            values = frame[column].to_numpy()
+            boundary[1:] |= values[1:] != values[:-1]
+    step = np.diff(np.log(np.abs(frequency) + np.finfo(float).tiny))
+    if step.size:
+        direction = np.sign(np.median(step)) or -1.0
+        boundary[1:] |= np.sign(step) == -direction
+    return np.cumsum(boundary).astype(np.int64)
+
+
+def _with_notes(meta: Metadata, notes: list[str]) -> Metadata:
+    import dataclasses
+
+    return dataclasses.replace(meta, notes=tuple(meta.notes) + tuple(notes))
+
+
+def placeholder_free(value: float | None) -> float | None:
+    """EC-Lab's defaults (0 and 0.001) mean 'not entered'; they become None."""
+    if value is None or not np.isfinite(value) or value <= 0 or abs(value - 0.001) < 1e-9:
+        return None
+    return float(value)
+
+
+def merge_extra(meta: Metadata, values: Mapping[str, object]) -> Metadata:
+    """A copy of ``meta`` with ``values`` added to ``extra``."""
+    import dataclasses
+
+    return dataclasses.replace(meta, extra={**meta.extra, **values})
