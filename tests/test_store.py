@@ -109,14 +109,17 @@ def _ingest_process(source: Path, store: Path, workers: int = 2) -> subprocess.P
 
 @pytest.mark.slow
 def test_kill_9_mid_batch_then_rerun_ingests_each_file_exactly_once(tmp_path, example_files):
-    source = _source_folder(tmp_path, example_files, copies=6)
+    source = _source_folder(tmp_path, example_files, copies=10)
     files = sorted(source.rglob("*.csv"))
     store_path = tmp_path / "store"
-    for delay in (0.8, 1.6, 2.4, 3.2):
+    done_after_kill = []
+    for delay in (1.0, 1.3, 1.6, 1.9):
         process = _ingest_process(source, store_path)
         time.sleep(delay)
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+        done_after_kill.append(len(Store(store_path).query(status="ok")))
+    assert min(done_after_kill) < len(files), "no kill landed before the batch finished"
     finished = _ingest_process(source, store_path)
     assert finished.wait(timeout=300) == 0
     store = Store(store_path)
