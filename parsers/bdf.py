@@ -34,9 +34,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from labkit.parsers._text import decode, decode_head, looks_binary, read_table
+from labkit.parsers._text import decode, decode_head, looks_binary
 from labkit.parsers._timecheck import time_order_notes
-from labkit.parsers.delimited import guess_separator, tidy_columns
+from labkit.parsers.delimited import guess_separator, parse_table, tidy_columns
 
 from labkit.columns import CYCLING_COLUMNS, is_valid_name, unit_of
 from labkit.data import CyclingRecord, Metadata
@@ -205,8 +205,7 @@ def read_bdf_csv(path: Path) -> CyclingRecord:
     """Read a BDF CSV into a cycling record (see the module docstring for units and sign)."""
     text = decode(Path(path).read_bytes())
     first = text.split("\n", 1)[0].rstrip("\r")
-    raw = read_table(text, path, first_line=1, sep=guess_separator(first))
-    raw.columns = [str(c).strip() for c in raw.columns]
+    raw = parse_table(text, path, first_line=1, sep=guess_separator(first))
     if not is_bdf_cycling_header(list(raw.columns)):
         raise FormatError(
             "expected a BDF header with a test time and voltage or current column, "

@@ -25,13 +25,15 @@ uses Battery Data Format names lives in :mod:`labkit.parsers.bdf`.
 from __future__ import annotations
 
 import dataclasses
+import io
+import re
 from collections.abc import Mapping
 from os import PathLike
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from labkit.parsers._text import decode, numeric_column, read_table, si_scale, split_header
+from labkit.parsers._text import decode, numeric_column, si_scale, split_header
 from labkit.parsers._timecheck import time_order_notes
 
 from labkit.columns import CYCLING_COLUMNS, unit_of
@@ -52,6 +54,28 @@ def guess_separator(header: str) -> str:
     counts = {sep: header.count(sep) for sep in _CANDIDATE_SEPARATORS}
     best = max(counts, key=lambda sep: counts[sep])
     return best if counts[best] else ","
+
+
+def parse_table(text: str, path: Path, *, first_line: int, sep: str = ",",
+                decimal: str = ".") -> pd.DataFrame:
+    """Parse a delimited table (header row first) with pandas' C engine.
+
+    Unlike a plain ``pandas.read_csv``, rows with more fields than the header (exports
+    ending every line with a separator) never shift a column into the index; the
+    surplus trailing fields are dropped. Errors name the file line.
+    """
+    try:
+        table = pd.read_csv(io.StringIO(text), sep=sep, decimal=decimal, index_col=False,
+                            engine="c", low_memory=False)
+    except pd.errors.ParserError as exc:
+        line = re.search(r"line (\d+)", str(exc))
+        position = f"line {first_line + int(line.group(1)) - 1}" if line else None
+        raise FormatError(f"table cannot be parsed: {exc}", file=path, position=position) from exc
+    except pd.errors.EmptyDataError as exc:
+        raise FormatError("expected a table, found none", file=path,
+                          position=f"line {first_line}") from exc
+    table.columns = [str(c).strip() for c in table.columns]
+    return table
 
 
 def column_factor(source: str, target: str, unit: str | None, path: Path) -> float:
@@ -218,8 +242,7 @@ def read_delimited(
     header = lines[header_line - 1]
     separator = sep if sep is not None else guess_separator(header)
     body = "\n".join(lines[header_line - 1:])
-    raw = read_table(body, path, first_line=header_line, sep=separator, decimal=decimal)
-    raw.columns = [str(c).strip() for c in raw.columns]
+    raw = parse_table(body, path, first_line=header_line, sep=separator, decimal=decimal)
     data = tidy_columns(raw, {k.strip(): v for k, v in columns.items()}, path,
                         first_data_line=header_line + 1,
                         units={k.strip(): v for k, v in (units or {}).items()})
