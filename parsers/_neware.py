@@ -1,0 +1,197 @@
+"""Helpers shared by the Neware parsers (.nda, .ndax, BTSDA exports).
+
+Neware's step-type codes, the current-range multiplier of BTS 7/8 files, step and
+cycle counting, and the assembly of a labkit cycling frame from per-step Neware
+quantities. The code tables follow the layouts documented by fastnda
+(g-kimbell/fastnda, BSD-3-Clause) and NewareNDA (d-cogswell/NewareNDA,
+BSD-3-Clause); the code here is labkit's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+#: Neware step-type code (as stored in .nda/.ndc records) -> name as BTSDA spells it.
+STEP_TYPE_NAMES: dict[int, str] = {
+    0: "Undefined", 1: "CC Chg", 2: "CC DChg", 3: "CV Chg", 4: "Rest", 5: "Cycle",
+    6: "End", 7: "CCCV Chg", 8: "CP DChg", 9: "CP Chg", 10: "CR DChg", 11: "CR Chg",
+    12: "IR", 13: "Pause", 16: "Pulse Step", 17: "SIM", 18: "PCCCV Chg", 19: "CV DChg",
+    20: "CCCV DChg", 21: "Control", 22: "OCV", 23: "SubStep", 24: "Follow", 25: "Ramp",
+    26: "CPCV DChg", 27: "CPCV Chg", 28: "CRCV DChg", 29: "CRCV Chg", 30: "CV Scan",
+}
+
+#: Step-type codes that charge (+1) or discharge (-1) the cell.
+STEP_DIRECTION: dict[int, int] = {
+    1: 1, 3: 1, 7: 1, 9: 1, 11: 1, 18: 1, 27: 1, 29: 1,
+    2: -1, 8: -1, 10: -1, 19: -1, 20: -1, 26: -1, 28: -1,
+}
+
+#: How labkit numbers cycles where the file carries no cycle field (stated in meta.notes).
+DERIVED_CYCLE_NOTE = (
+    "cycle_count is derived from the step sequence: it starts at 1 and increases by one "
+    "at the first charging step (CC/CV/CCCV/CP/CR Chg...) that follows a discharging "
+    "step; rest, pulse, SIM and other steps do not change it. BTSDA instead numbers "
+    "cycles from the schedule's Cycle (loop) steps, so the two can differ for "
+    "schedules that do not alternate charge and discharge."
+)
+
+RAW_CYCLE_NOTE = (
+    "cycle_count is the cycle field of the raw records plus one (Neware stores it from 0). "
+    "BTSDA's 'Cycle Index' equals it for single-loop schedules; for schedules with several or "
+    "nested Cycle steps BTSDA numbers cycles its own way (e.g. it also counts Cycle steps "
+    "run once), so the two can differ there."
+)
+
+CAPACITY_NOTE = (
+    "Neware records charge and discharge capacity and energy per step; "
+    "step_capacity_ampere_hour / step_energy_watt_hour are |charge - discharge| within the "
+    "step (as BTSDA's Capacity; it differs from charge + discharge only in SIM/pulse steps), and "
+    "charging_/discharging_capacity_ampere_hour (and energies) are accumulated over the "
+    "steps of each cycle_count as labkit defines them."
+)
+
+
+def step_type_categorical(codes: np.ndarray) -> pd.Categorical:
+    """Neware step-type codes as a categorical of BTSDA names (unknown codes keep their number)."""
+    unique = np.unique(codes)
+    names = [STEP_TYPE_NAMES.get(int(code), f"Type {int(code)}") for code in unique]
+    index = np.searchsorted(unique, codes)
+    categories = list(dict.fromkeys(names))
+    lookup = np.array([categories.index(name) for name in names], dtype=np.int16)
+    return pd.Categorical.from_codes(lookup[index] if len(codes) else np.zeros(0, np.int16),
+                                     categories=categories)
+
+
+def range_multiplier(current_range: np.ndarray) -> np.ndarray:
+    """The factor converting raw current/capacity integers to mA / mAs from the range code.
+
+    Negative range codes are µA-class ranges, positive ones mA-class; 0 means the
+    file's fixed range is unknown (treated as 0.1 mA per count, as BTS does).
+    """
+    r = np.asarray(current_range, dtype=np.int64)
+    a = np.abs(r)
+    negative = np.select([a < 10, a < 100, a < 1000, a < 1_000_000, a < 10_000_000, a < 100_000_000],
+                         [1e-5, 1e-4, 1e-3, 1e-2, 1e-8, 1e-7], 1e-6)
+    positive = np.select([a < 10, a < 100, a < 1000], [1e-4, 1e-3, 1e-2], 1e-1)
+    return np.where((r == 0) | (r < -2_000_000_000), 1e-1, np.where(r < 0, negative, positive))
+
+
+def count_changes(*columns: np.ndarray) -> np.ndarray:
+    """Running count (from 1) of rows where any of the columns changes value."""
+    n = len(columns[0])
+    changed = np.zeros(n, dtype=bool)
+    if n:
+        changed[0] = True
+    for column in columns:
+        changed[1:] |= column[1:] != column[:-1]
+    return np.cumsum(changed, dtype=np.int64)
+
+
+_DIRECTION_TABLE = np.zeros(256, dtype=np.int8)
+for _code, _sign in STEP_DIRECTION.items():
+    _DIRECTION_TABLE[_code] = _sign
+
+
+def direction_of(step_type: np.ndarray) -> np.ndarray:
+    """+1 for charging, -1 for discharging, 0 for other step-type codes."""
+    return _DIRECTION_TABLE[np.asarray(step_type, dtype=np.uint8)]
+
+
+def derive_cycle_count(step_type: np.ndarray) -> np.ndarray:
+    """Cycle numbers from step types (see :data:`DERIVED_CYCLE_NOTE`)."""
+    direction = direction_of(step_type)
+    # Forward-fill the last charge/discharge direction over rest and other steps.
+    known = direction != 0
+    last = np.maximum.accumulate(np.where(known, np.arange(len(direction)), -1))
+    filled = np.where(last >= 0, direction[np.maximum(last, 0)], 0)
+    starts = np.zeros(len(filled), dtype=bool)
+    starts[1:] = (filled[1:] == 1) & (filled[:-1] == -1)
+    return 1 + np.cumsum(starts, dtype=np.int64)
+
+
+def step_bounds(step_count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First-row and one-past-last-row index of each run of equal ``step_count``."""
+    n = len(step_count)
+    if n == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    starts = np.flatnonzero(np.r_[True, step_count[1:] != step_count[:-1]])
+    ends = np.r_[starts[1:], n]
+    return starts, ends
+
+
+def test_time_from_step_time(step_time: np.ndarray, step_count: np.ndarray) -> np.ndarray:
+    """Test time as the step time plus the final step times of all earlier steps (BTSDA's way)."""
+    starts, ends = step_bounds(step_count)
+    if not len(starts):
+        return step_time.astype(np.float64)
+    final = step_time[ends - 1].astype(np.float64)
+    before = np.r_[0.0, np.cumsum(final)[:-1]]
+    return step_time + np.repeat(before, ends - starts)
+
+
+def accumulate_over_cycle(per_step: np.ndarray, step_count: np.ndarray,
+                          cycle_count: np.ndarray) -> np.ndarray:
+    """Turn a quantity that restarts at every step into one that restarts at every cycle."""
+    starts, ends = step_bounds(step_count)
+    if not len(starts):
+        return per_step.astype(np.float64)
+    final = per_step[ends - 1].astype(np.float64)
+    before = np.r_[0.0, np.cumsum(final)[:-1]]
+    cycle_of_step = cycle_count[starts]
+    new_cycle = np.r_[True, cycle_of_step[1:] != cycle_of_step[:-1]]
+    first_step_of_cycle = np.maximum.accumulate(np.where(new_cycle, np.arange(len(starts)), 0))
+    offset = before - before[first_step_of_cycle]
+    return per_step + np.repeat(offset, ends - starts)
+
+
+def cycling_frame(columns: Mapping[str, np.ndarray], *, step_type: np.ndarray,
+                  extra: Mapping[str, np.ndarray] | None = None) -> pd.DataFrame:
+    """Assemble the labkit frame from Neware quantities already in SI units.
+
+    Parameters
+    ----------
+    columns
+        Must hold ``step_time_second``, ``voltage_volt``, ``current_ampere``,
+        ``cycle_count``, ``step_index``, ``step_count``, ``record_index`` and the
+        per-step ``charge_ah``, ``discharge_ah`` (non-negative); may hold
+        ``charge_wh``/``discharge_wh``, ``test_time_second``, ``unix_time_second``.
+    step_type
+        Neware step-type codes, one per row.
+    extra
+        Further finished columns (temperature, aux channels), appended as given.
+    """
+    step_count = np.asarray(columns["step_count"], dtype=np.int64)
+    cycle_count = np.asarray(columns["cycle_count"], dtype=np.int64)
+    step_time = np.asarray(columns["step_time_second"], dtype=np.float64)
+    out: dict[str, np.ndarray | pd.Categorical] = {}
+    test_time = columns.get("test_time_second")
+    out["test_time_second"] = (test_time_from_step_time(step_time, step_count)
+                               if test_time is None else np.asarray(test_time, np.float64))
+    out["step_time_second"] = step_time
+    if "unix_time_second" in columns:
+        out["unix_time_second"] = np.asarray(columns["unix_time_second"], np.float64)
+    out["voltage_volt"] = np.asarray(columns["voltage_volt"], np.float64)
+    out["current_ampere"] = np.asarray(columns["current_ampere"], np.float64)
+    out["cycle_count"] = cycle_count
+    out["step_index"] = np.asarray(columns["step_index"], np.int64)
+    out["step_count"] = step_count
+    out["record_index"] = np.asarray(columns["record_index"], np.int64)
+    for kind, unit in (("capacity", "ampere_hour"), ("energy", "watt_hour")):
+        short = "ah" if kind == "capacity" else "wh"
+        if f"charge_{short}" not in columns:
+            continue
+        charge = np.abs(np.asarray(columns[f"charge_{short}"], np.float64))
+        discharge = np.abs(np.asarray(columns[f"discharge_{short}"], np.float64))
+        out[f"charging_{kind}_{unit}"] = accumulate_over_cycle(charge, step_count, cycle_count)
+        out[f"discharging_{kind}_{unit}"] = accumulate_over_cycle(discharge, step_count,
+                                                                  cycle_count)
+        out[f"step_{kind}_{unit}"] = np.abs(charge - discharge)
+    if extra:
+        out.update(extra)
+    out["neware_step_type"] = step_type_categorical(np.asarray(step_type))
+    return pd.DataFrame(out, copy=False)
+

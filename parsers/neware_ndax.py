@@ -1,0 +1,408 @@
+"""Neware BTS 8 ``.ndax`` files: a zip of ``.ndc`` record files and XML descriptions.
+
+Layout (learned from fastnda, g-kimbell/fastnda, BSD-3-Clause, and NewareNDA,
+d-cogswell/NewareNDA, BSD-3-Clause; the code is labkit's own):
+
+* Members: ``data.ndc`` (records), ``data_runInfo.ndc`` (times, capacities),
+  ``data_step.ndc`` (one row per executed step), auxiliary channels in
+  ``data_AUX_<a>_<b>_<c>.ndc`` or ``data_<n>.ndc``, and ``TestInfo.xml``
+  (GB2312: start time, channel, ranges, one ``AuxN`` element per aux file, in the
+  order of the numbers in the aux file names), ``Step.xml`` (the schedule),
+  ``VersionInfo.xml`` (server version). A resumed test adds ``TestInfo0.xml``,
+  ``Step0.xml``...
+* Every ``.ndc``: byte 0 = file type (1 data, 3/5 aux, 7 step, 18 runInfo),
+  byte 2 = ndc version.
+* Version 2: 512-byte pages after a 512-byte header, records from byte 5 of each
+  page, empty slots have record number 0; full records (cycle, step, times,
+  capacities) in ``data.ndc``.
+* Versions 5-17: 4096-byte pages after a 4096-byte header; bytes 4.. of a page hold
+  a bitmask of the valid slots, slots start at byte 132. Version 5 holds full
+  records in ``data.ndc``. From version 14 on ``data.ndc`` holds only voltage and
+  current (float32); ``data_runInfo.ndc`` holds step time, capacities, energies,
+  unix time and a sampling interval for some records (labkit fills the records in
+  between as BTSDA does: time advanced by the interval, capacity and energy
+  integrated from current and voltage); ``data_step.ndc`` maps the step count to
+  cycle, step index and step type. The slot number (from 1) is the record number.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ElementTree
+import zipfile
+from pathlib import Path
+
+import numpy as np
+from labkit.parsers import _neware as nw
+
+from labkit.data import CyclingRecord, Metadata
+from labkit.errors import FormatError, binary_position
+from labkit.registry import register
+
+_PAGE = 4096
+_SLOTS_START = 132
+_OLD_PAGE = 512
+_OLD_SLOTS_START = 5
+
+# Full records: ndc version 2 (512-byte pages) and 5 (4096-byte pages).
+_FULL_RECORD = np.dtype([
+    ("index", "<u4"), ("cycle", "<u4"), ("step_index", "u1"), ("step_type", "u1"),
+    ("_pad", "V5"), ("step_time_ms", "<u8"), ("voltage", "<i4"), ("current", "<i4"),
+    ("_pad2", "V4"), ("charge_capacity", "<i8"), ("discharge_capacity", "<i8"),
+    ("charge_energy", "<i8"), ("discharge_energy", "<i8"), ("year", "<u2"), ("month", "u1"),
+    ("day", "u1"), ("hour", "u1"), ("minute", "u1"), ("second", "u1"), ("range", "<i4"),
+    ("_pad3", "V8"),
+])
+_V2_RECORD = np.dtype([("_lead", "V8"), *_FULL_RECORD.descr])
+_V5_RECORD = np.dtype([("_lead", "V1"), *_FULL_RECORD.descr])
+
+_VI_RECORD = np.dtype([("voltage", "<f4"), ("current", "<f4")])
+
+_RUNINFO_HEAD = [
+    ("step_time_ms", "<u4"), ("_pad", "V1"), ("charge_capacity", "<f4"),
+    ("discharge_capacity", "<f4"), ("charge_energy", "<f4"), ("discharge_energy", "<f4"),
+    ("_pad2", "V8"), ("dt_ms", "<i4"), ("unix_time", "<u4"), ("step_number", "<u4"),
+    ("index", "<u4"), ("unix_ms", "<i2"),
+]
+_RUNINFO_V14 = np.dtype([*_RUNINFO_HEAD, ("_pad3", "V8")])
+_RUNINFO_V16 = np.dtype([*_RUNINFO_HEAD, ("_pad3", "V53")])
+
+_STEP_V14 = np.dtype([("cycle", "<u4"), ("step_index", "<u4"), ("_pad", "V16"),
+                      ("step_type", "u1"), ("_pad2", "V12")])
+_STEP_V16 = np.dtype([("cycle", "<u4"), ("step_index", "<u4"), ("_pad", "V16"),
+                      ("step_type", "u1"), ("_pad2", "V8"), ("index", "<u4"), ("_pad3", "V63")])
+
+_AUX_FLOAT = np.dtype([("value", "<f4")])
+_AUX_V16 = np.dtype([("tag", "u1"), ("voltage", "<f4"), ("temperature", "<i2")])
+_AUX_OLD = np.dtype([("index", "<u4"), ("_pad", "V19"), ("voltage", "<i4"), ("_pad2", "V6"),
+                     ("temperature", "<i2"), ("setpoint", "<i2"), ("_pad3", "V49")])
+_AUX_V2 = np.dtype([("_lead", "V8"), *_AUX_OLD.descr])
+_AUX_V5 = np.dtype([("_lead", "V1"), *_AUX_OLD.descr])
+
+# Per ndc version: (runInfo dtype, capacity unit in Ah per stored unit, data.ndc
+# voltage/current factors to V/A, step dtype)
+_SPLIT_VERSIONS: dict[int, tuple[np.dtype, float, float, float, np.dtype]] = {
+    14: (_RUNINFO_V14, 1.0, 1.0, 1.0, _STEP_V14),
+    16: (_RUNINFO_V16, 1 / 3.6e6, 1e-4, 1e-3, _STEP_V16),
+    17: (_RUNINFO_V16, 1.0, 1.0, 1.0, _STEP_V16),
+}
+_FULL_VERSIONS = {2: _V2_RECORD, 5: _V5_RECORD}
+
+#: Aux ``ChlType`` codes of TestInfo.xml -> (quantity, labkit unit suffix).
+_AUX_TYPES = {102: ("voltage", "volt"), 103: ("temperature", "celsius"),
+              105: ("voltage", "volt"), 106: ("temperature", "celsius")}
+
+
+def _sniff(head: bytes, path: Path) -> bool:
+    if not head.startswith(b"PK\x03\x04"):
+        return False
+    return b"data.ndc" in head or path.suffix.lower() == ".ndax"
+
+
+@register("neware-ndax", vendor="Neware", description="Neware BTS 8 .ndax (ndc v2, 5, 14, 16, 17)",
+          extensions=(".ndax",), kind="cycling", sniff=_sniff, priority=1)
+def read_neware_ndax(path: Path) -> CyclingRecord:
+    """Read a Neware ``.ndax`` file into a cycling record."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise FormatError(f"expected a zip archive (.ndax), {exc}", file=path,
+                          position=binary_position(0)) from exc
+    with archive:
+        members = {name: archive.read(name) for name in archive.namelist()
+                   if name.endswith(".ndc") and name != "data_log.ndc" and name != "data_es.ndc"
+                   or name.endswith(".xml")}
+    return _parse(members, path)
+
+
+class _Member:
+    """One ``.ndc`` member: its bytes and what errors should call it."""
+
+    def __init__(self, name: str, buffer: bytes, path: Path) -> None:
+        self.name, self.buffer, self.path = name, buffer, path
+        if len(buffer) < 3:
+            raise self.error("file shorter than its 3-byte type/version header", 0)
+        self.file_type, self.version = buffer[0], buffer[2]
+
+    def error(self, message: str, offset: int) -> FormatError:
+        return FormatError(f"{self.name}: {message}", file=self.path,
+                           position=f"{self.name} {binary_position(offset)}")
+
+    def slots(self, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+        """Valid records and their slot numbers (from 1), as the page bitmasks say."""
+        if self.version == 2:
+            page, start, header = _OLD_PAGE, _OLD_SLOTS_START, _OLD_PAGE
+        else:
+            page, start, header = _PAGE, _SLOTS_START, _PAGE
+        if len(self.buffer) < header or (len(self.buffer) - header) % page:
+            raise self.error(f"expected a {header}-byte header and whole {page}-byte pages, "
+                             f"found {len(self.buffer)} bytes", min(len(self.buffer), header))
+        pages = np.frombuffer(self.buffer, np.uint8, offset=header).reshape(-1, page)
+        per_page = (page - start - 1) // dtype.itemsize
+        body = np.ascontiguousarray(pages[:, start:start + per_page * dtype.itemsize])
+        records = body.view(dtype).reshape(-1)
+        if self.version == 2:
+            valid = records["index"] != 0
+        else:
+            mask = np.unpackbits(pages[:, 4:4 + (per_page + 7) // 8], axis=1, bitorder="little")
+            valid = mask[:, :per_page].reshape(-1).astype(bool)
+        slot = np.flatnonzero(valid) + 1
+        return records[valid], slot
+
+
+def _parse(members: dict[str, bytes], path: Path) -> CyclingRecord:
+    if "data.ndc" not in members:
+        raise FormatError(f"no data.ndc inside the .ndax (members: {sorted(members)})",
+                          file=path, position=binary_position(0))
+    data = _Member("data.ndc", members["data.ndc"], path)
+    if data.file_type != 1:
+        raise data.error(f"expected file type 1 (records) at byte 0, found {data.file_type}", 0)
+    notes: list[str] = [nw.CAPACITY_NOTE]
+    info = _xml_info(members, notes)
+    if data.version in _FULL_VERSIONS:
+        columns, step_type = _full_records(data)
+        notes.insert(0, nw.RAW_CYCLE_NOTE)
+    elif data.version in _SPLIT_VERSIONS:
+        columns, step_type = _split_records(data, members, path)
+        notes.insert(0, nw.RAW_CYCLE_NOTE.replace("the raw records", "data_step.ndc"))
+    else:
+        raise data.error(f"ndc version {data.version} is not supported (labkit reads 2, 5, 14, "
+                         "16, 17)", 2)
+    extra = _aux_columns(members, path, columns["record_index"], info["aux"], notes)
+    frame = nw.cycling_frame(columns, step_type=step_type, extra=extra)
+    meta = Metadata(vendor="Neware", technique=("cycling",), start_time=info["start_time"],
+                    instrument=info["instrument"], channel=info["channel"], notes=tuple(notes),
+                    extra={**info["extra"], "ndc_version": int(data.version)})
+    return CyclingRecord(frame, meta)
+
+
+def _no_records(member: _Member) -> FormatError:
+    return member.error("holds no records (every slot is empty): the test recorded no data",
+                        _PAGE if member.version != 2 else _OLD_PAGE)
+
+
+def _full_records(data: _Member) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    records, _ = data.slots(_FULL_VERSIONS[data.version])
+    if not len(records):
+        raise _no_records(data)
+    scale = nw.range_multiplier(records["range"]) * 1e-3  # count -> A
+    per_hour = scale / 3600
+    months = (records["year"].astype(np.int64) - 1970) * 12 + records["month"] - 1
+    days = months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) + records["day"] - 1
+    unix = (days * 86400 + records["hour"].astype(np.int64) * 3600
+            + records["minute"].astype(np.int64) * 60 + records["second"])
+    columns = {
+        "step_time_second": records["step_time_ms"] * 1e-3,
+        "unix_time_second": unix.astype(np.float64),
+        "voltage_volt": records["voltage"] * 1e-4,
+        "current_ampere": records["current"] * scale,
+        "cycle_count": records["cycle"].astype(np.int64) + 1,
+        "step_index": records["step_index"],
+        "step_count": nw.count_changes(records["step_index"]),
+        "record_index": records["index"],
+        "charge_ah": records["charge_capacity"] * per_hour,
+        "discharge_ah": records["discharge_capacity"] * per_hour,
+        "charge_wh": records["charge_energy"] * per_hour,
+        "discharge_wh": records["discharge_energy"] * per_hour,
+    }
+    return columns, records["step_type"]
+
+
+def _split_records(data: _Member, members: dict[str, bytes],
+                   path: Path) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    runinfo_dtype, capacity_unit, volt_unit, amp_unit, step_dtype = _SPLIT_VERSIONS[data.version]
+    values, index = data.slots(_VI_RECORD)
+    if not len(values):
+        raise _no_records(data)
+    for required in ("data_runInfo.ndc", "data_step.ndc"):
+        if required not in members:
+            raise FormatError(f"ndc version {data.version} keeps times and steps in {required}, "
+                              "which the .ndax lacks", file=path, position=binary_position(0))
+    run_member = _Member("data_runInfo.ndc", members["data_runInfo.ndc"], path)
+    run, _ = run_member.slots(runinfo_dtype)
+    run_index, first = np.unique(run["index"], return_index=True)
+    run = run[first]
+    if not len(run) or run_index[0] > index[0]:
+        raise run_member.error(f"expected a runInfo record for the first data record "
+                               f"({int(index[0])}), found none", _PAGE)
+    voltage = values["voltage"] * volt_unit
+    current = values["current"] * amp_unit
+    # Each data record takes the values of the last runInfo record at or before it.
+    at = np.searchsorted(run_index, index, side="right") - 1
+    exact = run_index[at] == index
+    dt = np.where(exact, 0.0, run["dt_ms"][at] * 1e-3)
+    elapsed = _since_anchor(dt, exact)
+    charge_step = _since_anchor(dt * current / 3600, exact)
+    energy_step = _since_anchor(dt * current * voltage / 3600, exact)
+    step_number = nw.count_changes(run["step_number"])[at]
+    steps_member = _Member("data_step.ndc", members["data_step.ndc"], path)
+    steps, _ = steps_member.slots(step_dtype)
+    if step_number[-1] > len(steps):
+        raise steps_member.error(f"expected at least {int(step_number[-1])} step records, found "
+                                 f"{len(steps)}", _PAGE)
+    step_row = steps[step_number - 1]
+    columns = {
+        "step_time_second": run["step_time_ms"][at] * 1e-3 + elapsed,
+        "unix_time_second": run["unix_time"][at] + run["unix_ms"][at] * 1e-3 + elapsed,
+        "voltage_volt": voltage,
+        "current_ampere": current,
+        "cycle_count": step_row["cycle"].astype(np.int64) + 1,
+        "step_index": step_row["step_index"],
+        "step_count": step_number,
+        "record_index": index,
+        "charge_ah": np.abs(run["charge_capacity"][at] * capacity_unit) + np.clip(charge_step, 0,
+                                                                                 None),
+        "discharge_ah": np.abs(run["discharge_capacity"][at] * capacity_unit) - np.clip(
+            charge_step, None, 0),
+        "charge_wh": np.abs(run["charge_energy"][at] * capacity_unit) + np.clip(energy_step, 0,
+                                                                               None),
+        "discharge_wh": np.abs(run["discharge_energy"][at] * capacity_unit) - np.clip(
+            energy_step, None, 0),
+    }
+    return columns, step_row["step_type"]
+
+
+def _since_anchor(increment: np.ndarray, anchor: np.ndarray) -> np.ndarray:
+    """Running sum of ``increment`` restarted at every anchor row (anchors get 0)."""
+    total = np.cumsum(increment)
+    anchor_rows = np.flatnonzero(anchor)
+    last_anchor = anchor_rows[np.searchsorted(anchor_rows, np.arange(len(anchor)), "right") - 1]
+    return total - total[last_anchor]
+
+
+def _aux_files(members: dict[str, bytes]) -> list[str]:
+    """Aux member names in the order TestInfo.xml lists their channels."""
+    found: list[tuple[tuple[int, ...], str]] = []
+    for name in members:
+        match = re.fullmatch(r"data_AUX_(\d+)_(\d+)_(\d+)\.ndc", name)
+        if match:
+            found.append((tuple(int(g) for g in match.groups()), name))
+        elif (match := re.fullmatch(r".*_(\d+)\.ndc", name)) and name != "data_runInfo.ndc":
+            found.append(((int(match.group(1)), 0, 0), name))
+    return [name for _, name in sorted(found)]
+
+
+def _aux_columns(members: dict[str, bytes], path: Path, index: np.ndarray,
+                 channels: list[dict[str, str]], notes: list[str]) -> dict[str, np.ndarray]:
+    files = _aux_files(members)
+    if not files:
+        return {}
+    if len(files) != len(channels):
+        notes.append(f"auxiliary data {files} not read: TestInfo.xml describes {len(channels)} "
+                     f"aux channel(s) for {len(files)} aux file(s), so the channels cannot be "
+                     "identified (BTSDA exports no aux columns for such a file either)")
+        return {}
+    out: dict[str, np.ndarray] = {}
+    for number, (name, channel) in enumerate(zip(files, channels, strict=True), start=1):
+        member = _Member(name, members[name], path)
+        kind = int(channel.get("ChlType", "0") or 0)
+        for quantity, values, slot in _aux_values(member, kind):
+            column = np.full(len(index), np.nan)
+            position = np.searchsorted(slot, index)
+            hit = position < len(slot)
+            hit[hit] = slot[position[hit]] == index[hit]
+            column[hit] = values[position[hit]]
+            if quantity == "temperature_celsius" and quantity not in out:
+                key = quantity
+            else:
+                key = f"neware_aux{number}_{quantity}"
+            out[key] = column
+    return out
+
+
+def _aux_values(member: _Member, kind: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(quantity, values, record numbers) of one aux file."""
+    if member.version in (2, 5):
+        records, _ = member.slots(_AUX_V2 if member.version == 2 else _AUX_V5)
+        found = [("voltage_volt", records["voltage"] * 1e-4),
+                 ("temperature_celsius", records["temperature"] * 0.1),
+                 ("setpoint_temperature_celsius", records["setpoint"] * 0.1)]
+        return [(q, v, records["index"].astype(np.int64)) for q, v in found if v.any()]
+    if member.version == 16:
+        records, slot = member.slots(_AUX_V16)
+        found = [("voltage_volt", records["voltage"] * 1e-4),
+                 ("temperature_celsius", records["temperature"] * 0.1)]
+        return [(q, v, slot) for q, v in found if v.any()]
+    if member.version in (14, 17):
+        records, slot = member.slots(_AUX_FLOAT)
+        quantity, unit = _AUX_TYPES.get(kind, (f"type{kind}", "value"))
+        return [(f"{quantity}_{unit}", records["value"].astype(np.float64), slot)]
+    raise member.error(f"aux ndc version {member.version} is not supported", 2)
+
+
+def _xml(members: dict[str, bytes], name: str, notes: list[str]) -> ElementTree.Element | None:
+    raw = members.get(name)
+    if raw is None:
+        return None
+    encoding = "gb2312" if b'encoding="GB2312"' in raw[:100] else "utf-8"
+    text = raw.decode(encoding, errors="replace")
+    if "\ufffd" in text:
+        notes.append(f"{name} holds bytes that are not valid {encoding.upper()}; they were "
+                     "replaced")
+    text = re.sub(r"^<\?xml[^>]*\?>", "", text.lstrip("\ufeff"))
+    try:
+        return ElementTree.fromstring(text)
+    except ElementTree.ParseError as exc:
+        notes.append(f"{name} is not well-formed XML ({exc}); its metadata was not read")
+        return None
+
+
+def _xml_info(members: dict[str, bytes], notes: list[str]) -> dict:
+    """Start time, channel, instrument, aux channel list and schedule from the XML members."""
+    info: dict = {"start_time": None, "instrument": None, "channel": None, "aux": [], "extra": {}}
+    extra = info["extra"]
+    test = _xml(members, "TestInfo.xml", notes)
+    node = test.find("config/TestInfo") if test is not None else None
+    if node is not None:
+        attrs = node.attrib
+        start = attrs.get("StartTime")
+        info["start_time"] = start.replace(" ", "T") if start else None
+        info["channel"] = "-".join(attrs.get(k, "?") for k in ("DevID", "UnitID", "ChlID"))
+        info["aux"] = [dict(child.attrib) for child in node if child.tag.lower().startswith("aux")]
+        for key in ("DevType", "DevID", "UnitID", "ChlID", "TestID", "StepName", "StartTime",
+                    "EndTime", "Barcode", "Remark", "CurrRange", "VoltRange", "AuxCount"):
+            if key in attrs:
+                extra[key] = attrs[key]
+        ranges = node.find("MULTI_RANGE")
+        if ranges is not None:
+            extra["current_ranges"] = [v for k, v in ranges.attrib.items() if k != "Count"]
+    version = _xml(members, "VersionInfo.xml", notes)
+    server = version.find("config/ZwjVersion") if version is not None else None
+    if server is not None and server.get("SvrVer"):
+        info["instrument"] = server.get("SvrVer")
+        extra["client_version"] = server.get("CurrClientVer")
+    resumed = sorted(n for n in members if re.fullmatch(r"TestInfo\d+\.xml", n))
+    if resumed:
+        extra["segments"] = [_segment(members, n, notes) for n in resumed]
+        notes.append(f"the test was resumed or modified {len(resumed)} time(s); "
+                     "TestInfo.xml/Step.xml describe the last segment, extra['segments'] the "
+                     "earlier ones")
+    schedule = _schedule(members, "Step.xml", notes)
+    if schedule:
+        extra["schedule"] = schedule
+    if not info["start_time"]:
+        info["start_time"] = None
+    return info
+
+
+def _segment(members: dict[str, bytes], name: str, notes: list[str]) -> dict:
+    root = _xml(members, name, notes)
+    node = root.find("config/TestInfo") if root is not None else None
+    attrs = dict(node.attrib) if node is not None else {}
+    return {"file": name, "start_time": attrs.get("StartTime"), "step_name": attrs.get("StepName"),
+            "schedule": _schedule(members, name.replace("TestInfo", "Step"), notes)}
+
+
+def _schedule(members: dict[str, bytes], name: str, notes: list[str]) -> list[dict]:
+    """The programmed steps of Step.xml: step number and step type name."""
+    root = _xml(members, name, notes)
+    steps = root.find("config/Step_Info") if root is not None else None
+    if steps is None:
+        return []
+    out = []
+    for step in steps:
+        code = int(step.get("Step_Type", "0"))
+        out.append({"step_index": int(step.get("Step_ID", "0")), "step_type_code": code,
+                    "step_type": nw.STEP_TYPE_NAMES.get(code, f"Type {code}")})
+    return out
+
