@@ -1,0 +1,92 @@
+"""Impedance spectra in spreadsheets (``.xlsx``, ``.ods``): one spectrum per sheet.
+
+Each sheet has a header row naming frequency and Z'/Z'' (or |Z|/phase) columns, read
+like the delimited tables of ``eis-csv`` (``f``, ``Zre``, ``-Zim``, ``|Z|``,
+``-phase``...). ``.ods`` needs the ``odfpy`` package.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from labkit.parsers._impedance import (
+    apply_plan,
+    concat_spectra,
+    impedance_frame,
+    plan_columns,
+    require_finite_frequency,
+)
+
+from labkit.data import ImpedanceRecord, Metadata
+from labkit.errors import FormatError
+from labkit.registry import register
+
+
+def _sniff(head: bytes, path: Path) -> bool:
+    if not head.startswith(b"PK\x03\x04"):
+        return False
+    if b"mimetypeapplication/vnd.oasis.opendocument.spreadsheet" in head[:200]:
+        return True
+    return path.suffix.lower() == ".xlsx" and b"xl/" in head
+
+
+@register("eis-spreadsheet", vendor="generic", description="impedance spectra in .xlsx/.ods "
+          "sheets (header row with frequency and Z columns)", extensions=(".xlsx", ".ods"),
+          kind="impedance", sniff=_sniff, priority=-1)
+def read_eis_spreadsheet(path: Path) -> ImpedanceRecord:
+    """Read every sheet as one spectrum.
+
+    Raises
+    ------
+    FormatError
+        "ambiguous columns" naming a sheet's header when it cannot be read as impedance;
+        a non-numeric cell by sheet and row.
+    """
+    path = Path(path)
+    engine = "odf" if path.suffix.lower() == ".ods" or _is_ods(path) else "openpyxl"
+    try:
+        sheets = pd.read_excel(path, sheet_name=None, engine=engine, dtype=object)
+    except ImportError as exc:
+        raise FormatError(f"reading this spreadsheet needs an extra package: {exc}",
+                          file=path) from exc
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise FormatError(f"not a readable spreadsheet: {exc}", file=path) from exc
+    frames, notes, names = [], [], []
+    for sheet, table in sheets.items():
+        table = table.dropna(how="all")
+        if table.empty:
+            continue
+        labels = [str(c) for c in table.columns]
+        plan = plan_columns(labels, path, f"sheet {sheet!r} row 1")
+        columns = []
+        for index in range(table.shape[1]):
+            values = pd.to_numeric(table.iloc[:, index], errors="coerce")
+            bad = values.isna() & table.iloc[:, index].notna()
+            if index in (plan.frequency, plan.real, plan.imag, plan.modulus, plan.phase) and \
+                    bad.any():
+                row = int(np.flatnonzero(bad.to_numpy())[0])
+                raise FormatError(f"expected a number in column {labels[index]!r}, found "
+                                  f"{table.iloc[row, index]!r}", file=path,
+                                  position=f"sheet {sheet!r} row {int(table.index[row]) + 2}")
+            columns.append(values.to_numpy(dtype=np.float64))
+        result = apply_plan(plan, columns)
+        extra = {k: v for k, v in result.items()
+                 if k not in ("frequency_hertz", "z_real_ohm", "z_imag_ohm")}
+        frames.append(impedance_frame(result["frequency_hertz"], result["z_real_ohm"],
+                                      result["z_imag_ohm"], spectrum=len(frames), extra=extra))
+        names.append(str(sheet))
+        notes.extend(f"sheet {sheet!r}: {note}" for note in plan.notes)
+    if not frames:
+        raise FormatError("no sheet holds data", file=path)
+    data = concat_spectra(frames)
+    require_finite_frequency(data, path, None)
+    return ImpedanceRecord(data, Metadata(technique=("EIS",), notes=tuple(notes),
+                                          extra={"sheets": names}))
+
+
+def _is_ods(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        return b"opendocument.spreadsheet" in handle.read(200)
