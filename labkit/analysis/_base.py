@@ -1,0 +1,173 @@
+"""Pieces shared by the analyses: estimates with uncertainty, sample values, integration.
+
+Private to :mod:`labkit.analysis`; the public names are re-exported by the
+analysis modules that use them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from labkit.data import CyclingRecord
+from labkit.errors import MetadataError, SchemaError
+
+SECONDS_PER_HOUR = 3600.0
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A number with its standard error (``nan`` when it cannot be estimated).
+
+    Attributes
+    ----------
+    value
+        Best estimate.
+    stderr
+        One-sigma standard uncertainty, same unit as ``value``.
+    """
+
+    value: float
+    stderr: float = math.nan
+
+    def to_dict(self) -> dict[str, float | None]:
+        """``{"value": x, "stderr": s}`` with non-finite numbers as ``None``."""
+        return {"value": _finite_or_none(self.value), "stderr": _finite_or_none(self.stderr)}
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def plain(value: Any) -> Any:
+    """A JSON-friendly copy: estimates as dicts, numpy scalars as Python, NaN as ``None``."""
+    if isinstance(value, Estimate):
+        return value.to_dict()
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, pd.DataFrame):
+        return [plain(row) for row in value.to_dict(orient="records")]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return _finite_or_none(value)
+    if value is pd.NA:
+        return None
+    return value
+
+
+def require_columns(record: CyclingRecord, columns: Iterable[str], purpose: str) -> None:
+    """Raise :class:`SchemaError` naming the columns ``purpose`` needs but the record lacks."""
+    missing = [c for c in columns if c not in record.data.columns]
+    if missing:
+        raise SchemaError(
+            f"{purpose} needs the columns {missing}, which the record does not have "
+            f"(it has {list(record.data.columns)})",
+            file=record.meta.source_path,
+        )
+
+
+def sample_value(
+    given: float | None,
+    record: CyclingRecord | None,
+    field_name: str,
+    what: str,
+    option: str,
+) -> float:
+    """A sample value given explicitly, else from ``record.meta.sample``, else an error.
+
+    Parameters
+    ----------
+    given
+        The value passed by the caller, or ``None``.
+    record
+        The record whose metadata may state the value.
+    field_name
+        The :class:`labkit.Sample` attribute (``"area_square_centimeter"``).
+    what
+        Words for the error message (``"cell area"``).
+    option
+        How to give it (``"area_square_centimeter=... or --area CM2"``).
+
+    Raises
+    ------
+    MetadataError
+        When neither gives a positive finite value.
+    """
+    value = given
+    if value is None and record is not None:
+        value = getattr(record.meta.sample, field_name)
+    if value is None:
+        raise MetadataError(
+            f"{what} not given: the file does not state it; pass {option}",
+            file=None if record is None else record.meta.source_path,
+        )
+    value = float(value)
+    if not math.isfinite(value) or value <= 0:
+        raise MetadataError(f"{what} must be a positive number, got {value}")
+    return value
+
+
+def optional_sample_value(
+    given: float | None, record: CyclingRecord, field_name: str
+) -> float | None:
+    """Like :func:`sample_value` but ``None`` when neither the caller nor the file states it."""
+    value = given if given is not None else getattr(record.meta.sample, field_name)
+    return None if value is None else float(value)
+
+
+def numeric(record: CyclingRecord, column: str) -> np.ndarray:
+    """A column as a float64 numpy array (missing values as NaN)."""
+    return pd.to_numeric(record.data[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def interval_charge_ampere_hour(time_second: np.ndarray, current_ampere: np.ndarray) -> np.ndarray:
+    """Charge passed in the interval ending at each sample, signed, in Ah.
+
+    Each sample's current is applied to the interval since the previous sample
+    (rectangle rule), which is how cyclers accumulate capacity: a step's charge is
+    then the sum over its own samples. The first sample gets 0.
+    """
+    dt = np.diff(time_second, prepend=time_second[:1])
+    dt = np.where(np.isfinite(dt) & (dt > 0), dt, 0.0)
+    return dt * np.nan_to_num(current_ampere) / SECONDS_PER_HOUR
+
+
+def propagate(function, values: dict[str, Estimate]) -> Estimate:
+    """First-order (Gaussian) propagation of independent uncertainties through ``function``.
+
+    Parameters
+    ----------
+    function
+        ``function(**{name: float}) -> float``.
+    values
+        The inputs with their standard errors (a NaN stderr counts as exactly known).
+
+    Returns
+    -------
+    Estimate
+        ``function`` at the values, and ``sqrt(sum((df/dx_i * s_i)^2))`` with the
+        partial derivatives by central differences.
+    """
+    centre = {name: estimate.value for name, estimate in values.items()}
+    result = float(function(**centre))
+    variance = 0.0
+    for name, estimate in values.items():
+        sigma = estimate.stderr
+        if not math.isfinite(sigma) or sigma == 0:
+            continue
+        step = 1e-6 * max(abs(estimate.value), sigma)
+        up = float(function(**{**centre, name: estimate.value + step}))
+        down = float(function(**{**centre, name: estimate.value - step}))
+        variance += ((up - down) / (2 * step) * sigma) ** 2
+    return Estimate(result, math.sqrt(variance) if math.isfinite(result) else math.nan)

@@ -1,0 +1,236 @@
+"""Per-cycle summary: capacities, energies, efficiencies, mean voltages, retention.
+
+Capacities and energies come from the vendor's cumulative columns when the
+record has them (``charging_capacity_ampere_hour`` ...): the sum, within each
+cycle, of the column's increases (a reset to zero at a step or cycle start is
+not an increase), which is right whether the vendor accumulates per step, per
+half cycle or per cycle. Otherwise they are integrated from ``current_ampere``
+(and ``voltage_volt`` for energy) with the rectangle rule a cycler uses; the
+result says which (``capacity_source``, ``energy_source``).
+
+Conventions: coulombic efficiency = discharge / charge capacity of the same
+cycle, energy efficiency likewise; mean voltage = energy / capacity (the
+charge-weighted mean); retention = discharge capacity / that of the reference
+cycle (the first cycle with a discharge, unless given).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from labkit.analysis._base import (
+    interval_charge_ampere_hour,
+    numeric,
+    optional_sample_value,
+    plain,
+    require_columns,
+)
+from labkit.analysis.steps import StepParameters, Steps, detect_steps
+from labkit.data import CyclingRecord
+from labkit.errors import AnalysisError
+
+_CAPACITY_COLUMNS = ("charging_capacity_ampere_hour", "discharging_capacity_ampere_hour")
+_ENERGY_COLUMNS = ("charging_energy_watt_hour", "discharging_energy_watt_hour")
+
+
+@dataclass(frozen=True)
+class CycleSummary:
+    """Per-cycle values of a cycling test.
+
+    Attributes
+    ----------
+    table
+        One row per cycle: ``cycle_count``, ``charge_capacity_ampere_hour``,
+        ``discharge_capacity_ampere_hour``, ``charge_energy_watt_hour``,
+        ``discharge_energy_watt_hour``, ``coulombic_efficiency``,
+        ``energy_efficiency``, ``mean_charge_voltage_volt``,
+        ``mean_discharge_voltage_volt``, ``capacity_retention``, start/end time,
+        and, when mass/area are known, ``specific_*_milliampere_hour_per_gram``
+        and ``areal_*_milliampere_hour_per_square_centimeter``.
+    capacity_source, energy_source
+        Vendor columns used, or "integrated from current_ampere".
+    cycle_source
+        Vendor ``cycle_count`` or how cycles were derived.
+    reference_cycle
+        The cycle retention is relative to.
+    retention_threshold
+        Fraction (0.8 = 80 %).
+    cycle_below_threshold
+        First cycle whose retention is below the threshold, ``None`` if none.
+    active_mass_gram, area_square_centimeter
+        Sample values used (``None`` when unknown).
+    steps
+        The step segmentation the summary was built on.
+    """
+
+    table: pd.DataFrame
+    capacity_source: str
+    energy_source: str
+    cycle_source: str
+    reference_cycle: int | None
+    retention_threshold: float
+    cycle_below_threshold: int | None
+    active_mass_gram: float | None
+    area_square_centimeter: float | None
+    steps: Steps
+
+    def to_frame(self) -> pd.DataFrame:
+        """The per-cycle table."""
+        return self.table.copy()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly summary; ``cycles`` holds one entry per cycle."""
+        return {
+            "cycles": plain(self.table),
+            "capacity_source": self.capacity_source,
+            "energy_source": self.energy_source,
+            "cycle_source": self.cycle_source,
+            "reference_cycle": self.reference_cycle,
+            "retention_threshold": self.retention_threshold,
+            "cycle_below_threshold": self.cycle_below_threshold,
+            "active_mass_gram": self.active_mass_gram,
+            "area_square_centimeter": self.area_square_centimeter,
+        }
+
+
+def summarize_cycles(
+    record: CyclingRecord,
+    *,
+    active_mass_gram: float | None = None,
+    area_square_centimeter: float | None = None,
+    retention_threshold: float = 0.8,
+    reference_cycle: int | None = None,
+    use_vendor_capacity: bool = True,
+    step_parameters: StepParameters | None = None,
+) -> CycleSummary:
+    """Summarise every cycle of ``record``.
+
+    Parameters
+    ----------
+    record
+        Cycling record with time and current (vendor capacity/energy columns optional).
+    active_mass_gram, area_square_centimeter
+        For specific and areal values; default to the record's sample metadata.
+    retention_threshold
+        Retention fraction whose first crossing is reported (0.8 = 80 %).
+    reference_cycle
+        Cycle retention is relative to; default the first cycle with a discharge.
+    use_vendor_capacity
+        Use the vendor capacity/energy columns when present (else integrate current).
+    step_parameters
+        Thresholds of the step detection (cycles come from it when the record has no
+        ``cycle_count``).
+
+    Raises
+    ------
+    SchemaError
+        Without ``current_ampere``.
+    AnalysisError
+        When no cycle has a charge or a discharge.
+    """
+    require_columns(record, ["test_time_second", "current_ampere"], "a cycle summary")
+    steps = detect_steps(record, step_parameters)
+    time = numeric(record, "test_time_second")
+    current = np.nan_to_num(numeric(record, "current_ampere"))
+    voltage = numeric(record, "voltage_volt") if "voltage_volt" in record.data else None
+    cycle = steps.row_cycle
+
+    step_charge = interval_charge_ampere_hour(time, current)
+    frame = pd.DataFrame({"cycle_count": cycle,
+                          "charge": np.clip(step_charge, 0, None),
+                          "discharge": np.clip(-step_charge, 0, None)})
+    capacity_source = "integrated from current_ampere (rectangle rule)"
+    if use_vendor_capacity and all(c in record.data for c in _CAPACITY_COLUMNS):
+        frame["charge"] = _increases(numeric(record, _CAPACITY_COLUMNS[0]))
+        frame["discharge"] = _increases(numeric(record, _CAPACITY_COLUMNS[1]))
+        capacity_source = "vendor columns " + ", ".join(_CAPACITY_COLUMNS)
+    energy_source = "not available (no voltage_volt)"
+    if use_vendor_capacity and all(c in record.data for c in _ENERGY_COLUMNS):
+        frame["charge_energy"] = _increases(numeric(record, _ENERGY_COLUMNS[0]))
+        frame["discharge_energy"] = _increases(numeric(record, _ENERGY_COLUMNS[1]))
+        energy_source = "vendor columns " + ", ".join(_ENERGY_COLUMNS)
+    elif voltage is not None:
+        energy = step_charge * np.nan_to_num(voltage)
+        frame["charge_energy"] = np.clip(energy, 0, None) * (step_charge > 0)
+        frame["discharge_energy"] = np.clip(-energy, 0, None) * (step_charge < 0)
+        energy_source = "integrated from current_ampere x voltage_volt (rectangle rule)"
+    else:
+        frame["charge_energy"] = np.nan
+        frame["discharge_energy"] = np.nan
+    frame["time"] = time
+
+    grouped = frame.groupby("cycle_count", sort=True)
+    table = pd.DataFrame({
+        "charge_capacity_ampere_hour": grouped["charge"].sum(),
+        "discharge_capacity_ampere_hour": grouped["discharge"].sum(),
+        "charge_energy_watt_hour": grouped["charge_energy"].sum(min_count=1),
+        "discharge_energy_watt_hour": grouped["discharge_energy"].sum(min_count=1),
+        "start_time_second": grouped["time"].min(),
+        "end_time_second": grouped["time"].max(),
+    })
+    table.index.name = "cycle_count"
+    table = table.reset_index()
+    if not (table["charge_capacity_ampere_hour"].gt(0) | table["discharge_capacity_ampere_hour"]
+            .gt(0)).any():
+        raise AnalysisError("no cycle has a charge or a discharge", file=record.meta.source_path)
+    charge_q = table["charge_capacity_ampere_hour"].where(lambda q: q > 0)
+    discharge_q = table["discharge_capacity_ampere_hour"].where(lambda q: q > 0)
+    table["coulombic_efficiency"] = discharge_q / charge_q
+    table["energy_efficiency"] = (table["discharge_energy_watt_hour"]
+                                  / table["charge_energy_watt_hour"].where(lambda e: e > 0))
+    table["mean_charge_voltage_volt"] = table["charge_energy_watt_hour"] / charge_q
+    table["mean_discharge_voltage_volt"] = table["discharge_energy_watt_hour"] / discharge_q
+
+    reference = _reference_cycle(table, reference_cycle)
+    below = None
+    if reference is not None:
+        reference_q = table.loc[table["cycle_count"] == reference,
+                                "discharge_capacity_ampere_hour"].iloc[0]
+        table["capacity_retention"] = discharge_q / reference_q
+        after = table[(table["cycle_count"] > reference)
+                      & (table["capacity_retention"] < retention_threshold)]
+        below = int(after["cycle_count"].iloc[0]) if len(after) else None
+    else:
+        table["capacity_retention"] = np.nan
+
+    mass = optional_sample_value(active_mass_gram, record, "active_mass_gram")
+    area = optional_sample_value(area_square_centimeter, record, "area_square_centimeter")
+    for direction in ("charge", "discharge"):
+        milliampere_hour = 1000.0 * table[f"{direction}_capacity_ampere_hour"]
+        if mass is not None:
+            table[f"specific_{direction}_capacity_milliampere_hour_per_gram"] = milliampere_hour / mass
+        if area is not None:
+            table[f"areal_{direction}_capacity_milliampere_hour_per_square_centimeter"] = (
+                milliampere_hour / area)
+    table["cycle_count"] = table["cycle_count"].astype(int)
+    return CycleSummary(table, capacity_source, energy_source, steps.cycle_source, reference,
+                        retention_threshold, below, mass, area, steps)
+
+
+def _increases(values: np.ndarray) -> np.ndarray:
+    """Per-sample increase of a vendor accumulator column.
+
+    A rise counts as it is; a drop to less than half the previous value is a reset
+    (new step or cycle), after which the new value itself is the increase since the
+    reset; a smaller drop (rounding jitter) counts as 0.
+    """
+    values = np.nan_to_num(values)
+    previous = np.concatenate([[0.0], values[:-1]])
+    rise = values - previous
+    reset = values < 0.5 * previous
+    return np.where(rise >= 0, rise, np.where(reset, values, 0.0))
+
+
+def _reference_cycle(table: pd.DataFrame, requested: int | None) -> int | None:
+    with_discharge = table[table["discharge_capacity_ampere_hour"] > 0]
+    if requested is not None:
+        if requested not in set(with_discharge["cycle_count"]):
+            raise AnalysisError(f"reference cycle {requested} has no discharge; cycles with one: "
+                                f"{with_discharge['cycle_count'].tolist()[:20]}")
+        return int(requested)
+    return None if with_discharge.empty else int(with_discharge["cycle_count"].iloc[0])
+

@@ -1,0 +1,135 @@
+"""Step detection and per-cycle summary: synthetic cycles with known capacities, real files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import labkit
+from labkit.analysis.cycling import summarize_cycles
+from labkit.analysis.steps import detect_steps
+from labkit.data import CyclingRecord, Metadata, Sample
+from labkit.errors import AnalysisError, LabkitError
+from tests.conftest import corpus_path
+
+DT = 10.0
+
+
+def _cycles(discharge_ah, coulombic=0.99, current=1.0, cv_fraction=0.2, sample=None):
+    """CC-CV charge, rest, CC discharge, rest; capacities exact under the rectangle rule."""
+    rows, clock = [], [0.0]
+
+    def add(current_a, voltage_v):
+        current_a = np.asarray(current_a, float)
+        t = clock[0] + DT * np.arange(1, current_a.size + 1)
+        rows.append(pd.DataFrame({"test_time_second": t, "current_ampere": current_a,
+                                  "voltage_volt": np.broadcast_to(voltage_v, t.shape)}))
+        clock[0] = t[-1]
+
+    add(np.zeros(6), 3.0)
+    for discharge in discharge_ah:
+        charge = discharge / coulombic
+        n_cc = int(round(charge * (1 - cv_fraction) * 3600 / current / DT))
+        add(np.full(n_cc, current), np.linspace(3.5, 4.2, n_cc))
+        shape = np.exp(-np.arange(1, 61) / 20.0)
+        cv_charge = charge - n_cc * DT * current / 3600
+        add(shape * cv_charge * 3600 / DT / shape.sum(), 4.2)
+        add(np.zeros(6), 4.1)
+        n_d = int(round(discharge * 3600 / current / DT))
+        add(np.full(n_d, -current), np.linspace(4.0, 3.0, n_d))
+        add(np.zeros(6), 3.1)
+    return CyclingRecord(pd.concat(rows, ignore_index=True), Metadata(sample=sample or Sample()))
+
+
+def test_steps_are_found_from_current_and_voltage_alone():
+    steps = detect_steps(_cycles([1.0, 0.9]))
+    kinds = steps.table["kind"].tolist()
+    assert kinds == ["ocv"] + ["cc_charge", "cv_charge", "rest", "cc_discharge", "rest"] * 2
+    assert steps.table["cycle_count"].tolist() == [1] * 6 + [2] * 5
+    discharge = steps.of_kind("cc_discharge")
+    assert discharge["capacity_ampere_hour"].to_numpy() == pytest.approx([1.0, 0.9], rel=1e-3)
+    assert discharge["mean_current_ampere"].to_numpy() == pytest.approx([-1.0, -1.0])
+
+
+def test_cycle_summary_recovers_known_capacities_efficiency_and_80_percent_cycle():
+    fade = [1.0, 0.95, 0.9, 0.85, 0.81, 0.79, 0.75]
+    summary = summarize_cycles(_cycles(fade, sample=Sample(active_mass_gram=5.0)),
+                               area_square_centimeter=2.0)
+    table = summary.table
+    expected = np.array([round(q * 360) / 360 for q in fade])  # whole 10 s samples at 1 A
+    assert table["discharge_capacity_ampere_hour"].to_numpy() == pytest.approx(expected, rel=1e-9)
+    assert table["charge_capacity_ampere_hour"].to_numpy() == pytest.approx(
+        np.array(fade) / 0.99, rel=2e-3)
+    assert table["coulombic_efficiency"].to_numpy() == pytest.approx(0.99, rel=2e-3)
+    assert table["mean_discharge_voltage_volt"].to_numpy() == pytest.approx(3.5, rel=1e-9)
+    assert table["capacity_retention"].to_numpy() == pytest.approx(expected / expected[0])
+    assert summary.cycle_below_threshold == 6
+    assert table["specific_discharge_capacity_milliampere_hour_per_gram"].iloc[0] == pytest.approx(
+        1000 * expected[0] / 5.0)
+    assert table["areal_discharge_capacity_milliampere_hour_per_square_centimeter"].iloc[
+        0] == pytest.approx(1000 * expected[0] / 2.0)
+    assert "integrated from current" in summary.capacity_source
+    assert len(summary.to_dict()["cycles"]) == len(fade)
+
+
+def test_vendor_capacity_columns_reset_per_step_give_the_same_capacities():
+    record = _cycles([1.0, 0.9, 0.8])
+    steps = detect_steps(record)
+    data = record.data.copy()
+    time = data["test_time_second"].to_numpy()
+    charge = DT * np.clip(data["current_ampere"].to_numpy(), 0, None) / 3600
+    discharge = DT * np.clip(-data["current_ampere"].to_numpy(), 0, None) / 3600
+    step = pd.Series(steps.row_step)
+    data["charging_capacity_ampere_hour"] = pd.Series(charge).groupby(step).cumsum().to_numpy()
+    data["discharging_capacity_ampere_hour"] = pd.Series(discharge).groupby(step).cumsum().to_numpy()
+    data["cycle_count"] = steps.row_cycle
+    assert np.all(np.diff(time) > 0)
+    vendor = summarize_cycles(CyclingRecord(data, record.meta))
+    integrated = summarize_cycles(record)
+    assert vendor.capacity_source.startswith("vendor columns")
+    assert vendor.table["discharge_capacity_ampere_hour"].to_numpy() == pytest.approx(
+        integrated.table["discharge_capacity_ampere_hour"].to_numpy(), rel=1e-9)
+
+
+def test_example_cell_fading_04_percent_per_cycle_crosses_80_percent_near_cycle_51():
+    from labkit.examples import cycling_cell
+
+    record = cycling_cell(cycles=60)
+    summary = summarize_cycles(record, use_vendor_capacity=False)
+    # capacity of cycle k is 1 - 0.004 (k - 1): 80 % is reached at k = 51, below it at 52
+    assert summary.cycle_below_threshold in (51, 52)
+    retention = summary.table["capacity_retention"].to_numpy()
+    assert retention[9] == pytest.approx(1 - 0.004 * 9, abs=0.01)
+
+
+def test_no_current_is_an_analysis_error():
+    data = pd.DataFrame({"test_time_second": np.arange(5.0), "current_ampere": np.zeros(5),
+                         "voltage_volt": np.full(5, 3.0)})
+    with pytest.raises(AnalysisError, match="no current"):
+        summarize_cycles(CyclingRecord(data))
+
+
+def _read_or_skip(path):
+    try:
+        return labkit.read(path)
+    except LabkitError as exc:
+        pytest.skip(f"labkit cannot read {path.name} yet: {exc}")
+
+
+@pytest.mark.corpus
+def test_batterydata_p492_summary_matches_the_published_per_cycle_capacities():
+    raw = _read_or_skip(corpus_path("cycler", "other", "battdat_p492-13-raw.csv"))
+    reference = pd.read_csv(corpus_path("cycler", "other", "battdat_p492-13-summary.csv"))
+    if "cycle_count" not in raw.data:
+        pytest.skip("the reader gives no cycle_count for the batterydata raw file")
+    summary = summarize_cycles(raw).table.set_index("cycle_count")
+    reference = reference.set_index("Cycle_Index")
+    shared = summary.index.intersection(reference.index)
+    assert len(shared) >= 10
+    for ours, theirs in (("charge_capacity_ampere_hour", "Q_chg"),
+                         ("discharge_capacity_ampere_hour", "Q_dis")):
+        expected = reference.loc[shared, theirs].to_numpy(float)
+        got = summary.loc[shared, ours].to_numpy(float)
+        known = np.isfinite(expected) & (expected > 0)
+        assert got[known] == pytest.approx(expected[known], rel=2e-3, abs=2e-6)
