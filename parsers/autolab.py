@@ -12,11 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from labkit.parsers._impedance import impedance_frame, require_finite_frequency
-from labkit.parsers._text import decode, decode_head
 
 from labkit.data import ImpedanceRecord, Metadata
 from labkit.errors import FormatError
+from labkit.parsers._impedance import impedance_frame, require_finite_frequency
+from labkit.parsers._text import decode, decode_head
 from labkit.registry import register
 
 _VALUES_PER_POINT = 9

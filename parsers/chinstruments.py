@@ -12,6 +12,8 @@ import re
 from datetime import datetime
 from pathlib import Path
 
+from labkit.data import ImpedanceRecord, Metadata
+from labkit.errors import FormatError
 from labkit.parsers._impedance import (
     apply_plan,
     impedance_frame,
@@ -20,9 +22,6 @@ from labkit.parsers._impedance import (
     require_finite_frequency,
 )
 from labkit.parsers._text import decode, decode_head
-
-from labkit.data import ImpedanceRecord, Metadata
-from labkit.errors import FormatError
 from labkit.registry import register
 
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from labkit.parsers._impedance import impedance_frame, require_finite_frequency
 
 from labkit.data import ImpedanceRecord, Metadata
 from labkit.errors import FormatError
+from labkit.parsers._impedance import impedance_frame, require_finite_frequency
 from labkit.registry import register
 
 _VARIABLES = ("freq", "Z_prime", "Z_double_prime")

@@ -18,6 +18,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from labkit.data import ImpedanceRecord, Metadata
+from labkit.errors import FormatError
 from labkit.parsers._impedance import (
     apply_plan,
     drop_zero_frequency,
@@ -28,9 +31,6 @@ from labkit.parsers._impedance import (
     split_sweeps,
 )
 from labkit.parsers._text import decode, decode_head, looks_binary
-
-from labkit.data import ImpedanceRecord, Metadata
-from labkit.errors import FormatError
 from labkit.registry import register
 
 _NUMBER = re.compile(r"^[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?$")
@@ -85,9 +85,19 @@ def _sniff(head: bytes, path: Path) -> bool:
     if not all(_is_numeric_row(_fields(line, sep)) for line in sample[1:5]):
         return False
     if _is_numeric_row(first):
-        return len([f for f in first if f]) >= 3
+        return len([f for f in first if f]) >= 3 and _looks_like_sweep(sample[:10], sep)
     names = {_label(f) for f in first}
     return bool(names & {"f", "freq", "frequency", "frequency_hertz", "fre"})
+
+
+def _looks_like_sweep(lines: list[str], sep: str | None) -> bool:
+    """Whether the first column of headerless rows is a positive, strictly monotonic sweep."""
+    try:
+        first = np.array([float(_fields(line, sep)[0].replace(",", ".")) for line in lines])
+    except (ValueError, IndexError):
+        return False
+    steps = np.diff(first)
+    return bool((first > 0).all() and ((steps > 0).all() or (steps < 0).all()))
 
 
 def _label(field: str) -> str:

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from labkit.data import ImpedanceRecord, Metadata
+from labkit.errors import FormatError
 from labkit.parsers._impedance import (
     apply_plan,
     concat_spectra,
@@ -19,9 +22,6 @@ from labkit.parsers._impedance import (
     plan_columns,
     require_finite_frequency,
 )
-
-from labkit.data import ImpedanceRecord, Metadata
-from labkit.errors import FormatError
 from labkit.registry import register
 
 

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from labkit.parsers._impedance import impedance_frame, numeric_block, require_finite_frequency
-from labkit.parsers._text import decode, decode_head, looks_binary
-
 from labkit.data import ImpedanceRecord, Metadata
 from labkit.errors import FormatError
+from labkit.parsers._impedance import impedance_frame, numeric_block, require_finite_frequency
+from labkit.parsers._text import decode, decode_head, looks_binary
 from labkit.registry import register
 
 

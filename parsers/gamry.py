@@ -23,11 +23,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from labkit.parsers._impedance import concat_spectra, impedance_frame, snake
-from labkit.parsers._text import decode, decode_head
 
 from labkit.data import CyclingRecord, ImpedanceRecord, Metadata, Sample
 from labkit.errors import FormatError
+from labkit.parsers._impedance import concat_spectra, impedance_frame, snake
+from labkit.parsers._text import decode, decode_head
 from labkit.registry import register
 
 _TABLE_LINE = re.compile(r"^(?P<name>[A-Za-z][A-Za-z0-9_]*)\tTABLE(?:\t(?P<count>\d+))?[ \t]*$",

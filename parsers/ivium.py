@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from labkit.data import ImpedanceRecord, Metadata
+from labkit.errors import FormatError
 from labkit.parsers._impedance import (
     concat_spectra,
     impedance_frame,
@@ -19,9 +21,6 @@ from labkit.parsers._impedance import (
     require_finite_frequency,
 )
 from labkit.parsers._text import decode
-
-from labkit.data import ImpedanceRecord, Metadata
-from labkit.errors import FormatError
 from labkit.registry import register
 
 _PRIMARY = re.compile(r"^primary_data\s*$", re.MULTILINE)

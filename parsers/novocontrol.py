@@ -13,6 +13,9 @@ import re
 from pathlib import Path
 
 import numpy as np
+
+from labkit.data import ImpedanceRecord, Metadata, Sample
+from labkit.errors import FormatError
 from labkit.parsers._impedance import (
     apply_plan,
     impedance_frame,
@@ -21,9 +24,6 @@ from labkit.parsers._impedance import (
     require_finite_frequency,
 )
 from labkit.parsers._text import decode, decode_head, looks_binary
-
-from labkit.data import ImpedanceRecord, Metadata, Sample
-from labkit.errors import FormatError
 from labkit.registry import register
 
 _TEMPERATURE = re.compile(r"(?<![\d.])(-?\d+(?:\.\d+)?)\s*(?:deg|°C|degC)\b", re.IGNORECASE)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from labkit.data import ImpedanceRecord, Metadata
+from labkit.errors import FormatError
 from labkit.parsers._impedance import (
     apply_plan,
     impedance_frame,
@@ -17,9 +19,6 @@ from labkit.parsers._impedance import (
     require_finite_frequency,
 )
 from labkit.parsers._text import decode, decode_head
-
-from labkit.data import ImpedanceRecord, Metadata
-from labkit.errors import FormatError
 from labkit.registry import register
 
 _CONDITIONS = {"time/s": "test_time_second", "edc/v": "dc_voltage_volt",

@@ -13,10 +13,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
-from labkit.parsers._impedance import concat_spectra, impedance_frame, require_finite_frequency
 
 from labkit.data import ImpedanceRecord, Metadata
 from labkit.errors import FormatError
+from labkit.parsers._impedance import concat_spectra, impedance_frame, require_finite_frequency
 from labkit.registry import register
 
 _DOTNET_EPOCH = datetime(1, 1, 1, tzinfo=timezone.utc)

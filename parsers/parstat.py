@@ -10,6 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+
+from labkit.data import ImpedanceRecord, Metadata
+from labkit.errors import FormatError
 from labkit.parsers._impedance import (
     drop_zero_frequency,
     impedance_frame,
@@ -18,9 +21,6 @@ from labkit.parsers._impedance import (
     split_sweeps,
 )
 from labkit.parsers._text import decode, decode_head
-
-from labkit.data import ImpedanceRecord, Metadata
-from labkit.errors import FormatError
 from labkit.registry import register
 
 _NAMES = {"Potential (V)": "dc_voltage_volt", "Current (A)": "dc_current_ampere",

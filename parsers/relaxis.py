@@ -12,6 +12,9 @@ import re
 from pathlib import Path
 
 import numpy as np
+
+from labkit.data import ImpedanceRecord, Metadata
+from labkit.errors import FormatError
 from labkit.parsers._impedance import (
     apply_plan,
     concat_spectra,
@@ -22,9 +25,6 @@ from labkit.parsers._impedance import (
     snake,
 )
 from labkit.parsers._text import decode, decode_head
-
-from labkit.data import ImpedanceRecord, Metadata
-from labkit.errors import FormatError
 from labkit.registry import register
 
 _PARAMETERS = re.compile(r"^([A-Za-z][A-Za-z0-9]*)=([^,\t]*)")

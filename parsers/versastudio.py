@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from labkit.data import ImpedanceRecord, Metadata, Sample
+from labkit.errors import FormatError
 from labkit.parsers._impedance import (
     concat_spectra,
     drop_zero_frequency,
@@ -20,9 +22,6 @@ from labkit.parsers._impedance import (
     snake,
 )
 from labkit.parsers._text import decode, decode_head
-
-from labkit.data import ImpedanceRecord, Metadata, Sample
-from labkit.errors import FormatError
 from labkit.registry import register
 
 _SECTION = re.compile(r"^<(?P<name>[A-Za-z]+\d*)>\s*$\n(?P<body>.*?)^</(?P=name)>", re.M | re.S)

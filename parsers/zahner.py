@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-from labkit.parsers._impedance import impedance_frame
 
 from labkit.data import ImpedanceRecord, Metadata
 from labkit.errors import FormatError, binary_position
+from labkit.parsers._impedance import impedance_frame
 from labkit.registry import register
 
 _HEADER = 12

@@ -12,11 +12,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from labkit.parsers._impedance import impedance_frame, numeric_block, require_finite_frequency
-from labkit.parsers._text import decode, decode_head
-
 from labkit.data import ImpedanceRecord, Metadata
 from labkit.errors import FormatError
+from labkit.parsers._impedance import impedance_frame, numeric_block, require_finite_frequency
+from labkit.parsers._text import decode, decode_head
 from labkit.registry import register
 
 _QUOTED_TITLE = re.compile(r'^"(ZPlotW|Z60W|ZPlot)[^"]*Data File', re.IGNORECASE)
