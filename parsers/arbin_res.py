@@ -39,10 +39,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from labkit.parsers._arbin_columns import labkit_column, ole_days_to_unix
 
 from labkit.data import CyclingRecord, Metadata, Sample
 from labkit.errors import FormatError, LabkitError
+from labkit.parsers._arbin_columns import labkit_column, ole_days_to_unix
 from labkit.registry import register
 
 _JET_MAGIC = b"\x00\x01\x00\x00Standard Jet DB\x00"

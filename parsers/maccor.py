@@ -45,10 +45,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from labkit.parsers._text import decode, decode_head, looks_binary, read_table
 
 from labkit.data import CyclingRecord, ImpedanceRecord, Metadata, Sample
 from labkit.errors import FormatError
+from labkit.parsers._text import decode, decode_head, looks_binary, read_table
 from labkit.registry import register
 
 _RECORD_FIELDS = {"rec#", "rec"}
@@ -162,7 +162,7 @@ def read_maccor_text(path: Path) -> CyclingRecord:
     if table.empty:
         raise FormatError("expected data rows after the table header, found none", file=path,
                           position=f"line {header_line + 1}")
-    frame = _convert(table, fields, names, preamble, path, header_line + 1, notes)
+    frame = _convert(table, fields, names, preamble, path, _Lines(body, header_line + 1), notes)
     if decimal == ",":
         notes.append("comma decimal separator")
     return CyclingRecord(frame.data, _metadata(preamble, frame, notes))
@@ -248,6 +248,21 @@ def _drop_truncated_last_row(
     return table
 
 
+class _Lines:
+    """Maps a data row (0-based, blank lines skipped as pandas does) to its file line."""
+
+    def __init__(self, body: str, first: int) -> None:
+        self.body = body
+        self.first = first
+
+    def of(self, row: int) -> str:
+        """``"line N"`` of data row ``row``; only called on the error path."""
+        lines = np.array(self.body.split("\n"), dtype=object)
+        filled = np.flatnonzero([bool(line.strip()) for line in lines])
+        line = self.first + int(filled[row]) if row < len(filled) else self.first + row
+        return f"line {line}"
+
+
 class _Converted:
     """The labkit frame plus facts the metadata needs."""
 
@@ -262,7 +277,7 @@ def _convert(
     names: list[str],
     preamble: dict[str, str],
     path: Path,
-    first_line: int,
+    lines: _Lines,
     notes: list[str],
 ) -> _Converted:
     out: dict[str, np.ndarray] = {}
@@ -275,20 +290,20 @@ def _convert(
         if column.isna().all() or key.startswith("unnamed") or key == "units" or not key:
             continue
         if key in _RECORD_FIELDS:
-            out["record_index"] = _numbers(column, header, path, first_line).astype(np.int64)
+            out["record_index"] = _numbers(column, header, path, lines).astype(np.int64)
         elif key == "cyc#":
-            out["cycle_count"] = _numbers(column, header, path, first_line).astype(np.int64) + 1
+            out["cycle_count"] = _numbers(column, header, path, lines).astype(np.int64) + 1
             notes.append("cycle_count = Cyc# + 1 (Maccor counts cycles from 0)")
         elif key == "cycle c":
-            out["cycle_count"] = _numbers(column, header, path, first_line).astype(np.int64)
+            out["cycle_count"] = _numbers(column, header, path, lines).astype(np.int64)
         elif key == "cycle p":
-            out["maccor_procedure_cycle"] = _numbers(column, header, path, first_line).astype(np.int64)
+            out["maccor_procedure_cycle"] = _numbers(column, header, path, lines).astype(np.int64)
         elif key == "step":
-            out["step_index"] = _numbers(column, header, path, first_line).astype(np.int64)
+            out["step_index"] = _numbers(column, header, path, lines).astype(np.int64)
         elif key in ("state", "md"):
             raw["state"] = column.astype(str).str.strip()
         elif key == "es":
-            out["maccor_end_status"] = _numbers(column, header, path, first_line)
+            out["maccor_end_status"] = _numbers(column, header, path, lines)
         elif key in ("dpt time", "dpt  time"):
             raw["timestamp"] = column
         elif (match := _TIME_HEADER.match(key)) and (match.group("time") or match.group("unit")):
@@ -296,7 +311,7 @@ def _convert(
             raw[match.group("which") + "_unit"] = pd.Series([match.group("unit") or ""])
         elif key in _QUANTITIES:
             name, factor = _QUANTITIES[key]
-            values = _numbers(column, header, path, first_line) * factor
+            values = _numbers(column, header, path, lines) * factor
             if name in ("capacity", "energy", "current", "voltage"):
                 raw[name] = pd.Series(values)
                 raw[name + "_header"] = pd.Series([header])
@@ -306,7 +321,7 @@ def _convert(
             temperature_number += 1
             name = "temperature_celsius" if temperature_number == 1 else (
                 f"maccor_temperature_{temperature_number}_celsius")
-            out[name] = _numbers(column, header, path, first_line)
+            out[name] = _numbers(column, header, path, lines)
         elif re.fullmatch(r"aux\s*#?\s*\d+", key):
             aux_number = int(re.sub(r"\D", "", key))
             unit = ""
@@ -316,9 +331,9 @@ def _convert(
             suffix = _AUX_UNITS.get(unit, "")
             factor = 1e-3 if unit == "mv" else 1.0
             name = f"maccor_aux_{aux_number}" + (f"_{suffix}" if suffix else "")
-            out[name] = _numbers(column, header, path, first_line) * factor
+            out[name] = _numbers(column, header, path, lines) * factor
         elif re.fullmatch(r"(var|loop)\s*\d+", key) or key == "range":
-            out["maccor_" + re.sub(r"\s+", "", key)] = _numbers(column, header, path, first_line)
+            out["maccor_" + re.sub(r"\s+", "", key)] = _numbers(column, header, path, lines)
         else:
             name = "maccor_" + re.sub(r"[^a-z0-9]+", "_", key).strip("_")
             if pd.api.types.is_numeric_dtype(column.dtype):
@@ -326,16 +341,16 @@ def _convert(
             else:
                 out[name] = column.astype(str).to_numpy()
 
-    unix = _timestamps(raw.get("timestamp"), preamble, path, first_line, notes)
+    unix = _timestamps(raw.get("timestamp"), preamble, path, lines, notes)
     factor: float | None = None
     for which in ("test", "step"):
         if which in raw:
             out[f"{which}_time_second"], factor = _seconds(
-                raw[which], str(raw[which + "_unit"].iloc[0]), unix, factor, path, first_line,
+                raw[which], str(raw[which + "_unit"].iloc[0]), unix, factor, path, lines,
                 which, notes)
     if "test_time_second" not in out:
         raise FormatError("expected a test time column (Test (Sec), TestTime, ...), found none; "
-                          f"header fields: {fields}", file=path, position=f"line {first_line - 1}")
+                          f"header fields: {fields}", file=path, position=f"line {lines.first - 1}")
     if unix is not None:
         out["unix_time_second"] = unix
 
@@ -362,7 +377,7 @@ def _convert(
     return _Converted(pd.DataFrame(columns), start)
 
 
-def _numbers(column: pd.Series, header: str, path: Path, first_line: int) -> np.ndarray:
+def _numbers(column: pd.Series, header: str, path: Path, lines: _Lines) -> np.ndarray:
     """A column as float64; a cell that is not a number is a FormatError naming its row."""
     if pd.api.types.is_numeric_dtype(column.dtype):
         return column.to_numpy(dtype=np.float64)
@@ -374,7 +389,7 @@ def _numbers(column: pd.Series, header: str, path: Path, first_line: int) -> np.
         raise FormatError(
             f"expected a number in column {header!r}, found {column.iloc[row]!r}",
             file=path,
-            position=f"data row {row + 1} (line {first_line + row} without blank lines)",
+            position=lines.of(row),
         )
     return values.to_numpy(dtype=np.float64)
 
@@ -385,7 +400,7 @@ def _seconds(
     unix: np.ndarray | None,
     known_factor: float | None,
     path: Path,
-    first_line: int,
+    lines: _Lines,
     which: str,
     notes: list[str],
 ) -> tuple[np.ndarray, float | None]:
@@ -401,7 +416,7 @@ def _seconds(
             raise FormatError(
                 f"expected a {which} time as a number or 'Nd hh:mm:ss', found {column.iloc[row]!r}",
                 file=path,
-                position=f"data row {row + 1} (line {first_line + row} without blank lines)",
+                position=lines.of(row),
             )
         parts = parts.astype(float)
         return (parts["days"] * 86400 + parts["hours"] * 3600 + parts["minutes"] * 60
@@ -416,7 +431,7 @@ def _seconds(
         raise FormatError(
             f"the {which} time column states no unit and the file has no date-time column to "
             "infer it from; expected 'Test (Sec)', 'Test (Min)' or a DPt Time column",
-            file=path, position=f"line {first_line - 1}")
+            file=path, position=f"line {lines.first - 1}")
     if which == "test":
         label = {1.0: "seconds", 60.0: "minutes", 3600.0: "hours"}[factor]
         notes.append(f"TestTime/StepTime state no unit; the DPt Time clock shows they are {label}")
@@ -440,21 +455,21 @@ def _time_unit_from_clock(values: np.ndarray, unix: np.ndarray | None) -> float 
 
 
 def _timestamps(
-    column: pd.Series | None, preamble: dict[str, str], path: Path, first_line: int,
+    column: pd.Series | None, preamble: dict[str, str], path: Path, lines: _Lines,
     notes: list[str],
 ) -> np.ndarray | None:
     """``DPt Time`` as unix seconds (read as UTC), or None when the file has none."""
     if column is None:
         return None
     text = column.astype(str).str.strip()
-    parsed = _parse_dates(text)
-    if parsed is not None:
+    dated = _parse_dates(text)
+    if dated.notna().all():
         notes.append("DPt Time has no time zone; unix_time_second reads it as UTC")
         day_first = pd.to_datetime(text, format="%d/%m/%Y %H:%M:%S", errors="coerce")
         if text.str.match(r"\d+/\d+/").all() and day_first.notna().all():
             notes.append("DPt Time dates are ambiguous (no day above 12); read month/day/year, "
                          "Maccor's default")
-        return (parsed - pd.Timestamp("1970-01-01")).dt.total_seconds().to_numpy()
+        return (dated - pd.Timestamp("1970-01-01")).dt.total_seconds().to_numpy()
     for fmt in _TIME_OF_DAY_FORMATS:
         parsed = pd.to_datetime(text, format=fmt, errors="coerce")
         if parsed.notna().all():
@@ -468,14 +483,15 @@ def _timestamps(
             notes.append("DPt Time holds only the time of day; the date is the header's "
                          "'Date of Test' (midnight rollovers counted); read as UTC")
             return (day - pd.Timestamp("1970-01-01")).total_seconds() + of_day + rollovers * 86400.0
-    raise FormatError(f"expected a date-time in DPt Time, found {text.iloc[0]!r}", file=path,
-                      position=f"line {first_line}")
+    row = int(np.flatnonzero(dated.isna().to_numpy())[0])
+    raise FormatError(f"expected a date-time in DPt Time like the rows before, found "
+                      f"{text.iloc[row]!r}", file=path, position=lines.of(row))
 
 
-def _parse_dates(text: pd.Series) -> pd.Series | None:
+def _parse_dates(text: pd.Series) -> pd.Series:
     """Date-times in the one format that reads most cells; cells holding only the date part
     of that format (Maccor writes ``10/22/2019`` at exact midnight) are read as midnight.
-    None when some cell is still unread."""
+    NaT where a cell is still unread."""
     sample = text.iloc[:200]
     best = max(_TIMESTAMP_FORMATS, key=lambda fmt: int(
         pd.to_datetime(sample, format=fmt, errors="coerce").notna().sum()))
@@ -484,7 +500,7 @@ def _parse_dates(text: pd.Series) -> pd.Series | None:
     if date_part != best and parsed.isna().any():
         parsed = parsed.fillna(pd.to_datetime(text.where(parsed.isna()), format=date_part,
                                               errors="coerce"))
-    return parsed if parsed.notna().all() else None
+    return parsed
 
 
 def _date_of_test(preamble: dict[str, str]) -> pd.Timestamp | None:
@@ -648,7 +664,7 @@ def read_maccor_eda(path: Path) -> ImpedanceRecord:
         if column.isna().all() or not key:
             continue
         name = _EDA_COLUMNS.get(key, "maccor_" + re.sub(r"[^a-z0-9]+", "_", key).strip("_"))
-        columns[name] = _numbers(column, header, path, header_line + 1)
+        columns[name] = _numbers(column, header, path, _Lines(body, header_line + 1))
     missing = [c for c in ("frequency_hertz", "z_real_ohm", "z_imag_ohm") if c not in columns]
     if missing:
         raise FormatError(f"impedance table lacks {missing}; header fields: {fields}", file=path,
