@@ -29,11 +29,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from labkit.parsers._arbin_columns import canonical_key, labkit_column
-from labkit.parsers._text import decode, decode_head, looks_binary, read_table
 
 from labkit.data import CyclingRecord, Metadata, Sample
 from labkit.errors import FormatError, LabkitError
+from labkit.parsers._arbin_columns import canonical_key, labkit_column
+from labkit.parsers._text import decode, decode_head, looks_binary, read_table
 from labkit.registry import register
 
 _DUMP_FIELDS = ("data_point", "test_time", "datetime", "step_time", "current", "voltage")
