@@ -166,8 +166,10 @@ def generic_target(label: str) -> Target:
     return Target("_".join(parts), scale)
 
 
-def _targets(labels: list[str], impedance: bool) -> tuple[dict[str, Target], list[str]]:
-    """Target of every label, resolving voltage/current roles; returns notes too."""
+def column_targets(
+    labels: list[str], impedance: bool
+) -> tuple[dict[str, Target], list[str]]:
+    """The labkit target of every EC-Lab label (voltage/current roles resolved), and notes."""
     keys = {label: label_key(label) for label in labels}
     present = set(keys.values())
     notes: list[str] = []
@@ -200,7 +202,7 @@ def _targets(labels: list[str], impedance: bool) -> tuple[dict[str, Target], lis
     return targets, notes
 
 
-def is_impedance(technique: tuple[str, ...], raw: pd.DataFrame) -> bool:
+def is_impedance(technique: tuple[str, ...], raw: Mapping[str, np.ndarray]) -> bool:
     """Whether a file is impedance data.
 
     A known technique decides (PEIS, GEIS, ZIR... are impedance; GCPL, MB, CV... are
@@ -210,17 +212,17 @@ def is_impedance(technique: tuple[str, ...], raw: pd.DataFrame) -> bool:
     known = set(TECHNIQUE_TITLES.values()) | IMPEDANCE_TECHNIQUES
     if technique and all(t in known for t in technique):
         return all(t in IMPEDANCE_TECHNIQUES for t in technique)
-    keys = {label_key(str(label)): label for label in raw.columns}
+    keys = {label_key(str(label)): label for label in raw}
     if not {"freq/Hz", "Re(Z)/Ohm", "-Im(Z)/Ohm"} <= set(keys):
         return False
     if {"Ewe/V", "Ecell/V", "I/mA"} & set(keys):
         return False
-    frequency = pd.to_numeric(raw[keys["freq/Hz"]], errors="coerce").to_numpy(dtype=float)
+    frequency = pd.to_numeric(pd.Series(raw[keys["freq/Hz"]]), errors="coerce").to_numpy(float)
     return bool(np.any(np.isfinite(frequency) & (frequency > 0)))
 
 
 def build_record(
-    raw: pd.DataFrame,
+    raw: Mapping[str, np.ndarray],
     meta: Metadata,
     *,
     loop_starts: np.ndarray | None = None,
@@ -231,8 +233,7 @@ def build_record(
     Parameters
     ----------
     raw
-        One column per EC-Lab label (values in EC-Lab units).
-        Duplicate target names keep the first column.
+        EC-Lab label -> values (in EC-Lab units), in file order, all of one length.
     meta
         Metadata so far; ``technique`` decides impedance vs cycling.
     loop_starts
@@ -245,7 +246,8 @@ def build_record(
     FormatError
         When impedance data lacks frequency or impedance columns.
     """
-    labels = [str(c) for c in raw.columns]
+    labels = [str(c) for c in raw]
+    n_rows = len(next(iter(raw.values()))) if raw else 0
     impedance = is_impedance(meta.technique, raw)
     if impedance:
         present = {label_key(label) for label in labels}
@@ -253,7 +255,7 @@ def build_record(
         if missing:
             raise FormatError(f"impedance data ({', '.join(meta.technique) or 'EIS'}) without "
                               f"column(s) {missing}; found {labels}", position=position)
-    targets, notes = _targets(labels, impedance)
+    targets, notes = column_targets(labels, impedance)
     columns: dict[str, np.ndarray] = {}
     for label in labels:
         target = targets[label]
@@ -262,13 +264,13 @@ def build_record(
                 continue  # the same quantity under an older/newer EC-Lab label
             target = Target(_alternative_name(target.name, columns), target.scale,
                             target.integer)
-        values = raw[label].to_numpy()
+        values = np.asarray(raw[label])
         if target.integer:
             columns[target.name] = _as_integer(values)
         elif target.scale != 1.0:
             columns[target.name] = values.astype(np.float64) * target.scale
-        else:
-            columns[target.name] = values
+        else:  # an own, contiguous, writable copy (the .mpr columns are views of the file)
+            columns[target.name] = np.array(values, copy=True, order="C")
     if "cycle_count" in columns:
         columns["cycle_count"], note = _cycle_count(columns["cycle_count"])
         notes.append(note)
@@ -277,10 +279,10 @@ def build_record(
         notes.append("cycle_count = half cycle // 2 + 1 (the file has no cycle number; this is "
                      "EC-Lab's own rule, checked against its .mpt exports)")
     if loop_starts is not None and len(loop_starts) > 1:
-        rows = np.arange(len(raw))
+        rows = np.arange(n_rows)
         columns["biologic_loop"] = np.searchsorted(loop_starts, rows, side="right") - 1
         notes.append("biologic_loop is the loop index from the .mpr loop module, from 0")
-    frame = pd.DataFrame(columns)
+    frame = pd.DataFrame(columns, copy=False)  # every array is already this record's own
     if impedance:
         return _impedance_record(frame, meta, notes)
     meta = _with_notes(meta, notes)

@@ -34,11 +34,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
-from labkit.parsers._biologic_columns import build_record, merge_extra, placeholder_free
 
 from labkit.data import CyclingRecord, ImpedanceRecord, Metadata, Sample
 from labkit.errors import FormatError, binary_position
+from labkit.parsers._biologic_columns import build_record, merge_extra, placeholder_free
 from labkit.registry import register
 
 MAGIC = b"BIO-LOGIC MODULAR FILE\x1a"
@@ -237,8 +236,8 @@ def record_dtype(ids: list[int], ids_offset: int, width: int, path: Path) -> np.
     return np.dtype(fields)
 
 
-def read_records(module: Module, path: Path) -> pd.DataFrame:
-    """The data module as a table with EC-Lab labels (flags expanded)."""
+def read_records(module: Module, path: Path) -> dict[str, np.ndarray]:
+    """The data module as EC-Lab label -> values (flags expanded), views of the file."""
     n_points, ids, ids_at, records_at = _record_layout(module, path)
     width = 1 if records_at == 100 else 2
     dtype = record_dtype(ids, module.offset + ids_at, width, path)
@@ -261,7 +260,7 @@ def read_records(module: Module, path: Path) -> pd.DataFrame:
             columns[name] = records[name]
     order = [FLAG_IDS[i][1] if i in FLAG_IDS else None for i in ids]
     labels = [label for label in order if label] + [n for n in dtype.names or () if n != "flags"]
-    return pd.DataFrame({label: columns[label] for label in labels})
+    return {label: columns[label] for label in labels}
 
 
 def _pascal(payload: memoryview, offset: int) -> str | None:
@@ -361,7 +360,7 @@ def read_mpr(path: Path) -> CyclingRecord | ImpedanceRecord:
     if "VMP ExtDev" in by_name:
         extra.update(_ext_dev(by_name["VMP ExtDev"]))
     if software and software.startswith("BT-Lab") and "Ewe/V" in raw:
-        raw = raw.rename(columns={"Ewe/V": "Ecell/V"})
+        raw = {("Ecell/V" if label == "Ewe/V" else label): v for label, v in raw.items()}
     loop_starts = None
     if "VMP loop" in by_name:
         loop_starts = _loop_starts(by_name["VMP loop"], path)

@@ -22,6 +22,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from labkit.data import CyclingRecord, ImpedanceRecord, Metadata, Sample
+from labkit.errors import FormatError, line_position
 from labkit.parsers._biologic_columns import (
     TECHNIQUE_TITLES,
     build_record,
@@ -29,9 +32,6 @@ from labkit.parsers._biologic_columns import (
     placeholder_free,
 )
 from labkit.parsers._text import decode, decode_head, numeric_column, read_table
-
-from labkit.data import CyclingRecord, ImpedanceRecord, Metadata, Sample
-from labkit.errors import FormatError, line_position
 from labkit.registry import register
 
 _PREAMBLE = re.compile(r"^\s*(EC-Lab|BT-Lab)\s+ASCII\s+FILE", re.IGNORECASE)
@@ -110,7 +110,8 @@ def read_mpt(path: Path) -> CyclingRecord | ImpedanceRecord:
     meta = _metadata(header_lines, path)
     meta = dataclasses.replace(meta, start_time=meta.start_time or first_time,
                                notes=tuple(meta.notes) + tuple(notes))
-    return build_record(raw, meta, position=line_position(label_line))
+    columns = {str(label): raw[label].to_numpy() for label in raw.columns}
+    return build_record(columns, meta, position=line_position(label_line))
 
 
 def _label_line(text: str, path: Path) -> int:

@@ -15,12 +15,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from labkit.parsers._biologic_columns import column_targets
-from labkit.parsers.biologic_mpr import read_modules, read_mpr, read_records
-from labkit.parsers.biologic_mpt import read_mpt
 
 from labkit.data import CyclingRecord, ImpedanceRecord
 from labkit.errors import FormatError
+from labkit.parsers._biologic_columns import column_targets
+from labkit.parsers.biologic_mpr import read_modules, read_mpr, read_records
+from labkit.parsers.biologic_mpt import read_mpt
 from labkit.registry import read
 from tests.conftest import corpus_path
 
@@ -58,8 +58,8 @@ def _mpr_precision(path: Path, impedance: bool) -> dict[str, np.dtype]:
     """labkit column -> numpy dtype it has in the .mpr records."""
     modules = {m.name: m for m in read_modules(path.read_bytes(), path)}
     raw = read_records(modules["VMP data"], path)
-    targets, _ = column_targets([str(c) for c in raw.columns], impedance)
-    return {targets[label].name: raw[label].dtype for label in raw.columns}
+    targets, _ = column_targets(list(raw), impedance)
+    return {targets[label].name: values.dtype for label, values in raw.items()}
 
 
 def _compare(name: str, ours: np.ndarray, theirs: np.ndarray, dtype: np.dtype | None,
