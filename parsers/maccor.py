@@ -162,7 +162,8 @@ def read_maccor_text(path: Path) -> CyclingRecord:
     if table.empty:
         raise FormatError("expected data rows after the table header, found none", file=path,
                           position=f"line {header_line + 1}")
-    frame = _convert(table, fields, names, preamble, path, _Lines(body, header_line + 1), notes)
+    frame = _convert(table, fields, names, preamble, path, _Lines(body, header_line + 1, decimal),
+                     notes)
     if decimal == ",":
         notes.append("comma decimal separator")
     return CyclingRecord(frame.data, _metadata(preamble, frame, notes))
@@ -249,11 +250,13 @@ def _drop_truncated_last_row(
 
 
 class _Lines:
-    """Maps a data row (0-based, blank lines skipped as pandas does) to its file line."""
+    """Where the table body lies: maps a data row (0-based, blank lines skipped as pandas
+    does) to its file line, and remembers the decimal separator of its numbers."""
 
-    def __init__(self, body: str, first: int) -> None:
+    def __init__(self, body: str, first: int, decimal: str = ".") -> None:
         self.body = body
         self.first = first
+        self.decimal = decimal
 
     def of(self, row: int) -> str:
         """``"line N"`` of data row ``row``; only called on the error path."""
@@ -378,12 +381,15 @@ def _convert(
 
 
 def _numbers(column: pd.Series, header: str, path: Path, lines: _Lines) -> np.ndarray:
-    """A column as float64; a cell that is not a number is a FormatError naming its row."""
+    """A column as float64; a cell that is not a number is a FormatError naming its line."""
     if pd.api.types.is_numeric_dtype(column.dtype):
         return column.to_numpy(dtype=np.float64)
-    values = pd.to_numeric(column.astype(str).str.strip().replace({"N/A": None, "": None}),
-                           errors="coerce")
-    bad = values.isna() & column.notna() & ~column.astype(str).str.strip().isin(["N/A", ""])
+    text = column.astype(str).str.strip()
+    if lines.decimal == ",":
+        text = text.str.replace(",", ".", regex=False)
+    blank = text.isin(["N/A", "", "nan"]) | column.isna()
+    values = pd.to_numeric(text.where(~blank), errors="coerce")
+    bad = values.isna() & ~blank
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
         raise FormatError(
