@@ -82,7 +82,7 @@ def _sniff(head: bytes, path: Path) -> bool:
         return False
     sep = _separator(sample[1:6])
     first = _fields(sample[0], sep)
-    if not all(_is_numeric_row(_fields(line, sep)) for line in sample[1:5]):
+    if not all(_is_numeric_row(_fields(line, sep)) for line in sample[1:3]):
         return False
     if _is_numeric_row(first):
         return len([f for f in first if f]) >= 3 and _looks_like_sweep(sample[:10], sep)

@@ -27,7 +27,7 @@ from labkit.parsers._text import decode, decode_head, looks_binary
 from labkit.registry import register
 
 _TEMPERATURE = re.compile(r"(?<![\d.])(-?\d+(?:\.\d+)?)\s*(?:deg|°C|degC)\b", re.IGNORECASE)
-_GEOMETRY = re.compile(r"(Diameter|Thickness)\[mm\]:\s*([-+0-9.eE]+)")
+_GEOMETRY = re.compile(r"(?<!Electrode )(Diameter|Thickness)\[mm\]:\s*([-+0-9.eE]+)")
 _AC_VOLT = re.compile(r"AC Volt\s*\[Vrms\]\s*=\s*([-+0-9.eE]+)")
 
 
