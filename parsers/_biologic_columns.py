@@ -119,16 +119,23 @@ _KNOWN: dict[str, Target] = {
 _CELL_VOLTAGE = ("Ecell/V", "Ewe/V", "<Ewe>/V")
 _CURRENT = ("I/mA", "<I>/mA")
 
-# unit as EC-Lab writes it (after label_key) -> (labkit unit word, factor to it)
+# unit as EC-Lab spells it -> (labkit unit word, factor to it). Only units whose word
+# labkit.columns.unit_of knows are converted; any other unit is kept as written, its
+# spelling slugged into the name (e.g. "µF-2" -> "uf_2", which unit_of leaves unitless).
 _UNITS: dict[str, tuple[str, float]] = {
     "V": ("volt", 1.0), "mV": ("volt", 1e-3), "A": ("ampere", 1.0), "mA": ("ampere", 1e-3),
-    "mA.h": ("ampere_hour", 1e-3), "A.h": ("ampere_hour", 1.0), "W.h": ("watt_hour", 1.0),
-    "W": ("watt", 1.0), "Ohm": ("ohm", 1.0), "Hz": ("hertz", 1.0), "deg": ("degree", 1.0),
-    "s": ("second", 1.0), "C": ("coulomb", 1.0), "F": ("farad", 1.0), "nF": ("farad", 1e-9),
-    "%": ("percent", 1.0), "N": ("newton", 1.0),
+    "µA": ("ampere", 1e-6), "A.h": ("ampere_hour", 1.0), "mA.h": ("ampere_hour", 1e-3),
+    "µA.h": ("ampere_hour", 1e-6), "W.h": ("watt_hour", 1.0), "mW.h": ("watt_hour", 1e-3),
+    "W": ("watt", 1.0), "mW": ("watt", 1e-3), "Ohm": ("ohm", 1.0), "Hz": ("hertz", 1.0),
+    "deg": ("degree", 1.0), "s": ("second", 1.0), "C": ("coulomb", 1.0),
+    "mC": ("coulomb", 1e-3), "F": ("farad", 1.0), "µF": ("farad", 1e-6),
+    "nF": ("farad", 1e-9), "%": ("percent", 1.0), "°C": ("celsius", 1.0),
+    "°c": ("celsius", 1.0), "g": ("gram", 1.0), "mg": ("gram", 1e-3),
+    "S.cm-1": ("siemens_per_centimeter", 1.0), "mS/cm": ("siemens_per_centimeter", 1e-3),
+    # compound units labkit has no word for: kept as written, never mistaken for "s" or "V"
+    "mA/s": ("ma_per_s", 1.0), "mA.h/V": ("mah_per_v", 1.0),
 }
-# Units spelled with a non-ASCII prefix lose it in label_key; restore from the original.
-_MICRO_UNITS = {"F": ("farad", 1e-6), "A.h": ("ampere_hour", 1e-6), "A": ("ampere", 1e-6)}
+_UNITS_LONGEST_FIRST = sorted(_UNITS, key=len, reverse=True)
 
 
 def label_key(label: str) -> str:
@@ -149,20 +156,23 @@ def _slug(text: str) -> str:
 
 
 def generic_target(label: str) -> Target:
-    """``biologic_<name>_<unit>`` in SI for a label labkit has no canonical name for.
+    """``biologic_<name>_<unit>`` (SI when labkit knows the unit) for a non-canonical label.
 
     >>> generic_target("Capacitance charge/µF")
     Target(name='biologic_capacitance_charge_farad', scale=1e-06, integer=False)
+    >>> generic_target("Re(Y)/Ohm-1").name
+    'biologic_re_y_ohm_1'
     """
-    key = label_key(label)
-    name, _, unit = key.rpartition("/") if "/" in key else (key, "", "")
-    spelled = label.rpartition("/")[2]
-    if "°" in spelled:
-        unit_word, scale = "celsius", 1.0
+    spelled = re.sub(r"\s+", " ", label.strip()).replace("μ", "µ")
+    spelled = spelled.replace("\ufffdC", "°C").replace("\ufffdF", "µF")
+    unit = next((u for u in _UNITS_LONGEST_FIRST if spelled.endswith("/" + u)), None)
+    if unit is not None:
+        name = spelled[: -len(unit) - 1]
+        unit_word, scale = _UNITS[unit]
     else:
-        micro = "µ" in spelled or "μ" in spelled
-        unit_word, scale = (_MICRO_UNITS if micro else _UNITS).get(unit, (_slug(unit), 1.0))
-    parts = [p for p in ("biologic", _slug(name), unit_word) if p]
+        name, _, raw_unit = spelled.rpartition("/") if "/" in spelled else (spelled, "", "")
+        unit_word, scale = _slug(raw_unit.replace("µ", "u").replace("°", "deg")), 1.0
+    parts = [p for p in ("biologic", _slug(label_key(name)), unit_word) if p]
     return Target("_".join(parts), scale)
 
 

@@ -283,6 +283,45 @@ def test_synthetic_mpr_reads_back(tmp_path: Path) -> None:
     np.testing.assert_array_equal(data["cycle_count"], [1, 1, 2])
 
 
+@pytest.mark.parametrize(("layout", "version", "id_width"),
+                         [(1, 0, 1), (2, 0, 2), (1, 2, 2), (1, 3, 2), (2, 3, 2)])
+def test_every_module_and_data_layout(tmp_path: Path, layout: int, version: int,
+                                      id_width: int) -> None:
+    ids = [1, 3, 4, 6, 8]  # mode+error flags, time, Ewe, I: all < 256
+    dtype = np.dtype([("flags", "u1"), ("t", "<f8"), ("Ewe", "<f4"), ("I", "<f4")])
+    rows = np.array([(0b1001, 0.25, 1.5, -0.5), (0b0010, 0.5, 1.25, 0.75)], dtype)
+    if id_width == 1:
+        head = struct.pack("<IB", len(rows), len(ids)) + bytes(ids)
+        records_at = 100
+    elif version == 0:
+        head = struct.pack("<IBB", len(rows), len(ids), 0) + struct.pack(f"<{len(ids)}H", *ids)
+        records_at = 1007
+    else:
+        head = struct.pack("<IB", len(rows), len(ids)) + struct.pack(f"<{len(ids)}H", *ids)
+        records_at = 405 if version == 2 else 406
+    payload = head.ljust(records_at, b"\x00") + rows.tobytes()
+
+    def module(name: str, body: bytes, module_version: int) -> bytes:
+        names = name.encode().ljust(10) + name.encode().ljust(25)
+        if layout == 1:
+            sizes = struct.pack("<II", len(body), module_version)
+        else:
+            sizes = b"\xff" * 4 + struct.pack("<III", len(body), module_version, 0)
+        return b"MODULE" + names + sizes + b"01/01/25" + body
+
+    path = tmp_path / "layout.mpr"
+    path.write_bytes(b"BIO-LOGIC MODULAR FILE\x1a".ljust(48, b" ") + b"\x00" * 4
+                     + module("VMP Set", bytes([0x0B]) + bytes(0x300), 0)
+                     + module("VMP data", payload, version))
+    record = read_mpr(path)
+    assert record.meta.technique == ("OCV",)
+    np.testing.assert_array_equal(record.data["biologic_mode"], [1, 2])
+    np.testing.assert_array_equal(record.data["biologic_error"], [1, 0])
+    np.testing.assert_array_equal(record.data["test_time_second"], [0.25, 0.5])
+    np.testing.assert_array_equal(record.data["voltage_volt"], [1.5, 1.25])
+    np.testing.assert_array_equal(record.data["current_ampere"], [-0.5e-3, 0.75e-3])
+
+
 def test_truncated_mpr_names_file_and_byte(tmp_path: Path) -> None:
     ids, records, n = _gcpl_records()
     whole = _synthetic_mpr(ids, records, n)
