@@ -108,7 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``labkit`` command."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and not getattr(args, "accepts_extra", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.extra = extra
     as_json = getattr(args, "json", False)
     try:
         outcome: Outcome = args.handler(args)
@@ -118,10 +121,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             print(f"labkit: error: {exc}", file=sys.stderr)
         return EXIT_INPUT_ERROR
-    if as_json:
-        print(to_json(outcome.payload))
-    elif outcome.text:
-        print(outcome.text)
+    try:
+        if as_json:
+            print(to_json(outcome.payload))
+        elif outcome.text:
+            print(outcome.text)
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader (e.g. `| head`) went away: not an error of ours
+        sys.stdout = None
     return outcome.exit_code
 
 

@@ -1,0 +1,167 @@
+"""``labkit protocol``: list generators, make schedules, check schedule files."""
+
+from __future__ import annotations
+
+import argparse
+import ast
+
+from labkit.cli import EXIT_INPUT_ERROR, EXIT_OK, Outcome, add_json_flag, command_group
+from labkit.errors import ProtocolError
+
+
+def register(subcommands: argparse._SubParsersAction) -> None:
+    """Add ``protocol list|make|check|formats``."""
+    group = command_group(subcommands, "protocol",
+                          "generate, convert and check cycler test schedules")
+    listing = group.add_parser("list", help="the schedule generators and their parameters")
+    add_json_flag(listing)
+    listing.set_defaults(handler=_list)
+
+    formats = group.add_parser("formats", help="schedule file formats labkit writes and reads")
+    add_json_flag(formats)
+    formats.set_defaults(handler=_formats)
+
+    make = group.add_parser(
+        "make",
+        help="generate a schedule and write it for a cycler",
+        description=(
+            "Generate schedule NAME (see `labkit protocol list`) for a cell and write it. "
+            "Generator parameters are given as --NAME VALUE (e.g. --rate 2 --cycles 50, "
+            "--rates 0.1,1,5). The schedule is validated first; an unsafe one is refused."
+        ),
+    )
+    make.add_argument("name", metavar="NAME")
+    make.add_argument("--cell", metavar="cell.yaml",
+                      help="YAML/JSON with the Cell fields (nominal_capacity_ampere_hour, ...)")
+    make.add_argument("--capacity", type=float, metavar="AH", help="nominal capacity in Ah")
+    make.add_argument("--area", type=float, metavar="CM2", help="electrode area in cm²")
+    make.add_argument("--vmin", type=float, metavar="V", help="lower voltage limit")
+    make.add_argument("--vmax", type=float, metavar="V", help="upper voltage limit")
+    make.add_argument("--imax", type=float, metavar="A", help="largest current in A")
+    make.add_argument("--format", required=True, metavar="FORMAT",
+                      help="maccor, biologic, neware, arbin, pybamm, yaml, json or table")
+    make.add_argument("-o", "--output", required=True, metavar="FILE")
+    add_json_flag(make)
+    make.set_defaults(handler=_make, accepts_extra=True)
+
+    check = group.add_parser(
+        "check", help="read a schedule file (any supported format or YAML) and validate it")
+    check.add_argument("file", metavar="FILE")
+    check.add_argument("--format", metavar="FORMAT", help="skip detection")
+    add_json_flag(check)
+    check.set_defaults(handler=_check)
+
+
+def _list(args: argparse.Namespace) -> Outcome:
+    from labkit.protocols.generators import GENERATORS, describe
+
+    entries = [describe(name) for name in GENERATORS]
+    text = "\n".join(
+        f"{e['name']:<24} {e['summary']}\n{'':<24} "
+        + ", ".join(f"{k}={v!r}" for k, v in e["parameters"].items())
+        for e in entries)
+    return Outcome({"generators": entries}, text)
+
+
+def _formats(args: argparse.Namespace) -> Outcome:
+    from labkit.protocols.formats import schedule_formats
+
+    entries = [{"name": f.name, "extension": f.extension, "description": f.description,
+                "write": f.render is not None, "read": f.parse is not None}
+               for f in schedule_formats()]
+    text = "\n".join(f"{e['name']:<10} {e['extension']:<6} "
+                     f"{'w' if e['write'] else '-'}{'r' if e['read'] else '-'}  {e['description']}"
+                     for e in entries)
+    return Outcome({"formats": entries}, text)
+
+
+def _parse_value(text: str):
+    if "," in text:
+        return tuple(_parse_value(part) for part in text.split(",") if part)
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def generator_parameters(extra: list[str]) -> dict:
+    """``["--rate", "2", "--rates", "0.1,1"]`` -> ``{"rate": 2, "rates": (0.1, 1)}``."""
+    params, index = {}, 0
+    while index < len(extra):
+        flag = extra[index]
+        if not flag.startswith("--"):
+            raise ProtocolError(f"expected --NAME VALUE, found {flag!r}")
+        name, _, inline = flag[2:].partition("=")
+        if inline:
+            value, index = inline, index + 1
+        elif index + 1 < len(extra):
+            value, index = extra[index + 1], index + 2
+        else:
+            raise ProtocolError(f"parameter {flag} has no value")
+        params[name.replace("-", "_")] = _parse_value(value)
+    return params
+
+
+def _cell(args: argparse.Namespace):
+    import dataclasses
+
+    import yaml
+
+    from labkit.protocols.schedule import Cell
+
+    values = {}
+    if args.cell:
+        with open(args.cell, encoding="utf-8") as handle:
+            values = yaml.safe_load(handle) or {}
+    for flag, name in (("capacity", "nominal_capacity_ampere_hour"),
+                       ("area", "area_square_centimeter"), ("vmin", "min_voltage_volt"),
+                       ("vmax", "max_voltage_volt"), ("imax", "max_current_ampere")):
+        if getattr(args, flag) is not None:
+            values[name] = getattr(args, flag)
+    known = {f.name for f in dataclasses.fields(Cell)}
+    unknown = set(values) - known
+    if unknown:
+        raise ProtocolError(f"unknown cell fields {sorted(unknown)}; known: {sorted(known)}",
+                            file=args.cell)
+    return Cell(**values)
+
+
+def _make(args: argparse.Namespace) -> Outcome:
+    import inspect
+
+    from labkit.protocols import formats
+    from labkit.protocols.generators import GENERATORS
+
+    if args.name not in GENERATORS:
+        raise ProtocolError(f"unknown generator {args.name!r}; see `labkit protocol list`")
+    generator = GENERATORS[args.name]
+    params = generator_parameters(args.extra)
+    accepted = set(inspect.signature(generator).parameters) - {"cell"}
+    unknown = set(params) - accepted
+    if unknown:
+        raise ProtocolError(f"{args.name} has no parameters {sorted(unknown)}; "
+                            f"it takes {sorted(accepted)}")
+    schedule = generator(_cell(args), **params)
+    path = formats.write(schedule, args.output, args.format)
+    steps = sum(1 for _ in schedule.flat_steps())
+    payload = {"name": schedule.name, "format": args.format, "output": str(path),
+               "steps": steps}
+    return Outcome(payload, f"wrote {schedule.name!r} ({steps} steps) as {args.format} to {path}")
+
+
+def _check(args: argparse.Namespace) -> Outcome:
+    from labkit.protocols import formats
+    from labkit.protocols.table import describe_end, describe_step
+
+    schedule, fmt = formats.read(args.file, args.format)
+    problems = [p.to_dict() for p in schedule.problems()]
+    steps = [{"label": step.label, "kind": step.kind, "set_point": describe_step(step),
+              "ends": [describe_end(e) for e in step.ends],
+              "loops": [loop.label for loop in loops]}
+             for step, loops in schedule.labelled().flat_steps()]
+    payload = {"valid": not problems, "format": fmt, "name": schedule.name, "steps": steps,
+               "problems": problems}
+    lines = [f"{args.file}: {fmt} schedule {schedule.name!r}, {len(steps)} steps, "
+             + ("valid" if not problems else f"{len(problems)} problems")]
+    lines += [f"  {p['step']}: {p['rule']}: {p['message']}" for p in problems]
+    return Outcome(payload, "\n".join(lines), EXIT_OK if not problems else EXIT_INPUT_ERROR)

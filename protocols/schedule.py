@@ -1,0 +1,584 @@
+"""The vendor-neutral test schedule: cell, steps with end conditions, loops, safety limits.
+
+A :class:`Schedule` is plain frozen data. Currents are signed, positive = charge,
+and may be given in A, mA, C-rate or mA/cm²; they resolve to amperes against the
+:class:`Cell`. :meth:`Schedule.problems` lists every rule a schedule breaks (each
+naming the step and the rule) and :meth:`Schedule.validate` refuses an unsafe or
+incomplete schedule before anything is written. :meth:`Schedule.to_dict` /
+:meth:`Schedule.from_dict` (and YAML/JSON through them) round-trip losslessly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from os import PathLike
+from pathlib import Path
+from typing import Any, Literal
+
+from labkit.errors import ProtocolError
+
+SCHEMA_VERSION = 1
+
+StepKind = Literal["rest", "ocv", "cc", "cv", "cccv", "cp", "pulse", "eis"]
+STEP_KINDS: tuple[str, ...] = ("rest", "ocv", "cc", "cv", "cccv", "cp", "pulse", "eis")
+
+#: Units a current (or current end condition) may be given in.
+CURRENT_UNITS = ("A", "mA", "C", "mA/cm2")
+#: Units a capacity end condition may be given in ("C" = fraction of nominal capacity).
+CAPACITY_UNITS = ("Ah", "mAh", "C", "mAh/cm2")
+_END_UNITS = {
+    "time": ("s",),
+    "voltage": ("V",),
+    "current": CURRENT_UNITS,
+    "capacity": CAPACITY_UNITS,
+    "dv_dt": ("V/s",),
+}
+#: Longest loop count accepted (a loop that never ends is a mistake, not a test).
+MAX_LOOP_COUNT = 100_000
+
+
+@dataclass(frozen=True)
+class Cell:
+    """The cell a schedule targets.
+
+    Attributes
+    ----------
+    name
+        Free text.
+    nominal_capacity_ampere_hour
+        Needed to resolve C-rates and capacity fractions.
+    area_square_centimeter
+        Needed to resolve mA/cm² and mAh/cm².
+    min_voltage_volt, max_voltage_volt
+        The cell's permitted voltage window.
+    max_current_ampere
+        Largest current magnitude the cell may see.
+    temperature_celsius
+        Test temperature.
+    """
+
+    name: str = ""
+    nominal_capacity_ampere_hour: float | None = None
+    area_square_centimeter: float | None = None
+    min_voltage_volt: float = 2.5
+    max_voltage_volt: float = 4.2
+    max_current_ampere: float | None = None
+    temperature_celsius: float | None = None
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """The range of the channel the schedule runs on."""
+
+    name: str = "generic"
+    max_current_ampere: float | None = None
+    min_voltage_volt: float | None = None
+    max_voltage_volt: float | None = None
+
+
+@dataclass(frozen=True)
+class Safety:
+    """Limits applied to every step; crossing one stops the test."""
+
+    min_voltage_volt: float | None = None
+    max_voltage_volt: float | None = None
+    max_current_ampere: float | None = None
+    max_temperature_celsius: float | None = None
+
+
+@dataclass(frozen=True)
+class Setpoint:
+    """A current with its unit: ``Setpoint(0.5, "C")``, ``Setpoint(-2.0, "mA/cm2")``."""
+
+    value: float
+    unit: str = "A"
+
+    def ampere(self, cell: Cell) -> float:
+        """The current in amperes for this cell.
+
+        Raises
+        ------
+        ProtocolError
+            When the unit needs a cell value that is not given.
+        """
+        return _to_ampere(self.value, self.unit, cell)
+
+    def __str__(self) -> str:
+        return f"{self.value:g} {self.unit}" if self.unit != "C" else f"{self.value:g}C"
+
+
+def _to_ampere(value: float, unit: str, cell: Cell) -> float:
+    if unit == "A":
+        return value
+    if unit == "mA":
+        return value * 1e-3
+    if unit == "C":
+        if cell.nominal_capacity_ampere_hour is None:
+            raise ProtocolError("a C-rate needs the cell's nominal capacity")
+        return value * cell.nominal_capacity_ampere_hour
+    if unit == "mA/cm2":
+        if cell.area_square_centimeter is None:
+            raise ProtocolError("a current density needs the cell's area")
+        return value * 1e-3 * cell.area_square_centimeter
+    raise ProtocolError(f"unknown current unit {unit!r}; expected one of {CURRENT_UNITS}")
+
+
+def _to_ampere_hour(value: float, unit: str, cell: Cell) -> float:
+    if unit == "Ah":
+        return value
+    if unit == "mAh":
+        return value * 1e-3
+    if unit == "C":
+        if cell.nominal_capacity_ampere_hour is None:
+            raise ProtocolError("a capacity fraction needs the cell's nominal capacity")
+        return value * cell.nominal_capacity_ampere_hour
+    if unit == "mAh/cm2":
+        if cell.area_square_centimeter is None:
+            raise ProtocolError("an areal capacity needs the cell's area")
+        return value * 1e-3 * cell.area_square_centimeter
+    raise ProtocolError(f"unknown capacity unit {unit!r}; expected one of {CAPACITY_UNITS}")
+
+
+@dataclass(frozen=True)
+class End:
+    """An end condition: the step ends when ``quantity operator value`` holds.
+
+    Attributes
+    ----------
+    quantity
+        ``"time"`` (s, step time), ``"voltage"`` (V), ``"current"`` (magnitude),
+        ``"capacity"`` (charge passed in the step) or ``"dv_dt"`` (V/s).
+    operator
+        ``">="`` or ``"<="``.
+    value
+        Threshold in ``unit``.
+    unit
+        See :data:`CURRENT_UNITS`, :data:`CAPACITY_UNITS`; ``"s"``, ``"V"``, ``"V/s"``.
+    goto
+        Label of the step to continue with; ``None`` = the next step, ``"end"`` = stop.
+    """
+
+    quantity: str
+    operator: str
+    value: float
+    unit: str
+    goto: str | None = None
+
+    def si_value(self, cell: Cell) -> float:
+        """The threshold in s, V, A, Ah or V/s."""
+        if self.quantity == "current":
+            return _to_ampere(self.value, self.unit, cell)
+        if self.quantity == "capacity":
+            return _to_ampere_hour(self.value, self.unit, cell)
+        return self.value
+
+
+def until_time(seconds: float, goto: str | None = None) -> End:
+    """Step time limit."""
+    return End("time", ">=", float(seconds), "s", goto)
+
+
+def until_voltage(volt: float, rising: bool, goto: str | None = None) -> End:
+    """Voltage limit: ``rising`` for charge (V >= volt), else discharge (V <= volt)."""
+    return End("voltage", ">=" if rising else "<=", float(volt), "V", goto)
+
+
+def until_current(value: float, unit: str = "A", goto: str | None = None) -> End:
+    """Current magnitude falls to ``value`` (CV taper end)."""
+    return End("current", "<=", float(value), unit, goto)
+
+
+def until_capacity(value: float, unit: str = "Ah", goto: str | None = None) -> End:
+    """Charge passed in the step reaches ``value``."""
+    return End("capacity", ">=", float(value), unit, goto)
+
+
+@dataclass(frozen=True)
+class Recording:
+    """When data points are recorded: every Δt, ΔV or ΔI (any that is set)."""
+
+    every_second: float | None = 10.0
+    every_volt: float | None = None
+    every_ampere: float | None = None
+
+
+@dataclass(frozen=True)
+class Pulse:
+    """A pulse train: ``current`` for ``on_second``, ``off_current`` for ``off_second``."""
+
+    on_second: float
+    off_second: float
+    off_current: Setpoint = Setpoint(0.0, "A")
+
+
+@dataclass(frozen=True)
+class Impedance:
+    """EIS settings of an ``eis`` step."""
+
+    mode: Literal["potentiostatic", "galvanostatic"] = "potentiostatic"
+    start_frequency_hertz: float = 1e6
+    end_frequency_hertz: float = 0.1
+    points_per_decade: int = 10
+    amplitude: float = 0.010
+    amplitude_unit: Literal["V", "A"] = "V"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a schedule.
+
+    Attributes
+    ----------
+    kind
+        ``rest``, ``ocv``, ``cc``, ``cv``, ``cccv``, ``cp``, ``pulse`` or ``eis``.
+    label
+        Unique name (targets of ``goto``); generated when empty.
+    current
+        Signed setpoint for ``cc``, ``cccv`` and ``pulse`` (positive = charge).
+    voltage_volt
+        Hold voltage of ``cv``/``cccv``.
+    power_watt
+        Signed power of ``cp``.
+    ends
+        End conditions; the first that holds ends the step.
+    record
+        Recording rule.
+    pulse, impedance
+        Settings of ``pulse`` and ``eis`` steps.
+    chamber_celsius
+        Climate-chamber set point held during the step (temperature series).
+    note
+        Free text shown in tables and vendor step notes.
+    """
+
+    kind: str
+    label: str = ""
+    current: Setpoint | None = None
+    voltage_volt: float | None = None
+    power_watt: float | None = None
+    ends: tuple[End, ...] = ()
+    record: Recording = field(default_factory=Recording)
+    pulse: Pulse | None = None
+    impedance: Impedance | None = None
+    chamber_celsius: float | None = None
+    note: str = ""
+
+    def end(self, quantity: str) -> End | None:
+        """The first end condition on ``quantity``, if any."""
+        return next((e for e in self.ends if e.quantity == quantity), None)
+
+
+@dataclass(frozen=True)
+class Loop:
+    """Repeat ``steps`` ``count`` times."""
+
+    steps: tuple[Step | Loop, ...]
+    count: int
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A rule a schedule breaks."""
+
+    step: str
+    rule: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        """``{"step", "rule", "message"}``."""
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A complete test: what cell, which steps, which limits.
+
+    Examples
+    --------
+    >>> from labkit.protocols.schedule import *
+    >>> cell = Cell(nominal_capacity_ampere_hour=0.003, min_voltage_volt=3.0, max_voltage_volt=4.2)
+    >>> charge = Step("cccv", current=Setpoint(1, "C"), voltage_volt=4.2,
+    ...               ends=(until_current(0.05, "C"), until_time(3 * 3600)))
+    >>> Schedule("1C CC-CV", cell, (charge,)).problems()
+    []
+    """
+
+    name: str
+    cell: Cell
+    steps: tuple[Step | Loop, ...]
+    safety: Safety = field(default_factory=Safety)
+    instrument: Instrument = field(default_factory=Instrument)
+    description: str = ""
+
+    # -- traversal -------------------------------------------------------------
+
+    def flat_steps(self) -> Iterator[tuple[Step, tuple[Loop, ...]]]:
+        """Every step in order with the loops enclosing it (outermost first)."""
+
+        def walk(items, loops):
+            for item in items:
+                if isinstance(item, Loop):
+                    yield from walk(item.steps, (*loops, item))
+                else:
+                    yield item, loops
+
+        yield from walk(self.steps, ())
+
+    def labelled(self) -> Schedule:
+        """A copy where every step and loop has a unique label (``step_1``, ``loop_1``...)."""
+        counters = {"step": 0, "loop": 0}
+
+        def relabel(items):
+            out = []
+            for item in items:
+                if isinstance(item, Loop):
+                    counters["loop"] += 1
+                    out.append(dataclasses.replace(
+                        item, steps=relabel(item.steps),
+                        label=item.label or f"loop_{counters['loop']}"))
+                else:
+                    counters["step"] += 1
+                    out.append(item if item.label else dataclasses.replace(
+                        item, label=f"step_{counters['step']}"))
+            return tuple(out)
+
+        return dataclasses.replace(self, steps=relabel(self.steps))
+
+    # -- validation ------------------------------------------------------------
+
+    def problems(self) -> list[Problem]:
+        """Every rule this schedule breaks; empty when it is safe and complete."""
+        schedule = self.labelled()
+        found: list[Problem] = []
+        cell = schedule.cell
+        low, high = cell.min_voltage_volt, cell.max_voltage_volt
+        if low >= high:
+            found.append(Problem("cell", "voltage-window",
+                                 f"min voltage {low} V is not below max voltage {high} V"))
+        max_current = _smallest(cell.max_current_ampere, schedule.instrument.max_current_ampere,
+                                schedule.safety.max_current_ampere)
+        labels = [s.label for s, _ in schedule.flat_steps()]
+        duplicates = {x for x in labels if labels.count(x) > 1}
+        for label in sorted(duplicates):
+            found.append(Problem(label, "unique-label", "two steps share this label"))
+        targets = set(labels) | {"end"}
+        if not labels:
+            found.append(Problem("schedule", "not-empty", "the schedule has no steps"))
+        for step, _loops in schedule.flat_steps():
+            found.extend(_step_problems(step, cell, low, high, max_current, targets))
+        found.extend(_loop_problems(schedule.steps))
+        return found
+
+    def validate(self) -> Schedule:
+        """Return the labelled schedule, or raise :class:`ProtocolError` listing every problem."""
+        problems = self.problems()
+        if problems:
+            listing = "; ".join(f"{p.step}: {p.rule}: {p.message}" for p in problems)
+            raise ProtocolError(f"schedule {self.name!r} refused: {listing}")
+        return self.labelled()
+
+    # -- serialisation ---------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (JSON/YAML-ready); :meth:`from_dict` inverts it exactly."""
+        return {
+            "labkit_schedule": SCHEMA_VERSION,
+            "name": self.name,
+            "description": self.description,
+            "cell": dataclasses.asdict(self.cell),
+            "instrument": dataclasses.asdict(self.instrument),
+            "safety": dataclasses.asdict(self.safety),
+            "steps": [_item_to_dict(item) for item in self.steps],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Schedule:
+        """Build a schedule from :meth:`to_dict` output (or hand-written YAML/JSON)."""
+        if not isinstance(data, dict) or "steps" not in data:
+            raise ProtocolError("a schedule needs a mapping with 'name', 'cell' and 'steps'")
+        version = data.get("labkit_schedule", SCHEMA_VERSION)
+        if version != SCHEMA_VERSION:
+            raise ProtocolError(f"schedule schema version {version} is not supported "
+                                f"(this labkit reads version {SCHEMA_VERSION})")
+        try:
+            return cls(
+                name=str(data.get("name", "")),
+                description=str(data.get("description", "")),
+                cell=Cell(**data.get("cell", {})),
+                instrument=Instrument(**data.get("instrument", {})),
+                safety=Safety(**data.get("safety", {})),
+                steps=tuple(_item_from_dict(item) for item in data["steps"]),
+            )
+        except TypeError as exc:
+            raise ProtocolError(f"schedule has an unknown or missing field: {exc}") from exc
+
+    def to_yaml(self) -> str:
+        """YAML text (block style, keys in definition order)."""
+        import yaml
+
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+
+    def to_json(self) -> str:
+        """JSON text, indented."""
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+
+def _smallest(*values: float | None) -> float | None:
+    present = [v for v in values if v is not None]
+    return min(present) if present else None
+
+
+def _step_problems(step: Step, cell: Cell, low: float, high: float,
+                   max_current: float | None, targets: set[str]) -> list[Problem]:
+    found: list[Problem] = []
+
+    def problem(rule: str, message: str) -> None:
+        found.append(Problem(step.label, rule, message))
+
+    if step.kind not in STEP_KINDS:
+        problem("step-kind", f"unknown step kind {step.kind!r}; expected one of {STEP_KINDS}")
+        return found
+    if step.kind != "eis" and step.end("time") is None:
+        problem("time-limit", "every step needs a time limit so that it always ends")
+    for end in step.ends:
+        if end.quantity not in _END_UNITS:
+            problem("end-condition", f"unknown end quantity {end.quantity!r}")
+            continue
+        if end.unit not in _END_UNITS[end.quantity]:
+            problem("end-condition", f"{end.quantity} end in unknown unit {end.unit!r}; "
+                                     f"expected one of {_END_UNITS[end.quantity]}")
+            continue
+        if end.operator not in (">=", "<="):
+            problem("end-condition", f"operator {end.operator!r} is not >= or <=")
+        if end.goto is not None and end.goto not in targets:
+            problem("goto-target", f"goto {end.goto!r} names no step")
+        try:
+            value = end.si_value(cell)
+        except ProtocolError as exc:
+            problem("resolvable", str(exc))
+            continue
+        if end.quantity == "time" and not value > 0:
+            problem("time-limit", f"time limit must be positive, is {value} s")
+        if end.quantity == "voltage" and not low <= value <= high:
+            problem("voltage-window", f"voltage end {value} V is outside the cell window "
+                                      f"{low}-{high} V")
+    needs_current = step.kind in ("cc", "cccv", "pulse")
+    if needs_current and step.current is None:
+        problem("setpoint", f"a {step.kind} step needs a current")
+    currents = [step.current] if step.current is not None else []
+    if step.pulse is not None:
+        currents.append(step.pulse.off_current)
+    for setpoint in currents:
+        try:
+            ampere = setpoint.ampere(cell)
+        except ProtocolError as exc:
+            problem("resolvable", str(exc))
+            continue
+        if max_current is not None and abs(ampere) > max_current * (1 + 1e-9):
+            problem("current-range", f"current {ampere:.6g} A exceeds the permitted "
+                                     f"{max_current:.6g} A")
+    if step.kind in ("cv", "cccv"):
+        if step.voltage_volt is None:
+            problem("setpoint", f"a {step.kind} step needs a hold voltage")
+        elif not low <= step.voltage_volt <= high:
+            problem("voltage-window", f"hold voltage {step.voltage_volt} V is outside the "
+                                      f"cell window {low}-{high} V")
+    if step.kind == "cp" and step.power_watt is None:
+        problem("setpoint", "a cp step needs a power")
+    if step.kind == "pulse" and step.pulse is None:
+        problem("setpoint", "a pulse step needs pulse timing")
+    if step.kind == "eis":
+        settings = step.impedance
+        if settings is None:
+            problem("setpoint", "an eis step needs impedance settings")
+        elif not (settings.start_frequency_hertz > 0 and settings.end_frequency_hertz > 0
+                  and settings.points_per_decade > 0 and settings.amplitude > 0):
+            problem("eis-settings", "frequencies, points per decade and amplitude must be > 0")
+    return found
+
+
+def _loop_problems(items, path: str = "") -> list[Problem]:
+    found = []
+    for item in items:
+        if isinstance(item, Loop):
+            label = item.label or "loop"
+            if not isinstance(item.count, int) or not 1 <= item.count <= MAX_LOOP_COUNT:
+                found.append(Problem(label, "loop-count", f"loop count must be an integer "
+                                     f"from 1 to {MAX_LOOP_COUNT}, is {item.count!r}"))
+            if not item.steps:
+                found.append(Problem(label, "loop-body", "a loop needs at least one step"))
+            found.extend(_loop_problems(item.steps))
+    return found
+
+
+def _item_to_dict(item: Step | Loop) -> dict[str, Any]:
+    if isinstance(item, Loop):
+        return {"loop": {"label": item.label, "count": item.count,
+                         "steps": [_item_to_dict(s) for s in item.steps]}}
+    out: dict[str, Any] = {"kind": item.kind}
+    for f in dataclasses.fields(item):
+        if f.name == "kind":
+            continue
+        value = getattr(item, f.name)
+        if value is None or value == "" or value == ():
+            continue
+        if f.name == "ends":
+            out["ends"] = [dataclasses.asdict(e) for e in value]
+        elif dataclasses.is_dataclass(value):
+            out[f.name] = dataclasses.asdict(value)
+        else:
+            out[f.name] = value
+    return out
+
+
+def _item_from_dict(data: dict[str, Any]) -> Step | Loop:
+    if "loop" in data:
+        loop = data["loop"]
+        return Loop(steps=tuple(_item_from_dict(s) for s in loop.get("steps", ())),
+                    count=loop.get("count"), label=loop.get("label", ""))
+    data = dict(data)
+    if "current" in data:
+        data["current"] = Setpoint(**data["current"])
+    if "ends" in data:
+        data["ends"] = tuple(End(**e) for e in data["ends"])
+    if "record" in data:
+        data["record"] = Recording(**data["record"])
+    if "pulse" in data:
+        pulse = dict(data["pulse"])
+        if "off_current" in pulse:
+            pulse["off_current"] = Setpoint(**pulse["off_current"])
+        data["pulse"] = Pulse(**pulse)
+    if "impedance" in data:
+        data["impedance"] = Impedance(**data["impedance"])
+    return Step(**data)
+
+
+def load_schedule(path: str | PathLike[str]) -> Schedule:
+    """Read a schedule from a labkit YAML or JSON file."""
+    import yaml
+
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ProtocolError(f"not a YAML/JSON schedule: {exc}", file=path) from exc
+    try:
+        return Schedule.from_dict(data)
+    except ProtocolError as exc:
+        exc.file = str(path)
+        exc.args = (exc._render(),)
+        raise
+
+
+def save_schedule(schedule: Schedule, path: str | PathLike[str]) -> None:
+    """Write a schedule as YAML (``.yaml``/``.yml``) or JSON (anything else), atomically."""
+    from labkit.fileio import atomic_write
+
+    path = Path(path)
+    text = schedule.to_yaml() if path.suffix.lower() in (".yaml", ".yml") else schedule.to_json()
+    with atomic_write(path, "w", encoding="utf-8", newline="\n") as handle:
+        handle.write(text)
