@@ -22,6 +22,7 @@ Conventions (also written into ``meta.notes`` of every record):
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -360,8 +361,6 @@ def _spectrum_index(frame: pd.DataFrame, frequency: np.ndarray) -> np.ndarray:
 
 
 def _with_notes(meta: Metadata, notes: list[str]) -> Metadata:
-    import dataclasses
-
     return dataclasses.replace(meta, notes=tuple(meta.notes) + tuple(notes))
 
 
@@ -374,6 +373,4 @@ def placeholder_free(value: float | None) -> float | None:
 
 def merge_extra(meta: Metadata, values: Mapping[str, object]) -> Metadata:
     """A copy of ``meta`` with ``values`` added to ``extra``."""
-    import dataclasses
-
     return dataclasses.replace(meta, extra={**meta.extra, **values})

@@ -191,8 +191,8 @@ def read_modules(buffer: bytes, path: Path) -> list[Module]:
     return modules
 
 
-def _record_layout(module: Module, path: Path) -> tuple[int, list[int], int, int]:
-    """(n_points, column ids, offset of the first id, offset of the records) of a data module."""
+def _record_layout(module: Module, path: Path) -> tuple[int, list[int], int, int, int]:
+    """(points, column ids, offset of the first id, bytes per id, offset of the records)."""
     payload = module.payload
     if len(payload) < 6:
         raise FormatError("data module too short for its header", file=path,
@@ -213,7 +213,7 @@ def _record_layout(module: Module, path: Path) -> tuple[int, list[int], int, int
                           file=path, position=binary_position(module.offset + ids_at))
     code = "<B" if width == 1 else "<H"
     ids = [struct.unpack_from(code, payload, ids_at + width * k)[0] for k in range(n_columns)]
-    return n_points, ids, ids_at, records_at
+    return n_points, ids, ids_at, width, records_at
 
 
 def record_dtype(ids: list[int], ids_offset: int, width: int, path: Path) -> np.dtype:
@@ -238,8 +238,7 @@ def record_dtype(ids: list[int], ids_offset: int, width: int, path: Path) -> np.
 
 def read_records(module: Module, path: Path) -> dict[str, np.ndarray]:
     """The data module as EC-Lab label -> values (flags expanded), views of the file."""
-    n_points, ids, ids_at, records_at = _record_layout(module, path)
-    width = 1 if records_at == 100 else 2
+    n_points, ids, ids_at, width, records_at = _record_layout(module, path)
     dtype = record_dtype(ids, module.offset + ids_at, width, path)
     available = len(module.payload) - records_at
     needed = n_points * dtype.itemsize
@@ -258,9 +257,7 @@ def read_records(module: Module, path: Path) -> dict[str, np.ndarray]:
     for name in dtype.names or ():
         if name != "flags":
             columns[name] = records[name]
-    order = [FLAG_IDS[i][1] if i in FLAG_IDS else None for i in ids]
-    labels = [label for label in order if label] + [n for n in dtype.names or () if n != "flags"]
-    return {label: columns[label] for label in labels}
+    return columns
 
 
 def _pascal(payload: memoryview, offset: int) -> str | None:
