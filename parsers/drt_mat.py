@@ -5,6 +5,7 @@ the sign as measured.
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +39,8 @@ def read_drttools_mat(path: Path) -> ImpedanceRecord:
     path = Path(path)
     try:
         content = loadmat(path)
-    except (MatReadError, ValueError, TypeError, OSError) as exc:
+    except (MatReadError, ValueError, TypeError, OSError, EOFError, IndexError, KeyError,
+            UnicodeError, zlib.error) as exc:
         raise FormatError(f"not a readable MATLAB file: {exc}", file=path,
                           position="byte 0") from exc
     missing = [name for name in _VARIABLES if name not in content]

@@ -302,7 +302,8 @@ def _impedance(dta: _DtaFile, path: Path) -> ImpedanceRecord:
                 raise FormatError(f"ZCURVE lacks the column {needed!r}; found {table.columns}",
                                   file=path, position=f"line {table.header_line + 1}")
         values = {c: _numeric(table, c, dta.decimal, path) for c in table.columns
-                  if _is_numeric(table, c, dta.decimal) or c in ("Freq", "Zreal", "Zimag")}
+                  if _is_numeric(table, c, dta.decimal) or c in _IMPEDANCE_NAMES
+                  or c in _DRIFT_CORRECTED}
         complete = ~(np.isnan(values["Freq"]) | np.isnan(values["Zreal"])
                      | np.isnan(values["Zimag"]))
         if not complete.all():
@@ -377,7 +378,7 @@ def _cycling(dta: _DtaFile, path: Path) -> CyclingRecord:
                 name = None
             if name in frame:
                 name = None
-            if _is_numeric(table, column, dta.decimal):
+            if name is not None or _is_numeric(table, column, dta.decimal):
                 values = _numeric(table, column, dta.decimal, path)
                 frame[name or _vendor_name(column, table.units[index])] = values
             else:
