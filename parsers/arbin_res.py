@@ -11,7 +11,9 @@ reader raises a :class:`~labkit.errors.LabkitError` saying how to install it.
 
 Tables used:
 
-* ``Channel_Normal_Table``: one row per data point. Arbin's sign and capacity
+* ``Channel_Normal_Table``: one row per data point, sorted by (Test_ID, Data_Point):
+  Access returns rows in storage order, which need not be data-point order
+  (navani_arbin_example.res stores points 1321-1800 after 1801-...). Arbin's sign and capacity
   conventions equal labkit's (current negative on discharge; separate charge and
   discharge capacity/energy, cumulative within the cycle). ``DateTime`` is an OLE
   date (days since 1899-12-30) in the tester PC's local time, without a zone:
@@ -94,6 +96,11 @@ def read_arbin_res(path: Path) -> CyclingRecord:
     normal = _export(path, "Channel_Normal_Table")
     notes: list[str] = [
         "DateTime is the tester's local time without a zone; unix_time_second reads it as UTC"]
+    order = normal.sort_values(["Test_ID", "Data_Point"], kind="stable").index
+    if not order.equals(normal.index):
+        normal = normal.loc[order].reset_index(drop=True)
+        notes.append("the database stores rows out of Data_Point order; sorted by "
+                     "(Test_ID, Data_Point)")
     data = _channel_columns(normal, notes)
     if "Auxiliary_Table" in tables:
         data = _join_aux(path, data, normal, tables, notes)
@@ -138,8 +145,11 @@ def _export(path: Path, table: str) -> pd.DataFrame:
         except pd.errors.EmptyDataError:
             frame = pd.DataFrame()
         except pd.errors.ParserError as exc:
+            line = re.search(r"line (\d+)", str(exc))
+            row = f" row {int(line.group(1)) - 1}" if line else ""
             raise FormatError(f"table {table} is damaged: mdb-export wrote rows pandas cannot "
-                              f"parse ({exc})", file=path, position=f"table {table}") from exc
+                              f"parse ({str(exc).strip()})", file=path,
+                              position=f"table {table}{row}") from exc
         stderr = process.stderr.read() if process.stderr else b""
         returncode = process.wait()
     finally:

@@ -39,6 +39,8 @@ from labkit.registry import register
 _DUMP_FIELDS = ("data_point", "test_time", "datetime", "step_time", "current", "voltage")
 _MITS_FIELDS = ("data_point", "date_time", "test_time_s", "current_a", "voltage_v")
 _SIDECAR_FIELDS = ("test_id", "iv_ch_id", "first_start_datetime", "schedule_file_name")
+_WALL_CLOCK_FORMATS = ("%m/%d/%Y %H:%M:%S.%f", "%m/%d/%Y %H:%M:%S", "%Y-%m-%d %H:%M:%S.%f",
+                       "%Y-%m-%d %H:%M:%S")
 _AUX = re.compile(r"^aux_(?P<what>temperature|voltage|dt_dt|dv_dt)_(?P<index>\d+)(?:_[a-z_]+)?$")
 
 
@@ -285,17 +287,17 @@ def _numbers(column: pd.Series, header: str, path: Path, position: str | None = 
 
 
 def _wall_clock(column: pd.Series, path: Path, notes: list[str]) -> np.ndarray:
+    """MITS ``Date Time`` (a TAB before the value) as unix seconds, read as UTC."""
     text = column.astype(str).str.strip()
-    for fmt in ("%m/%d/%Y %H:%M:%S.%f", "%m/%d/%Y %H:%M:%S", "%Y-%m-%d %H:%M:%S.%f",
-                "%Y-%m-%d %H:%M:%S"):
-        stamps = pd.to_datetime(text, format=fmt, errors="coerce")
-        if stamps.notna().all():
-            notes.append("Date Time has no time zone; unix_time_second reads it as UTC")
-            return (stamps - pd.Timestamp("1970-01-01")).dt.total_seconds().to_numpy()
-    row = int(np.flatnonzero(pd.to_datetime(text, format="mixed", errors="coerce").isna())[0]
-              ) if len(text) else 0
-    raise FormatError(f"expected a date-time such as 09/20/2024 08:32:34.558, found "
-                      f"{text.iloc[row]!r}", file=path, position=f"line {row + 2}")
+    best = max(_WALL_CLOCK_FORMATS, key=lambda fmt: int(
+        pd.to_datetime(text, format=fmt, errors="coerce").notna().sum()))
+    stamps = pd.to_datetime(text, format=best, errors="coerce")
+    if stamps.isna().any():
+        row = int(np.flatnonzero(stamps.isna().to_numpy())[0])
+        raise FormatError(f"expected a date-time such as 09/20/2024 08:32:34.558, found "
+                          f"{text.iloc[row]!r}", file=path, position=f"line {row + 2}")
+    notes.append("Date Time has no time zone; unix_time_second reads it as UTC")
+    return (stamps - pd.Timestamp("1970-01-01")).dt.total_seconds().to_numpy()
 
 
 def _start_from(data: pd.DataFrame) -> str | None:
