@@ -402,3 +402,38 @@ def test_eis_csv_ambiguous_and_bad_cells(tmp_path):
     with pytest.raises(FormatError, match="oops") as info:
         labkit.read(bad)
     assert info.value.position == "line 4"
+
+
+def test_gamry_several_zcurves_are_several_spectra(tmp_path):
+    source = _eis("gamry_dta", "gamryparser_eispot_data.dta").read_text(encoding="utf-8")
+    table = "ZCURVE" + source.split("ZCURVE", 1)[1]
+    doubled = tmp_path / "two_spectra.dta"
+    doubled.write_text(source + table.replace("224.6075", "324.6075"), encoding="utf-8")
+    record = labkit.read(doubled)
+    assert record.n_spectra == 2
+    assert record.spectrum(0).z_real_ohm.iloc[0] == 224.6075
+    assert record.spectrum(1).z_real_ohm.iloc[0] == 324.6075
+    assert len(record.spectrum(1)) == 10
+
+
+def test_gamry_chronopotentiometry(tmp_path):
+    rows = "\n".join(f"\t{i}\t{i * 0.5}\t{3.0 + 0.01 * i}\t1.00000E-003\t0\t0\t0\t9\t..........."
+                     for i in range(5))
+    path = tmp_path / "chronop.dta"
+    path.write_text("EXPLAIN\nTAG\tCHRONOP\nTITLE\tLABEL\tChronopotentiometry\tTest &Identifier\n"
+                    "DATE\tLABEL\t3/10/2019\tDate\nTIME\tLABEL\t12:00:00\tTime\n"
+                    "CONVENTION\tIQUANT\t1\tCurrent Convention\nCURVE\tTABLE\t5\n"
+                    "\tPt\tT\tVf\tIm\tVu\tSig\tAch\tIERange\tOver\n"
+                    "\t#\ts\tV vs. Ref.\tA\tV\tV\tV\t#\tbits\n" + rows + "\n", encoding="utf-8")
+    record = labkit.read(path)
+    assert record.meta.technique == ("CHRONOP",)
+    np.testing.assert_array_equal(record.data.test_time_second, [0, 0.5, 1.0, 1.5, 2.0])
+    np.testing.assert_allclose(record.data.voltage_volt, [3.0, 3.01, 3.02, 3.03, 3.04])
+    assert set(record.data.current_ampere) == {1e-3}
+    assert record.meta.start_time == "2019-03-10T12:00:00"
+
+
+def test_zahner_diode_low_frequency_resistance_matches_fit():
+    frequency, z = labkit.read(_eis("zahner_ism", "zahner_diode_150_mvdc.ism")).impedance(0)
+    # _reference/zahner_diode_150_mvdc_fit_result.json: R0 = 51.559 ohm (error 3.7 %)
+    assert abs(z[np.argmin(frequency)]) == pytest.approx(51.559, rel=0.01)
