@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+_YEAR_SECOND = 365.25 * 86400
+
 
 def time_order_notes(seconds: np.ndarray, first_data_line: int | None = None) -> tuple[str, ...]:
     """Notes on decreasing or repeated test times; empty when time only increases.
@@ -26,10 +28,11 @@ def time_order_notes(seconds: np.ndarray, first_data_line: int | None = None) ->
     Returns
     -------
     tuple of str
-        At most two notes: one for decreases, one for repeated values.
+        At most three notes: decreases, repeated values, and a span longer than a
+        year (usually a time column in another unit than its header says).
     """
-    finite = np.asarray(seconds, dtype=float)
-    steps = np.diff(finite)
+    values = np.asarray(seconds, dtype=float)
+    steps = np.diff(values)
     notes = []
     for mask, what in ((steps < 0, "decreases"), (steps == 0, "repeats the previous value")):
         count = int(np.count_nonzero(mask))
@@ -38,6 +41,10 @@ def time_order_notes(seconds: np.ndarray, first_data_line: int | None = None) ->
             where = f"line {first_data_line + row}" if first_data_line is not None else f"row {row}"
             notes.append(
                 f"test_time_second {what} at {count} row(s), first at {where} "
-                f"({finite[row - 1]:.6g} s -> {finite[row]:.6g} s); values kept as in the file"
+                f"({values[row - 1]:.6g} s -> {values[row]:.6g} s); values kept as in the file"
             )
+    finite = values[np.isfinite(values)]
+    if finite.size and finite.max() - finite.min() > _YEAR_SECOND:
+        years = (finite.max() - finite.min()) / _YEAR_SECOND
+        notes.append(f"test_time_second spans {years:.3g} years; check the file's time unit")
     return tuple(notes)

@@ -24,12 +24,12 @@ import re
 from pathlib import Path
 
 import pandas as pd
-from labkit.parsers._text import decode, decode_head, looks_binary
-from labkit.parsers._timecheck import time_order_notes
-from labkit.parsers.delimited import parse_table, tidy_columns
 
 from labkit.data import CyclingRecord, Metadata, Sample
 from labkit.errors import FormatError
+from labkit.parsers._text import decode, decode_head, looks_binary
+from labkit.parsers._timecheck import time_order_notes
+from labkit.parsers.delimited import parse_table, tidy_columns
 from labkit.registry import register
 
 #: Header pattern (after the unit is split off) -> labkit column.

@@ -34,13 +34,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from labkit.parsers._text import decode, decode_head, looks_binary
-from labkit.parsers._timecheck import time_order_notes
-from labkit.parsers.delimited import guess_separator, parse_table, tidy_columns
 
 from labkit.columns import CYCLING_COLUMNS, is_valid_name, unit_of
 from labkit.data import CyclingRecord, Metadata
 from labkit.errors import FormatError
+from labkit.parsers._text import decode, decode_head, looks_binary
+from labkit.parsers._timecheck import time_order_notes
+from labkit.parsers.delimited import guess_separator, parse_table, tidy_columns
 from labkit.registry import register
 
 #: BDF machine names that differ from labkit's -> (labkit name, unit of the values).

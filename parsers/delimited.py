@@ -33,12 +33,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from labkit.parsers._text import decode, numeric_column, si_scale, split_header
-from labkit.parsers._timecheck import time_order_notes
 
 from labkit.columns import CYCLING_COLUMNS, unit_of
 from labkit.data import CyclingRecord, Metadata
 from labkit.errors import FormatError
+from labkit.parsers._text import decode, numeric_column, si_scale, split_header
+from labkit.parsers._timecheck import time_order_notes
 
 #: Columns holding whole numbers; stored as int64 when no value is missing.
 COUNT_COLUMNS = ("cycle_count", "step_index", "step_count", "record_index")

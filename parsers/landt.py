@@ -23,12 +23,12 @@ import re
 from pathlib import Path
 
 import pandas as pd
-from labkit.parsers._text import decode, decode_head, looks_binary
-from labkit.parsers._timecheck import time_order_notes
-from labkit.parsers.delimited import parse_table, tidy_columns
 
 from labkit.data import CyclingRecord, Metadata, Sample
 from labkit.errors import FormatError
+from labkit.parsers._text import decode, decode_head, looks_binary
+from labkit.parsers._timecheck import time_order_notes
+from labkit.parsers.delimited import parse_table, tidy_columns
 from labkit.registry import register
 
 _HEADER_START = "channel_index,cycle_index,step_index,date_time_iso_string,test_time_s"

@@ -41,12 +41,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from labkit.parsers._text import decode, decode_head, looks_binary
-from labkit.parsers._timecheck import time_order_notes
-from labkit.parsers.delimited import tidy_columns
 
 from labkit.data import CyclingRecord, Metadata, Sample
 from labkit.errors import FormatError
+from labkit.parsers._text import decode, decode_head, looks_binary
+from labkit.parsers._timecheck import time_order_notes
+from labkit.parsers.delimited import tidy_columns
 from labkit.registry import register
 
 #: Step type codes on which an unsigned current is a discharge.
@@ -203,9 +203,8 @@ def read_novonix_csv(path: Path) -> CyclingRecord:
     if "power_watt" in data and "current_ampere" in data:
         data["power_watt"] = np.copysign(data["power_watt"].to_numpy(),
                                          data["current_ampere"].to_numpy())
-    if len(sections) == 1:
-        notes.extend(time_order_notes(data["test_time_second"].to_numpy(),
-                                      sections[0].header_line + 1))
+    first_line = sections[0].header_line + 1 if len(sections) == 1 else None  # else rows
+    notes.extend(time_order_notes(data["test_time_second"].to_numpy(), first_line))
     summary = sections[0].summary
     started = _parse_date(summary.get("Started", ""))
     started = started if started is not None else first_start

@@ -29,12 +29,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from labkit.parsers._text import decode, decode_head, looks_binary
-from labkit.parsers._timecheck import time_order_notes
-from labkit.parsers.delimited import tidy_columns
 
 from labkit.data import CyclingRecord, Metadata, Sample
 from labkit.errors import FormatError
+from labkit.parsers._text import decode, decode_head, looks_binary
+from labkit.parsers._timecheck import time_order_notes
+from labkit.parsers.delimited import tidy_columns
 from labkit.registry import register
 
 _TABLE_START = "Test,Cell,Rack,Shelf,Position"
