@@ -85,8 +85,8 @@ _KNOWN: dict[str, Target] = {
     "(Q-Qo)/mA.h": Target("net_capacity_ampere_hour", 1e-3),
     "(Q-Qo)/C": Target("net_capacity_ampere_hour", 1 / 3600),
     "dq/mA.h": Target("biologic_dq_ampere_hour", 1e-3),
-    "dQ/mA.h": Target("biologic_dq_technique_ampere_hour", 1e-3),
-    "dQ/C": Target("biologic_dq_technique_ampere_hour", 1 / 3600),
+    "dQ/mA.h": Target("biologic_delta_q_ampere_hour", 1e-3),
+    "dQ/C": Target("biologic_delta_q_ampere_hour", 1 / 3600),
     "Q charge/mA.h": Target("charging_capacity_ampere_hour", 1e-3),
     "Q discharge/mA.h": Target("discharging_capacity_ampere_hour", 1e-3),
     "Energy charge/W.h": Target("charging_energy_watt_hour"),
@@ -313,12 +313,12 @@ def _alternative_name(name: str, used: Mapping[str, object]) -> str:
 
 
 def _as_integer(values: np.ndarray) -> np.ndarray:
+    """int64 when every value is a whole number (counters, flags); else float64 as written."""
     if values.dtype.kind in "iub":
         return values.astype(np.int64)
     floats = values.astype(np.float64)
-    if np.isfinite(floats).all():
-        return np.rint(floats).astype(np.int64)
-    return floats
+    whole = np.isfinite(floats) & (np.abs(floats) < 2.0**53) & (floats == np.rint(floats))
+    return floats.astype(np.int64) if whole.all() else floats
 
 
 def _cycle_count(cycle_number: np.ndarray) -> tuple[np.ndarray, str]:

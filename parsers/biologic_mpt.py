@@ -95,7 +95,7 @@ def read_mpt(path: Path) -> CyclingRecord | ImpedanceRecord:
     path = Path(path)
     text = decode(path.read_bytes())
     label_line = _label_line(text, path)
-    start = _line_offset(text, label_line)
+    start = _line_offset(text, label_line, path)
     header_lines = text[:start].splitlines()
     first_line_end = text.find("\n", start)
     labels_text = text[start:first_line_end if first_line_end >= 0 else len(text)]
@@ -130,14 +130,16 @@ def _label_line(text: str, path: Path) -> int:
     return count
 
 
-def _line_offset(text: str, line: int) -> int:
+def _line_offset(text: str, line: int, path: Path) -> int:
     """Character offset where 1-based ``line`` starts; FormatError if the file is shorter."""
     offset = 0
-    for current in range(1, line):
+    for _ in range(1, line):
         newline = text.find("\n", offset)
-        if newline < 0:
+        if newline < 0 or newline + 1 == len(text):
+            n_lines = len(text.splitlines())
             raise FormatError(f"header announces column labels on line {line}, but the file "
-                              f"has only {current} lines", position=line_position(current))
+                              f"has only {n_lines} lines", file=path,
+                              position=line_position(n_lines))
         offset = newline + 1
     return offset
 

@@ -378,6 +378,20 @@ def test_mpt_with_a_non_number_names_the_line(tmp_path: Path) -> None:
     assert info.value.position == "line 6"
 
 
+def test_mpt_header_count_beyond_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "short.mpt"
+    path.write_text("EC-Lab ASCII FILE\nNb header lines : 40\n\nmode\ttime/s\n", encoding="latin-1")
+    with pytest.raises(FormatError, match="line 40") as info:
+        read_mpt(path)
+    assert info.value.file == str(path) and info.value.position == "line 4"
+
+
+@pytest.mark.corpus
+def test_log_sidecar_is_refused_with_a_pointer() -> None:
+    with pytest.raises(FormatError, match=r"\.mpr or \.mpt"):
+        read(corpus_path("cycler", "biologic", "beep_test_loopsnewoutput_MB_CE1_short10k.mpl"))
+
+
 def test_mpt_comma_decimals_and_crlf(tmp_path: Path) -> None:
     text = ("EC-Lab ASCII FILE\r\nNb header lines : 5\r\n\r\nCyclic Voltammetry\r\n"
             "mode\ttime/s\tEwe/V\t<I>/mA\tcycle number\t\r\n"
