@@ -1,0 +1,507 @@
+"""Complex non-linear least-squares fitting of an equivalent circuit, without start values.
+
+:func:`fit_circuit` fits real and imaginary parts together with modulus
+(default), proportional or unit weighting. Positive parameters are fitted in
+log space, parameters with two bounds through a sine map (the MINUIT/lmfit
+transformation), so the Levenberg-Marquardt steps never leave the physical
+range. Parameters can be fixed, bounded and shared (one value for several
+elements), either through keyword arguments or an ``lmfit.Parameters`` object
+(``vary``, ``min``, ``max``, ``expr`` naming another parameter).
+
+Starting values come from :mod:`labkit.eis.guess`; a few alternative starts
+are polished and the best kept (multi-start), and random restarts follow only
+when the best fit is still clearly above the noise floor the data show. The
+local solver is MINPACK's Levenberg-Marquardt (``scipy.optimize.least_squares``,
+the engine under lmfit's ``least_squares`` method) with analytic derivatives
+of the circuit. Standard errors and correlations come from the Jacobian at
+the optimum scaled by the reduced χ², as lmfit reports them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import least_squares
+
+from labkit.eis.circuit import Circuit
+from labkit.eis.elements import FrequencyGrid
+from labkit.eis.guess import (
+    Arc,
+    Features,
+    canonical_arc_order,
+    initial_guesses,
+    spectrum_features,
+)
+from labkit.errors import FitError
+
+WEIGHTINGS = ("modulus", "proportional", "unit")
+
+#: A fit is accepted without random restarts when its modulus-weighted RMS residual
+#: is within this factor of the data's noise floor.
+_GOOD_ENOUGH = 1.25
+_RANDOM_RESTARTS = 8
+
+
+@dataclass(frozen=True)
+class ParameterEstimate:
+    """A fitted parameter: value, standard error, unit, and whether it was fitted."""
+
+    value: float
+    stderr: float
+    unit: str
+    vary: bool = True
+
+    def to_dict(self) -> dict[str, float]:
+        """``{"value": .., "stderr": ..}`` as the CLI prints it."""
+        return {"value": self.value, "stderr": self.stderr}
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """The outcome of one circuit fit.
+
+    Attributes
+    ----------
+    circuit
+        The circuit string.
+    parameters
+        Name -> :class:`ParameterEstimate` in circuit order.
+    correlation
+        Correlation matrix of the fitted (varied) parameters, names as index and columns.
+    chi_square, reduced_chi_square, aic, bic
+        Weighted sum of squared residuals, divided by the degrees of freedom, and the
+        information criteria as lmfit defines them (``n ln(χ²/n) + 2k`` / ``+ ln(n) k``).
+    residuals
+        Weighted residuals, real parts then imaginary parts.
+    frequency_hertz, impedance, model
+        Data and fitted impedance.
+    weighting
+        ``"modulus"``, ``"proportional"`` or ``"unit"``.
+    success
+        The optimiser converged to finite values with finite standard errors.
+    message
+        The optimiser's message, or why the fit is not a success.
+    starts
+        How many starting points were polished.
+    """
+
+    circuit: str
+    parameters: Mapping[str, ParameterEstimate]
+    correlation: pd.DataFrame
+    chi_square: float
+    reduced_chi_square: float
+    aic: float
+    bic: float
+    residuals: np.ndarray = field(repr=False)
+    frequency_hertz: np.ndarray = field(repr=False)
+    impedance: np.ndarray = field(repr=False)
+    model: np.ndarray = field(repr=False)
+    weighting: str = "modulus"
+    success: bool = True
+    message: str = ""
+    starts: int = 1
+
+    def value(self, name: str) -> float:
+        """Fitted value of one parameter."""
+        return self.parameters[name].value
+
+    def stderr(self, name: str) -> float:
+        """Standard error of one parameter."""
+        return self.parameters[name].stderr
+
+    @property
+    def values(self) -> dict[str, float]:
+        """Name -> fitted value."""
+        return {name: p.value for name, p in self.parameters.items()}
+
+    def predict(self, frequency_hertz: np.ndarray) -> np.ndarray:
+        """The fitted circuit's impedance at other frequencies."""
+        return Circuit(self.circuit).impedance(self.values, frequency_hertz)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (the keys of DESIGN.md, "Command line")."""
+        return {
+            "circuit": self.circuit,
+            "parameters": {n: p.to_dict() for n, p in self.parameters.items()},
+            "chi_square": self.chi_square,
+            "reduced_chi_square": self.reduced_chi_square,
+            "aic": self.aic,
+            "bic": self.bic,
+            "weighting": self.weighting,
+            "points": int(self.frequency_hertz.size),
+            "success": self.success,
+            "message": self.message,
+        }
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per parameter: value, stderr, relative error, unit, vary."""
+        rows = [{"parameter": n, "value": p.value, "stderr": p.stderr,
+                 "relative_stderr": p.stderr / abs(p.value) if p.value else math.nan,
+                 "unit": p.unit, "vary": p.vary} for n, p in self.parameters.items()]
+        return pd.DataFrame(rows).set_index("parameter")
+
+    def to_lmfit(self):
+        """The result as ``lmfit.Parameters`` (values, stderr, bounds of fixed parameters)."""
+        import lmfit
+
+        params = lmfit.Parameters()
+        for name, p in self.parameters.items():
+            params.add(name, value=p.value, vary=p.vary)
+            params[name].stderr = p.stderr
+        for name in self.correlation.index:
+            params[name].correl = {o: float(self.correlation.loc[name, o])
+                                   for o in self.correlation.columns if o != name}
+        return params
+
+
+# --- parameter handling -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Constraints:
+    """Which parameters are fixed, bounded, shared, and any user start values."""
+
+    fixed: Mapping[str, float] = field(default_factory=dict)
+    bounds: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    shared: Mapping[str, str] = field(default_factory=dict)
+    initial: Mapping[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def from_lmfit(cls, params) -> Constraints:
+        """Read ``vary``/``min``/``max``/``expr`` (a plain parameter name) and values."""
+        fixed, bounds, shared, initial = {}, {}, {}, {}
+        for name, p in params.items():
+            if p.expr:
+                if not p.expr.strip().isidentifier():
+                    raise FitError(f"parameter {name}: only expressions naming another "
+                                   f"parameter (sharing) are supported, got {p.expr!r}")
+                shared[name] = p.expr.strip()
+            elif not p.vary:
+                fixed[name] = float(p.value)
+            else:
+                if np.isfinite(p.min) or np.isfinite(p.max):
+                    bounds[name] = (float(p.min), float(p.max))
+                if p.value is not None and np.isfinite(p.value):
+                    initial[name] = float(p.value)
+        return cls(fixed, bounds, shared, initial)
+
+
+class _Mapping:
+    """Maps the optimiser's unbounded vector x to the circuit's parameter vector p."""
+
+    def __init__(self, circuit: Circuit, constraints: Constraints) -> None:
+        names = circuit.parameter_names
+        known = set(names)
+        for group in (constraints.fixed, constraints.bounds, constraints.shared,
+                      constraints.initial):
+            unknown = set(group) - known
+            if unknown:
+                raise FitError(f"circuit {circuit.text!r} has no parameters {sorted(unknown)}; "
+                               f"it has {list(names)}")
+        for name, source in constraints.shared.items():
+            if source not in known or source in constraints.shared:
+                raise FitError(f"parameter {name} is shared with {source!r}, which is not a "
+                               "fitted parameter of the circuit")
+        self.names = names
+        self.locked = (set(constraints.fixed) | set(constraints.bounds) | set(constraints.shared)
+                       | set(constraints.shared.values()))
+        self.free = [n for n in names if n not in constraints.fixed
+                     and n not in constraints.shared]
+        index = {n: i for i, n in enumerate(names)}
+        free_index = {n: k for k, n in enumerate(self.free)}
+        self.base = np.zeros(len(names))
+        for name, value in constraints.fixed.items():
+            self.base[index[name]] = value
+        self.matrix = np.zeros((len(names), len(self.free)))
+        for name in names:
+            source = constraints.shared.get(name, name)
+            if source in free_index:
+                self.matrix[index[name], free_index[source]] = 1.0
+        self.free_full_index = np.array([index[n] for n in self.free], dtype=int)
+        low = np.array([circuit.bounds[index[n]][0] for n in self.free])
+        high = np.array([circuit.bounds[index[n]][1] for n in self.free])
+        self.positive = (low == 0) & np.isinf(high)
+        for k, name in enumerate(self.free):
+            if name in constraints.bounds:
+                user_low, user_high = constraints.bounds[name]
+                low[k], high[k] = max(low[k], user_low), min(high[k], user_high)
+                if low[k] >= high[k]:
+                    raise FitError(f"parameter {name}: empty range [{low[k]}, {high[k]}]")
+        self.low, self.high = low, high
+        positive_range = (circuit_low := np.array([circuit.bounds[index[n]][0]
+                                                   for n in self.free])) >= 0
+        self.log = self.positive & np.isinf(high) & (low == 0)
+        # Positive parameters with user bounds: sine map in log space.
+        self.log_sine = positive_range & ~self.log & np.isfinite(high) & (circuit_low == 0)
+        self.log_low = np.where(self.log_sine, np.log(np.maximum(low, high * 1e-12)), 0.0)
+        self.log_high = np.where(self.log_sine, np.log(np.where(np.isfinite(high), high, 1.0)),
+                                 0.0)
+        self.sine = ~self.log & ~self.log_sine & np.isfinite(low) & np.isfinite(high)
+        self.lower_only = ~self.log & ~self.log_sine & ~self.sine & np.isfinite(low)
+
+    def to_x(self, p_free: np.ndarray) -> np.ndarray:
+        p = np.clip(p_free, self.low, self.high)
+        x = p.copy()
+        span = self.high - self.low
+        with np.errstate(all="ignore"):
+            x[self.log] = np.log(np.maximum(p[self.log], 1e-300))
+            u = (np.log(np.maximum(p, 1e-300)) - self.log_low) / (self.log_high - self.log_low)
+            x[self.log_sine] = np.arcsin(np.clip(2 * u[self.log_sine] - 1, -0.999, 0.999))
+            v = (p - self.low) / span
+            x[self.sine] = np.arcsin(np.clip(2 * v[self.sine] - 1, -0.999, 0.999))
+            x[self.lower_only] = np.log(np.maximum(p[self.lower_only] - self.low[self.lower_only],
+                                                   1e-300))
+        return x
+
+    def free_values(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Free parameter values and their derivatives dp/dx."""
+        p = x.copy()
+        d = np.ones_like(x)
+        e = np.exp(x[self.log])
+        p[self.log], d[self.log] = e, e
+        s = x[self.log_sine]
+        width = (self.log_high - self.log_low)[self.log_sine]
+        value = np.exp(self.log_low[self.log_sine] + width * (np.sin(s) + 1) / 2)
+        p[self.log_sine], d[self.log_sine] = value, value * width * np.cos(s) / 2
+        s = x[self.sine]
+        span = (self.high - self.low)[self.sine]
+        p[self.sine] = self.low[self.sine] + span * (np.sin(s) + 1) / 2
+        d[self.sine] = span * np.cos(s) / 2
+        e = np.exp(x[self.lower_only])
+        p[self.lower_only], d[self.lower_only] = self.low[self.lower_only] + e, e
+        return p, d
+
+    def full(self, p_free: np.ndarray) -> np.ndarray:
+        return self.base + self.matrix @ p_free
+
+
+class _Problem:
+    """Residuals and Jacobian of one spectrum for the optimiser."""
+
+    def __init__(self, circuit: Circuit, mapping: _Mapping, frequency: np.ndarray,
+                 z: np.ndarray, weighting: str) -> None:
+        self.circuit, self.mapping = circuit, mapping
+        self.grid = FrequencyGrid(frequency)
+        self.z = z
+        if weighting == "modulus":
+            w_real = w_imag = 1.0 / np.abs(z)
+        elif weighting == "proportional":
+            floor = 1e-12 * np.abs(z).max()
+            w_real = 1.0 / np.maximum(np.abs(z.real), floor)
+            w_imag = 1.0 / np.maximum(np.abs(z.imag), floor)
+        elif weighting == "unit":
+            w_real = w_imag = np.ones(z.size)
+        else:
+            raise FitError(f"weighting must be one of {WEIGHTINGS}, got {weighting!r}")
+        self.w_real, self.w_imag = w_real, w_imag
+        self.modulus_weight = 1.0 / np.abs(z)
+
+    def residual(self, x: np.ndarray) -> np.ndarray:
+        p_free, _ = self.mapping.free_values(x)
+        model, _ = self.circuit.evaluate(self.mapping.full(p_free), self.grid)
+        difference = model - self.z
+        out = np.concatenate([difference.real * self.w_real, difference.imag * self.w_imag])
+        return np.where(np.isfinite(out), out, 1e10)
+
+    def jacobian(self, x: np.ndarray) -> np.ndarray:
+        p_free, dp_dx = self.mapping.free_values(x)
+        _, derivative = self.circuit.evaluate(self.mapping.full(p_free), self.grid, True)
+        free = self.mapping.matrix.T @ derivative  # shared parameters add up
+        jac = np.hstack([free.real * self.w_real, free.imag * self.w_imag]).T
+        jac = jac * dp_dx[None, :]
+        return np.where(np.isfinite(jac), jac, 0.0)
+
+    def natural_jacobian(self, p_free: np.ndarray) -> np.ndarray:
+        _, derivative = self.circuit.evaluate(self.mapping.full(p_free), self.grid, True)
+        free = self.mapping.matrix.T @ derivative
+        return np.hstack([free.real * self.w_real, free.imag * self.w_imag]).T
+
+    def modulus_rms(self, x: np.ndarray) -> float:
+        p_free, _ = self.mapping.free_values(x)
+        model, _ = self.circuit.evaluate(self.mapping.full(p_free), self.grid)
+        r = (model - self.z) * self.modulus_weight
+        value = float(np.sqrt(np.mean(r.real**2 + r.imag**2) / 2))
+        return value if np.isfinite(value) else math.inf
+
+
+def _polish(problem: _Problem, x0: np.ndarray, max_nfev: int):
+    if x0.size == 0:
+        return x0, float(np.sum(problem.residual(x0) ** 2)), True, "nothing to fit"
+    method = "lm" if 2 * problem.z.size >= x0.size else "trf"
+    try:
+        solution = least_squares(problem.residual, x0, jac=problem.jacobian, method=method,
+                                 max_nfev=max_nfev, x_scale=1.0, xtol=1e-10, ftol=1e-10)
+    except (ValueError, np.linalg.LinAlgError) as exc:
+        return x0, math.inf, False, str(exc)
+    cost = float(2 * solution.cost)
+    return solution.x, cost if np.isfinite(cost) else math.inf, solution.status > 0, \
+        solution.message
+
+
+def fit_circuit(
+    frequency_hertz: Sequence[float] | np.ndarray,
+    impedance: Sequence[complex] | np.ndarray,
+    circuit: str | Circuit,
+    *,
+    weighting: str = "modulus",
+    fixed: Mapping[str, float] | None = None,
+    bounds: Mapping[str, tuple[float, float]] | None = None,
+    shared: Mapping[str, str] | None = None,
+    initial: Mapping[str, float] | None = None,
+    parameters=None,
+    peaks: list[Arc] | None = None,
+    starts: int = 5,
+    seed: int = 0,
+) -> FitResult:
+    """Fit ``circuit`` to one spectrum; no starting values needed.
+
+    Parameters
+    ----------
+    frequency_hertz, impedance
+        The spectrum (imaginary part as measured: capacitive arcs negative).
+    circuit
+        impedance.py-style string (``"R0-p(R1,CPE1)-p(R2,CPE2)-CPE3"``) or a :class:`Circuit`.
+    weighting
+        ``"modulus"`` (default, 1/|Z|), ``"proportional"`` (1/|Z'| and 1/|Z''|) or ``"unit"``.
+    fixed
+        Parameters held at a value, ``{"R0": 10.0}``.
+    bounds
+        ``{"CPE1_1": (0.7, 1.0)}``; positive parameters stay positive anyway.
+    shared
+        ``{"CPE2_1": "CPE1_1"}``: CPE2_1 takes CPE1_1's value.
+    initial
+        Optional start values; they are tried first, automatic starts after them.
+    parameters
+        An ``lmfit.Parameters`` giving all of the above at once (overrides them).
+    peaks
+        Arcs from a DRT analysis to seed the guess (see :class:`labkit.eis.guess.Arc`).
+    starts
+        Most starting points polished before random restarts.
+    seed
+        Seed of the random restarts (results are reproducible).
+
+    Raises
+    ------
+    FitError
+        On an unknown parameter, an empty bound, too few points or non-finite data.
+    """
+    circuit = circuit if isinstance(circuit, Circuit) else Circuit(circuit)
+    frequency = np.asarray(frequency_hertz, dtype=float)
+    z = np.asarray(impedance, dtype=complex)
+    if frequency.shape != z.shape or frequency.ndim != 1:
+        raise FitError("frequency and impedance must be 1-D arrays of the same length")
+    good = np.isfinite(frequency) & np.isfinite(z) & (frequency > 0) & (np.abs(z) > 0)
+    if not good.all():
+        raise FitError(f"{int((~good).sum())} points have non-finite or zero frequency or "
+                       "impedance; drop them before fitting")
+    if parameters is not None:
+        constraints = Constraints.from_lmfit(parameters)
+    else:
+        constraints = Constraints(fixed or {}, bounds or {}, shared or {}, initial or {})
+    mapping = _Mapping(circuit, constraints)
+    if 2 * z.size < len(mapping.free):
+        raise FitError(f"{z.size} points cannot determine {len(mapping.free)} parameters")
+    problem = _Problem(circuit, mapping, frequency, z, weighting)
+    features = spectrum_features(frequency, z, peaks)
+    starts_full = _starting_vectors(circuit, features, constraints)
+    return _fit_from_starts(problem, features, starts_full, starts, seed, weighting)
+
+
+def _starting_vectors(circuit: Circuit, features: Features,
+                      constraints: Constraints) -> list[np.ndarray]:
+    guesses = initial_guesses(circuit, features)
+    index = {n: i for i, n in enumerate(circuit.parameter_names)}
+    if constraints.initial:
+        user = guesses[0].copy()
+        for name, value in constraints.initial.items():
+            user[index[name]] = value
+        guesses.insert(0, user)
+    for g in guesses:
+        for name, value in constraints.fixed.items():
+            g[index[name]] = value
+    return guesses
+
+
+def _fit_from_starts(problem: _Problem, features: Features, guesses: list[np.ndarray],
+                     starts: int, seed: int, weighting: str) -> FitResult:
+    mapping = problem.mapping
+    n_free = len(mapping.free)
+    max_nfev = 100 * (n_free + 1)
+    best = None
+    tried = 0
+    target = _GOOD_ENOUGH * features.noise_floor
+    for guess in guesses[:max(starts, 1)]:
+        x0 = mapping.to_x(guess[mapping.free_full_index])
+        x, cost, ok, message = _polish(problem, x0, max_nfev)
+        tried += 1
+        if best is None or cost < best[1]:
+            best = (x, cost, ok, message)
+        if problem.modulus_rms(best[0]) <= target:
+            break
+    if problem.modulus_rms(best[0]) > target and n_free:
+        rng = np.random.default_rng(seed)
+        for _ in range(_RANDOM_RESTARTS):
+            x0 = best[0] + rng.normal(0.0, 1.0, size=n_free)
+            x, cost, ok, message = _polish(problem, x0, max_nfev)
+            tried += 1
+            if cost < best[1] * (1 - 1e-9):
+                best = (x, cost, ok, message)
+            if problem.modulus_rms(best[0]) <= target:
+                break
+    x, cost, ok, message = best
+    p_free, _ = mapping.free_values(x)
+    ordered = canonical_arc_order(problem.circuit, mapping.full(p_free), mapping.locked)
+    x = mapping.to_x(ordered[mapping.free_full_index])
+    return _result(problem, x, cost, ok, str(message), weighting, tried)
+
+
+def _result(problem: _Problem, x: np.ndarray, chi_square: float, converged: bool,
+            message: str, weighting: str, starts: int) -> FitResult:
+    mapping, circuit = problem.mapping, problem.circuit
+    p_free, _ = mapping.free_values(x)
+    full = mapping.full(p_free)
+    n_points = 2 * problem.z.size
+    n_free = len(mapping.free)
+    dof = max(n_points - n_free, 1)
+    reduced = chi_square / dof
+    stderr_free = np.full(n_free, np.nan)
+    correlation = np.full((n_free, n_free), np.nan)
+    if n_free:
+        jac = problem.natural_jacobian(p_free)
+        try:
+            covariance = np.linalg.inv(jac.T @ jac) * reduced
+            variances = np.diag(covariance)
+            if np.all(variances > 0):
+                stderr_free = np.sqrt(variances)
+                correlation = covariance / np.outer(stderr_free, stderr_free)
+        except np.linalg.LinAlgError:
+            pass
+    free_pos = {n: k for k, n in enumerate(mapping.free)}
+    parameters = {}
+    for i, name in enumerate(circuit.parameter_names):
+        column = np.nonzero(mapping.matrix[i])[0]
+        k = int(column[0]) if column.size else None
+        parameters[name] = ParameterEstimate(
+            value=float(full[i]),
+            stderr=float(stderr_free[k]) if k is not None else 0.0,
+            unit=circuit.units[i], vary=name in free_pos)
+    finite = np.isfinite(full).all() and np.isfinite(chi_square)
+    success = bool(converged and finite and np.isfinite(stderr_free).all())
+    if not success and converged:
+        message = "converged, but the parameters are not all determined (singular covariance)"
+    model, _ = circuit.evaluate(full, problem.grid)
+    with np.errstate(divide="ignore"):
+        log_term = n_points * math.log(chi_square / n_points) if chi_square > 0 else -math.inf
+    return FitResult(
+        circuit=circuit.text, parameters=parameters,
+        correlation=pd.DataFrame(correlation, index=mapping.free, columns=mapping.free),
+        chi_square=float(chi_square), reduced_chi_square=float(reduced),
+        aic=float(log_term + 2 * n_free), bic=float(log_term + math.log(n_points) * n_free),
+        residuals=problem.residual(x), frequency_hertz=problem.grid.frequency_hertz,
+        impedance=problem.z, model=model, weighting=weighting, success=success,
+        message=message, starts=starts)
