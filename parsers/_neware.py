@@ -156,9 +156,9 @@ def cycling_frame(columns: Mapping[str, np.ndarray], *, step_type: np.ndarray,
     ----------
     columns
         Must hold ``step_time_second``, ``voltage_volt``, ``current_ampere``,
-        ``cycle_count``, ``step_index``, ``step_count``, ``record_index`` and the
-        per-step ``charge_ah``, ``discharge_ah`` (non-negative); may hold
-        ``charge_wh``/``discharge_wh``, ``test_time_second``, ``unix_time_second``.
+        ``cycle_count``, ``step_index``, ``step_count``; may hold ``record_index``,
+        the per-step ``charge_ah``/``discharge_ah`` and ``charge_wh``/``discharge_wh``,
+        ``test_time_second``, ``unix_time_second``.
     step_type
         Neware step-type codes, one per row.
     extra
@@ -179,7 +179,8 @@ def cycling_frame(columns: Mapping[str, np.ndarray], *, step_type: np.ndarray,
     out["cycle_count"] = cycle_count
     out["step_index"] = np.asarray(columns["step_index"], np.int64)
     out["step_count"] = step_count
-    out["record_index"] = np.asarray(columns["record_index"], np.int64)
+    if "record_index" in columns:
+        out["record_index"] = np.asarray(columns["record_index"], np.int64)
     for kind, unit in (("capacity", "ampere_hour"), ("energy", "watt_hour")):
         short = "ah" if kind == "capacity" else "wh"
         if f"charge_{short}" not in columns:
@@ -195,3 +196,25 @@ def cycling_frame(columns: Mapping[str, np.ndarray], *, step_type: np.ndarray,
     out["neware_step_type"] = step_type_categorical(np.asarray(step_type))
     return pd.DataFrame(out, copy=False)
 
+
+
+_AUX_PATTERNS = {"V": "neware_aux_v{n}_volt", "T": "neware_aux_t{n}_celsius",
+                 "t": "neware_aux_setpoint_t{n}_celsius", "H": "neware_aux_h{n}_percent",
+                 "CPU": "neware_aux_cpu{n}_celsius"}
+
+
+def aux_column_name(kind: str, number: int | str, taken: Mapping[str, object]) -> str:
+    """labkit name of an auxiliary channel, following BTSDA's labels (V1, T1, t1, H2...).
+
+    The first temperature channel (``T``) becomes ``temperature_celsius``; a kind
+    BTSDA has no letter for is kept as ``neware_aux_<kind><number>`` without a unit.
+    """
+    if kind == "T" and "temperature_celsius" not in taken:
+        return "temperature_celsius"
+    name = _AUX_PATTERNS.get(kind, "neware_aux_" + kind.lower() + "{n}").format(n=number)
+    base, duplicate = name, 2
+    while name in taken:
+        head, _, unit = base.rpartition("_")
+        name = f"{head}_{duplicate}_{unit}" if kind in _AUX_PATTERNS else f"{base}_{duplicate}"
+        duplicate += 1
+    return name

@@ -27,10 +27,10 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-from labkit.parsers import _neware as nw
 
 from labkit.data import CyclingRecord, Metadata, Sample
 from labkit.errors import FormatError, binary_position
+from labkit.parsers import _neware as nw
 from labkit.registry import register
 
 MAGIC = b"NEWARE"
@@ -285,16 +285,13 @@ def _aux_columns(buffer: bytes, path: Path, records: np.ndarray, index: np.ndarr
         rows = rows[first]
         position = np.searchsorted(rows["index"], index)
         found = (position < len(rows)) & (rows["index"][np.minimum(position, len(rows) - 1)] == index)
-        for field, name, scale in (("temperature", "temperature_celsius", 0.1),
-                                   ("voltage", "voltage_volt", 1e-4)):
+        for field, letter, scale in (("temperature", "T", 0.1), ("voltage", "V", 1e-4)):
             values = rows[field]
             if not values.any():
                 continue
             column = np.full(len(index), np.nan)
             column[found] = values[position[found]] * scale
-            key = (name if name == "temperature_celsius" and "temperature_celsius" not in out
-                   else f"neware_aux{channel}_{name}")
-            out[key] = column
+            out[nw.aux_column_name(letter, int(channel), out)] = column
     return out
 
 

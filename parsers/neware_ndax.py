@@ -33,10 +33,10 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-from labkit.parsers import _neware as nw
 
 from labkit.data import CyclingRecord, Metadata
 from labkit.errors import FormatError, binary_position
+from labkit.parsers import _neware as nw
 from labkit.registry import register
 
 _PAGE = 4096
@@ -88,9 +88,8 @@ _SPLIT_VERSIONS: dict[int, tuple[np.dtype, float, float, float, np.dtype]] = {
 }
 _FULL_VERSIONS = {2: _V2_RECORD, 5: _V5_RECORD}
 
-#: Aux ``ChlType`` codes of TestInfo.xml -> (quantity, labkit unit suffix).
-_AUX_TYPES = {102: ("voltage", "volt"), 103: ("temperature", "celsius"),
-              105: ("voltage", "volt"), 106: ("temperature", "celsius")}
+#: Aux ``ChlType`` codes of TestInfo.xml -> BTSDA's letter (V1, T1...).
+_AUX_TYPES = {102: "V", 103: "T", 105: "V", 106: "T"}
 
 
 def _sniff(head: bytes, path: Path) -> bool:
@@ -293,40 +292,35 @@ def _aux_columns(members: dict[str, bytes], path: Path, index: np.ndarray,
                      "identified (BTSDA exports no aux columns for such a file either)")
         return {}
     out: dict[str, np.ndarray] = {}
-    for number, (name, channel) in enumerate(zip(files, channels, strict=True), start=1):
+    for name, channel in zip(files, channels, strict=True):
         member = _Member(name, members[name], path)
         kind = int(channel.get("ChlType", "0") or 0)
-        for quantity, values, slot in _aux_values(member, kind):
+        number = channel.get("AuxID", "")
+        for letter, values, slot in _aux_values(member, kind):
             column = np.full(len(index), np.nan)
             position = np.searchsorted(slot, index)
             hit = position < len(slot)
             hit[hit] = slot[position[hit]] == index[hit]
             column[hit] = values[position[hit]]
-            if quantity == "temperature_celsius" and quantity not in out:
-                key = quantity
-            else:
-                key = f"neware_aux{number}_{quantity}"
-            out[key] = column
+            out[nw.aux_column_name(letter, number, out)] = column
     return out
 
 
 def _aux_values(member: _Member, kind: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """(quantity, values, record numbers) of one aux file."""
+    """(BTSDA letter V/T/t or type code, values, record numbers) of one aux file."""
     if member.version in (2, 5):
         records, _ = member.slots(_AUX_V2 if member.version == 2 else _AUX_V5)
-        found = [("voltage_volt", records["voltage"] * 1e-4),
-                 ("temperature_celsius", records["temperature"] * 0.1),
-                 ("setpoint_temperature_celsius", records["setpoint"] * 0.1)]
+        found = [("V", records["voltage"] * 1e-4), ("T", records["temperature"] * 0.1),
+                 ("t", records["setpoint"] * 0.1)]
         return [(q, v, records["index"].astype(np.int64)) for q, v in found if v.any()]
     if member.version == 16:
         records, slot = member.slots(_AUX_V16)
-        found = [("voltage_volt", records["voltage"] * 1e-4),
-                 ("temperature_celsius", records["temperature"] * 0.1)]
+        found = [("V", records["voltage"] * 1e-4), ("T", records["temperature"] * 0.1)]
         return [(q, v, slot) for q, v in found if v.any()]
     if member.version in (14, 17):
         records, slot = member.slots(_AUX_FLOAT)
-        quantity, unit = _AUX_TYPES.get(kind, (f"type{kind}", "value"))
-        return [(f"{quantity}_{unit}", records["value"].astype(np.float64), slot)]
+        letter = _AUX_TYPES.get(kind, f"type{kind}_")
+        return [(letter, records["value"].astype(np.float64), slot)]
     raise member.error(f"aux ndc version {member.version} is not supported", 2)
 
 
