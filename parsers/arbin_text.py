@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import re
 import struct
+import zipfile
 import zlib
 from pathlib import Path
+from xml.etree import ElementTree
 
 import numpy as np
 import pandas as pd
@@ -177,9 +179,10 @@ def read_arbin_xlsx(path: Path) -> CyclingRecord:
     """Read an Arbin DataPro .xlsx export (first channel; parts joined in order)."""
     try:
         sheets = pd.read_excel(path, sheet_name=None, header=None, engine="openpyxl")
-    except (ValueError, KeyError, OSError) as exc:
-        raise FormatError(f"not a readable .xlsx workbook: {exc}", file=path,
-                          position="byte 0") from exc
+    except (ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile, zlib.error,
+            ElementTree.ParseError) as exc:
+        raise FormatError(f"not a readable .xlsx workbook (damaged zip or sheet XML): "
+                          f"{type(exc).__name__}: {exc}", file=path, position="byte 0") from exc
     channel_sheets = [name for name in sheets if re.fullmatch(r"Channel_\d+(_\d+)?", name)]
     if not channel_sheets:
         raise FormatError(f"expected Channel_<n>_<part> sheets, found {list(sheets)}", file=path,
