@@ -28,8 +28,9 @@ def time_order_notes(seconds: np.ndarray, first_data_line: int | None = None) ->
     Returns
     -------
     tuple of str
-        At most three notes: decreases, repeated values, and a span longer than a
-        year (usually a time column in another unit than its header says).
+        At most four notes: decreases (and how many are single rows out of line),
+        repeated values, and a span longer than a year (usually a time column in
+        another unit than its header says).
     """
     values = np.asarray(seconds, dtype=float)
     steps = np.diff(values)
@@ -43,6 +44,12 @@ def time_order_notes(seconds: np.ndarray, first_data_line: int | None = None) ->
                 f"test_time_second {what} at {count} row(s), first at {where} "
                 f"({values[row - 1]:.6g} s -> {values[row]:.6g} s); values kept as in the file"
             )
+    drops = np.flatnonzero(steps < 0) + 1
+    drops = drops[drops + 1 < values.size]
+    isolated = int(np.count_nonzero(values[drops + 1] >= values[drops - 1]))
+    if isolated:
+        notes.append(f"{isolated} of the decreases are single rows out of line (the next row "
+                     "resumes the earlier time): likely a per-row export bug, not a restart")
     finite = values[np.isfinite(values)]
     if finite.size and finite.max() - finite.min() > _YEAR_SECOND:
         years = (finite.max() - finite.min()) / _YEAR_SECOND

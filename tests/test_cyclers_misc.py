@@ -19,6 +19,7 @@ import pytest
 
 import labkit
 from labkit import FormatError
+from labkit.parsers._timecheck import time_order_notes
 from labkit.parsers.bdf import bdf_column, is_bdf_cycling_header
 from labkit.parsers.delimited import read_delimited
 from tests.conftest import corpus_path
@@ -241,9 +242,23 @@ def test_bdf_time_bug_is_reported() -> None:
     assert (np.diff(time) < 0).sum() == 19
     assert time[722] == 0.0  # line 724 reads 0.000 between 7200.000 and 7200.010
     assert any("decreases at 19 row(s), first at line 724" in n for n in record.meta.notes)
+    assert any(n.startswith("19 of the decreases are single rows") for n in record.meta.notes)
     clean = labkit.read(_cycler("bdf", "bdf_sample.bdf.csv"))
     assert clean.meta.notes == ()
     np.testing.assert_array_equal(clean.data["voltage_volt"], [3.7, 3.6, 3.5])
+
+
+def test_time_order_notes_on_generated_times() -> None:
+    assert time_order_notes(np.arange(10.0), 2) == ()
+    restart = np.r_[np.arange(5.0), np.arange(5.0)]  # a genuine restart: time keeps falling back
+    notes = time_order_notes(restart, 2)
+    assert notes == ("test_time_second decreases at 1 row(s), first at line 7 (4 s -> 0 s); "
+                     "values kept as in the file",)
+    glitch = np.array([0.0, 1.0, 2.0, 0.0, 3.0, 3.0])
+    notes = time_order_notes(glitch, None)
+    assert "first at row 3" in notes[0] and "repeats the previous value at 1 row(s)" in notes[1]
+    assert notes[2].startswith("1 of the decreases are single rows")
+    assert "years" in time_order_notes(np.array([0.0, 5.3e8]))[0]
 
 
 def test_bdf_legacy_parquet() -> None:
