@@ -15,7 +15,8 @@ the current and voltage themselves:
 3. A charging or discharging segment whose current leaves its initial value
    (median of its first samples) by more than ``cc_current_fraction`` and whose
    voltage then stays within ``cv_voltage_tolerance_volt`` is split into a CC and
-   a CV part.
+   a CV part; the CV part starts after the last sample whose current is within a
+   tenth of that fraction of the CC value.
 4. Each segment is classified: ``ocv`` (rest before any current flowed),
    ``rest``, ``cc_charge``/``cc_discharge`` (current constant within
    ``cc_current_fraction``), ``pulse`` (a constant-current segment no longer than
@@ -207,6 +208,12 @@ def _split_cc_cv(segment: np.ndarray, current: np.ndarray, voltage: np.ndarray,
     if held.empty:
         return segment
     split_rows = first_position.reindex(held.index).to_numpy().astype(int)
+    # the CV phase began where the current first left its CC value by a tenth of the tolerance
+    close = (np.abs(current - reference) <= 0.1 * parameters.cc_current_fraction
+             * np.abs(reference)) & (np.arange(len(segment)) < np.nan_to_num(start, nan=-1))
+    last_close = pd.Series(np.flatnonzero(close)).groupby(segment[close]).max()
+    refined = last_close.reindex(held.index).to_numpy() + 1
+    split_rows = np.where(np.isfinite(refined), refined, split_rows).astype(int)
     new = np.diff(segment, prepend=segment[:1]) != 0
     new[split_rows] = True
     new[0] = False
