@@ -219,6 +219,19 @@ def test_landt_matches_its_bdf_twin() -> None:
     assert landt.meta.start_time == "2024-04-30T14:33:19"
 
 
+def test_landt_and_vdf_malformed_copies(tmp_path: Path) -> None:
+    landt = _cycler("landt", "bdf_SINTEF__LiGrR2032__2024-04-30__25degC__Landt.csv")
+    line = landt.read_text().splitlines()[9].replace(",2.92", ",2.x2", 1)
+    with pytest.raises(FormatError) as error:
+        labkit.read(_copy_with_line(landt, tmp_path, 10, line))
+    assert error.value.position == "line 10" and "voltage_V" in error.value.message
+    vdf = _cycler("other", "batteryabn_vdf_CELL002_RPT_1_P0C_R1_CH041.csv")
+    units = vdf.read_text().splitlines()[6].replace("\tsecond", "\tfortnight", 1)
+    with pytest.raises(FormatError, match="fortnight") as error:
+        labkit.read(_copy_with_line(vdf, tmp_path, 7, units))
+    assert error.value.position == "line 7"
+
+
 def test_bdf_batmo_matches_cellpy_golden() -> None:
     record = labkit.read(_cycler("bdf", "cellpy_batmo_bdf.csv"))
     golden = pd.read_parquet(_cycler("_reference", "cellpy_loader_batmo_bdf", "raw.parquet"))
