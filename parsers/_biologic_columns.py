@@ -248,7 +248,8 @@ def build_record(
     meta
         Metadata so far; ``technique`` decides impedance vs cycling.
     loop_starts
-        First row of each loop (``.mpr`` loop module), or None.
+        First row of each loop and one past the last (``.mpr`` loop module, ``.mpt``
+        header lines), or None.
     position
         Where the column labels are in the file, for error messages.
 
@@ -292,7 +293,8 @@ def build_record(
     if loop_starts is not None and len(loop_starts) > 1:
         rows = np.arange(n_rows)
         columns["biologic_loop"] = np.searchsorted(loop_starts, rows, side="right") - 1
-        notes.append("biologic_loop is the loop index from the .mpr loop module, from 0")
+        notes.append("biologic_loop is EC-Lab's loop index (.mpr loop module / .mpt 'Loop k from "
+                     "point number' lines), from 0")
     frame = pd.DataFrame(columns, copy=False)  # every array is already this record's own
     if impedance:
         return _impedance_record(frame, meta, notes)

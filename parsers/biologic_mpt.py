@@ -111,7 +111,8 @@ def read_mpt(path: Path) -> CyclingRecord | ImpedanceRecord:
     meta = dataclasses.replace(meta, start_time=meta.start_time or first_time,
                                notes=tuple(meta.notes) + tuple(notes))
     columns = {str(label): raw[label].to_numpy() for label in raw.columns}
-    return build_record(columns, meta, position=line_position(label_line))
+    return build_record(columns, meta, loop_starts=_loop_starts(header_lines),
+                        position=line_position(label_line))
 
 
 def _label_line(text: str, path: Path) -> int:
@@ -190,6 +191,17 @@ def _numeric(
                 continue
         columns[column] = numeric_column(table, column, path, first_data_line)
     return pd.DataFrame(columns), notes, first_time
+
+
+_LOOP = re.compile(r"^\s*Loop\s+\d+\s+from point number\s+(\d+)\s+to\s+(\d+)", re.IGNORECASE)
+
+
+def _loop_starts(header: list[str]) -> np.ndarray | None:
+    """First row of each loop (plus one past the last) from 'Loop k from point number a to b'."""
+    spans = [(int(m.group(1)), int(m.group(2))) for m in map(_LOOP.match, header) if m]
+    if not spans:
+        return None
+    return np.array([start for start, _ in spans] + [spans[-1][1] + 1], dtype=np.int64)
 
 
 def _value(header: list[str], key: str) -> str | None:
