@@ -237,7 +237,7 @@ def numeric_block(lines: list[str], first: int, path: Path, *, sep: str | None =
     body = "\n".join(lines[first:])
     try:
         frame = pd.read_csv(io.StringIO(body), sep=r"\s+" if sep is None else sep, header=None,
-                            decimal=decimal, dtype=str, skipinitialspace=True, engine="c",
+                            decimal=decimal, skipinitialspace=True, engine="c",
                             names=None if columns is None else list(range(columns)))
     except pd.errors.ParserError as exc:
         found = re.search(r"line (\d+)", str(exc))
@@ -247,7 +247,10 @@ def numeric_block(lines: list[str], first: int, path: Path, *, sep: str | None =
     except pd.errors.EmptyDataError as exc:
         raise FormatError("expected rows of numbers, found none", file=path,
                           position=f"line {first + 1}") from exc
-    raw = frame.apply(lambda column: column.str.strip())
+    numeric = frame.apply(lambda column: pd.api.types.is_numeric_dtype(column.dtype))
+    if numeric.all():
+        return frame.to_numpy(dtype=np.float64)
+    raw = frame.astype(str).apply(lambda column: column.str.strip()).where(frame.notna())
     cleaned = raw.apply(lambda column: column.str.replace(",", ".", regex=False)) \
         if decimal == "," else raw
     values = cleaned.apply(pd.to_numeric, errors="coerce")

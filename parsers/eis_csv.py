@@ -188,7 +188,7 @@ def _read(lines: list[str], data_start: int, sep: str | None, decimal: str,
     names = None if labels is None else list(range(len(labels)))
     try:
         frame = pd.read_csv(io.StringIO(body), sep=r"\s+" if sep is None or sep == "\t" else sep,
-                            header=None, names=names, decimal=decimal, dtype=str,
+                            header=None, names=names, decimal=decimal,
                             skipinitialspace=True, skip_blank_lines=True, engine="c",
                             comment="#" if sep != "#" else None)
     except pd.errors.ParserError as exc:
@@ -207,7 +207,10 @@ def _read(lines: list[str], data_start: int, sep: str | None, decimal: str,
 
 def _numeric(frame: pd.DataFrame, index: int, path: Path, first_line: int,
              labels: list[str]) -> np.ndarray:
-    raw = frame.iloc[:, index].str.strip()
+    column = frame.iloc[:, index]
+    if pd.api.types.is_numeric_dtype(column.dtype):
+        return column.to_numpy(dtype=np.float64)
+    raw = column.astype(str).str.strip().where(column.notna())
     cleaned = raw.str.replace(",", ".", regex=False)
     values = pd.to_numeric(cleaned, errors="coerce")
     bad = values.isna() & raw.notna() & (raw != "")

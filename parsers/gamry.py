@@ -186,7 +186,7 @@ def _read_table(text, match, body_start, column_end, units_end, data_start, data
     if body.strip():
         try:
             rows = pd.read_csv(io.StringIO(body), sep=r"\s+", header=None, names=columns,
-                               decimal=decimal, engine="c", dtype=str)
+                               decimal=decimal, engine="c")
         except pd.errors.ParserError as exc:
             found = re.search(r"line (\d+)", str(exc))
             position = f"line {header_line + 2 + int(found.group(1))}" if found else None
@@ -194,7 +194,7 @@ def _read_table(text, match, body_start, column_end, units_end, data_start, data
                 f"table {match.group('name')}: a row has more fields than the {len(columns)} "
                 f"columns {columns}: {exc}", file=path, position=position) from exc
     else:
-        rows = pd.DataFrame({c: pd.Series(dtype=str) for c in columns})
+        rows = pd.DataFrame({c: pd.Series(dtype=float) for c in columns})
     count = match.group("count")
     return _Table(match.group("name"), header_line, columns, units[:len(columns)], rows,
                   int(count) if count else None)
@@ -202,7 +202,10 @@ def _read_table(text, match, body_start, column_end, units_end, data_start, data
 
 def _numeric(table: _Table, column: str, decimal: str, path: Path) -> np.ndarray:
     raw = table.rows[column]
-    cleaned = raw.str.replace(",", ".", regex=False) if decimal == "," else raw
+    if pd.api.types.is_numeric_dtype(raw.dtype):
+        return raw.to_numpy(dtype=np.float64)
+    text = raw.astype(str).str.strip()
+    cleaned = text.str.replace(",", ".", regex=False) if decimal == "," else text
     values = pd.to_numeric(cleaned, errors="coerce")
     bad = values.isna() & raw.notna()
     if bad.any():
@@ -215,10 +218,7 @@ def _numeric(table: _Table, column: str, decimal: str, path: Path) -> np.ndarray
 
 
 def _is_numeric(table: _Table, column: str, decimal: str) -> bool:
-    raw = table.rows[column].dropna()
-    if decimal == ",":
-        raw = raw.str.replace(",", ".", regex=False)
-    return bool(len(raw)) and bool(pd.to_numeric(raw, errors="coerce").notna().all())
+    return pd.api.types.is_numeric_dtype(table.rows[column].dtype) and bool(len(table.rows))
 
 
 def _vendor_name(column: str, unit: str) -> str:
