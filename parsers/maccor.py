@@ -306,7 +306,9 @@ def _convert(
         elif key in ("state", "md"):
             raw["state"] = column.astype(str).str.strip()
         elif key == "es":
-            out["maccor_end_status"] = _numbers(column, header, path, lines)
+            status = _numbers(column, header, path, lines)
+            out["maccor_end_status"] = (status.astype(np.int64) if np.isfinite(status).all()
+                                        else status)
         elif key in ("dpt time", "dpt  time"):
             raw["timestamp"] = column
         elif (match := _TIME_HEADER.match(key)) and (match.group("time") or match.group("unit")):
