@@ -10,6 +10,7 @@ Range``; Z'' is written with the sign as measured.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from pathlib import Path
 
 from labkit.data import ImpedanceRecord, Metadata
@@ -73,12 +74,33 @@ def read_zplot(path: Path) -> ImpedanceRecord:
     if declared and declared.isdigit() and int(declared) != len(values):
         notes.append(f"the file declares {declared} points and holds {len(values)} (the sweep "
                      "was stopped early or the file cut)")
-    columns = {_KNOWN.get(label, "zplot_" + re.sub(r"\W+", "_", label).strip("_").lower()):
+    technique = header.get("Experiment Type") or next(
+        (line.strip().strip('"') for line in lines[:12] if "Control " in line), "EIS")
+    names = dict(_KNOWN)
+    if "Control Voltage" in technique:
+        names.update({"Ampl": "ac_amplitude_volt", "Bias": "dc_voltage_volt"})
+    elif "Control Current" in technique:
+        names.update({"Ampl": "ac_amplitude_ampere", "Bias": "dc_current_ampere"})
+    columns = {names.get(label, "zplot_" + re.sub(r"\W+", "_", label).strip("_").lower()):
                values[:, i] for i, label in enumerate(labels)}
     frequency = columns.pop("frequency_hertz")
     real, imag = columns.pop("z_real_ohm"), columns.pop("z_imag_ohm")
     data = impedance_frame(frequency, real, imag, extra=columns)
     require_finite_frequency(data, path, None)
-    technique = header.get("Experiment Type", "EIS")
-    return ImpedanceRecord(data, Metadata(technique=(technique,), notes=tuple(notes),
+    return ImpedanceRecord(data, Metadata(technique=(technique,), start_time=_start(lines[:12]),
+                                          notes=tuple(notes),
                                           extra={"zplot_header": header, "columns": labels}))
+
+
+def _start(lines: list[str]) -> str | None:
+    """ISO start time from ZPlot's ``Date: MM-DD-YYYY`` and ``Time: HH:MM:SS`` (local time)."""
+    text = " ".join(lines)
+    date = re.search(r"Date:\s*(\d{1,2})-(\d{1,2})-(\d{4})", text)
+    clock = re.search(r"Time:\s*(\d{1,2}):(\d{2}):(\d{2})", text)
+    if not date or not clock:
+        return None
+    month, day, year = (int(g) for g in date.groups())
+    try:
+        return datetime(year, month, day, *(int(g) for g in clock.groups())).isoformat()
+    except ValueError:
+        return None

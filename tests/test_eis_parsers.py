@@ -437,3 +437,25 @@ def test_zahner_diode_low_frequency_resistance_matches_fit():
     frequency, z = labkit.read(_eis("zahner_ism", "zahner_diode_150_mvdc.ism")).impedance(0)
     # _reference/zahner_diode_150_mvdc_fit_result.json: R0 = 51.559 ohm (error 3.7 %)
     assert abs(z[np.argmin(frequency)]) == pytest.approx(51.559, rel=0.01)
+
+
+def test_zplot_conditions_and_start_time():
+    record = labkit.read(_eis("zplot_z", "impedancepy_exampleDataZPlot_noComments.z"))
+    assert record.meta.start_time == "2019-12-17T16:24:35"  # "Date: 12-17-2019" is MM-DD-YYYY
+    assert set(record.data.ac_amplitude_volt) == {0.01}
+    assert record.data.test_time_second.iloc[0] == 2.58
+
+
+@pytest.mark.parametrize("parts", [
+    ("cycler", "gamry", "gamryparser_cv_data.dta"),
+    ("eis", "gamry_dta", "pyimpspec_drift-corrected-data.dta"),
+    ("eis", "novocontrol_txt", "eisfitpython_s04147-140deg.txt"),
+    ("eis", "zahner_ism", "zahner_li-ion-battery.ism"),
+])
+def test_records_round_trip_through_parquet(tmp_path, parts):
+    from labkit.parquet import read_parquet
+
+    record = labkit.read(corpus_path(*parts))
+    record.to_parquet(tmp_path / "record.parquet")
+    back = read_parquet(tmp_path / "record.parquet")
+    assert back.data.equals(record.data) and back.meta == record.meta
