@@ -290,6 +290,12 @@ def build_record(
         columns["cycle_count"] = columns["biologic_half_cycle"] // 2 + 1
         notes.append("cycle_count = half cycle // 2 + 1 (the file has no cycle number; this is "
                      "EC-Lab's own rule, checked against its .mpt exports)")
+    if not impedance and "current_ampere" not in columns and {
+            "biologic_dq_ampere_hour", "test_time_second"} <= set(columns):
+        columns["current_ampere"] = _mean_current(columns["biologic_dq_ampere_hour"],
+                                                  columns["test_time_second"])
+        notes.append("current_ampere is not recorded in this file; it is dq/dt over each "
+                     "interval (first row 0), as EC-Lab computes <I>/mA when exporting .mpt")
     if loop_starts is not None and len(loop_starts) > 1:
         rows = np.arange(n_rows)
         columns["biologic_loop"] = np.searchsorted(loop_starts, rows, side="right") - 1
@@ -300,6 +306,17 @@ def build_record(
         return _impedance_record(frame, meta, notes)
     meta = _with_notes(meta, notes)
     return CyclingRecord(frame, meta)
+
+
+def _mean_current(dq_ampere_hour: np.ndarray, time_second: np.ndarray) -> np.ndarray:
+    """EC-Lab's <I>: charge increment over time increment, in A; NaN where time stands still."""
+    current = np.zeros(len(time_second))
+    if len(time_second) > 1:
+        interval = np.diff(np.asarray(time_second, dtype=np.float64))
+        charge = np.asarray(dq_ampere_hour[1:], dtype=np.float64) * 3600.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            current[1:] = np.where(interval > 0, charge / interval, np.nan)
+    return current
 
 
 def _alternative_name(name: str, used: Mapping[str, object]) -> str:
