@@ -91,34 +91,49 @@ class _Section:
     table: pd.DataFrame
 
 
-def _sections(lines: list[str], path: Path) -> list[_Section]:
-    data_starts = [i for i, line in enumerate(lines) if line.strip().strip('"') == "[Data]"]
-    if not data_starts:
+_MARKER = re.compile(r'^[ \t]*"?\[(Data|Summary|End Summary)\]"?[ \t]*\r?$', re.MULTILINE)
+
+
+def _line_of(text: str, offset: int) -> int:
+    """1-based line number of a character offset."""
+    return text.count("\n", 0, offset) + 1
+
+
+def _summary_fields(block: str) -> dict[str, str]:
+    fields = {}
+    for line in block.splitlines():  # the summary: a dozen lines
+        key, sep, value = line.partition(":")
+        if sep:
+            fields[key.strip()] = value.strip()
+    return fields
+
+
+def _sections(text: str, path: Path) -> list[_Section]:
+    """Each ``[Data]`` table with the ``[Summary]`` before it; the file is scanned by regex."""
+    markers = [(m.group(1), m.start(), m.end()) for m in _MARKER.finditer(text)]
+    data = [(start, end) for kind, start, end in markers if kind == "Data"]
+    if not data:
         raise FormatError("expected a [Data] section", file=path, position="line 1")
-    summary_starts = [i for i, line in enumerate(lines) if line.strip() == "[Summary]"]
+    summaries = [(start, end) for kind, start, end in markers if kind == "Summary"]
+    ends = [start for kind, start, _ in markers if kind == "End Summary"]
     sections = []
-    for number, start in enumerate(data_starts):
-        end = next((s for s in summary_starts if s > start), len(lines))
-        summary_start = max([s for s in summary_starts if s < start], default=0)
-        summary = {}
-        for line in lines[summary_start:start]:
-            if line.strip() == "[End Summary]":
-                break
-            key, sep, value = line.partition(":")
-            if sep:
-                summary[key.strip()] = value.strip()
-        block = [line.strip() for line in lines[start + 1:end] if line.strip()]
+    for number, (start, end) in enumerate(data):
+        stop = min((s for s, _ in summaries if s > start), default=len(text))
+        summary_end = max((e for _, e in summaries if e < start), default=0)
+        summary_stop = min((e for e in ends if e > summary_end), default=start)
+        block = re.sub(r'^[ \t]*"|"[ \t]*\r?$', "", text[end:stop], flags=re.MULTILINE).strip()
+        header_line = _line_of(text, end) + 1
         if not block:
             raise FormatError(f"[Data] section {number + 1} has no header row", file=path,
-                              position=f"line {start + 1}")
-        text = re.sub(r'^"|"$', "", "\n".join(block), flags=re.MULTILINE)
+                              position=f"line {header_line}")
         try:
-            table = pd.read_csv(io.StringIO(text), engine="c", low_memory=False)
+            table = pd.read_csv(io.StringIO(block), engine="c", low_memory=False)
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
             raise FormatError(f"[Data] table cannot be parsed: {exc}", file=path,
-                              position=f"line {start + 2}") from exc
+                              position=f"line {header_line}") from exc
         table.columns = [str(c).strip() for c in table.columns]
-        sections.append(_Section(summary, start + 2, table))
+        summary = _summary_fields(text[summary_end:min(summary_stop, start)])
+        sections.append(_Section(summary, header_line, table))
     return sections
 
 
@@ -166,8 +181,8 @@ def _placeholder_free(summary: dict[str, str], key: str, placeholder: float | No
 )
 def read_novonix_csv(path: Path) -> CyclingRecord:
     """Read a Novonix CSV export (see the module docstring for sign, units and sections)."""
-    lines = decode(Path(path).read_bytes()).splitlines()
-    sections = _sections(lines, path)
+    text = decode(Path(path).read_bytes())
+    sections = _sections(text, path)
     frames = []
     notes: list[str] = []
     first_start = _start(sections[0])
@@ -211,7 +226,7 @@ def read_novonix_csv(path: Path) -> CyclingRecord:
     anonymised = {k: v for k, v in summary.items() if "****" not in v}
     meta = Metadata(
         vendor="Novonix",
-        instrument=lines[1].strip() if len(lines) > 1 else None,
+        instrument=text.split("\n", 2)[1].strip() if text.count("\n") > 1 else None,
         start_time=None if started is None else started.isoformat(),
         channel=anonymised.get("Channel") or None,
         sample=Sample(

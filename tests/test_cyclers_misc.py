@@ -162,6 +162,14 @@ def test_novonix_unsigned_current_made_negative_on_discharge(tmp_path: Path) -> 
     assert any("unsigned" in note for note in record.meta.notes)
 
 
+def test_novonix_bad_cell_in_quoted_variant_names_line(tmp_path: Path) -> None:
+    source = _cycler("novonix", "beep_test_Nova_Form-CH01-01_short.csv")
+    line = source.read_text(encoding="utf-8").splitlines()[59].replace("0.13736194", "0.13x")
+    with pytest.raises(FormatError) as error:
+        labkit.read(_copy_with_line(source, tmp_path, 60, line))
+    assert error.value.position == "line 60" and "Potential (V)" in error.value.message
+
+
 def test_novonix_without_data_section(tmp_path: Path) -> None:
     source = _cycler("novonix", "pyprobe_sample_data_novonix.csv")
     broken = _copy_with_line(source, tmp_path, 20, "[Dada]")
