@@ -26,6 +26,7 @@ import pandas as pd
 
 from labkit.data import CyclingRecord, Metadata, Sample
 from labkit.errors import FormatError
+from labkit.parsers._timecheck import time_order_notes
 from labkit.registry import register
 
 _KEY = "time_series_data"
@@ -112,6 +113,7 @@ def read_indigo(path: Path) -> CyclingRecord:
         vendor="Indigo",
         start_time=start,
         sample=Sample(name=str(cells[0]) if len(cells) == 1 else None),
+        notes=time_order_notes(data["test_time_second"]),
         extra={"cell_ids": [int(c) for c in cells]},
     )
     return CyclingRecord(pd.DataFrame(data), meta)
