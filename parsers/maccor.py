@@ -358,6 +358,7 @@ def _convert(
                           f"header fields: {fields}", file=path, position=f"line {lines.first - 1}")
     if unix is not None:
         out["unix_time_second"] = unix
+        notes.extend(_clock_jump_notes(unix, out["test_time_second"], lines))
 
     state = raw.get("state")
     if "current" in raw:
@@ -509,6 +510,19 @@ def _parse_dates(text: pd.Series) -> pd.Series:
         parsed = parsed.fillna(pd.to_datetime(text.where(parsed.isna()), format=date_part,
                                               errors="coerce"))
     return parsed
+
+
+def _clock_jump_notes(unix: np.ndarray, test_time: np.ndarray, lines: _Lines) -> list[str]:
+    """Notes where the wall clock jumps against the test time by more than a minute: a
+    daylight-saving change (the clock has no zone) or a pause/resume of the channel."""
+    jumps = np.diff(unix - test_time)
+    rows = np.flatnonzero(np.abs(jumps) > 60)
+    notes = [f"DPt Time jumps by {jumps[row]:+.0f} s relative to the test time at "
+             f"{lines.of(int(row) + 1)} (daylight-saving change or paused channel?); "
+             "unix_time_second keeps the file's clock" for row in rows[:3]]
+    if len(rows) > 3:
+        notes.append(f"... {len(rows) - 3} further clock jump(s)")
+    return notes
 
 
 def _date_of_test(preamble: dict[str, str]) -> pd.Timestamp | None:

@@ -228,3 +228,13 @@ def test_binary_garbage_is_refused(tmp_path):
     with pytest.raises(FormatError) as caught:
         read(junk)
     assert caught.value.position == "byte 0"
+
+
+def test_clock_jumps_against_test_time_are_reported():
+    # line 354: DPt Time falls from 01:59:57 to 01:00:04 (US daylight saving ends 2019-11-03)
+    notes = _maccor("beep_PredictionDiagnostics_000109_tztest.010").meta.notes
+    assert any("-3600 s" in note and "line 354" in note for note in notes)
+    # beep inserted a 2 h pause before line 47 of the paused copy
+    notes = _maccor("beep_PredictionDiagnostics_000151_paused.052").meta.notes
+    assert any("+7201 s" in note and "line 47" in note for note in notes)
+    assert not any("jumps" in note for note in _maccor("cellpy_maccor_001.txt").meta.notes)
