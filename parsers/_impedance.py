@@ -167,9 +167,14 @@ def plan_columns(labels: list[str], path: Path, position: str | None) -> ColumnP
             notes.append(f"column {labels[im_index]!r} holds -Z''; negated to Z'' as measured")
         if re_sign < 0:
             notes.append(f"column {labels[re_index]!r} holds -Z'; negated")
+        polar = {}
+        if has_polar:
+            (mod_index, _, _), (ph_index, ph_sign, ph_unit) = found["mod"][0], found["ph"][0]
+            polar = {"modulus": mod_index, "phase": ph_index, "phase_sign": ph_sign,
+                     "phase_in_radian": ph_unit in ("rad", "radian")}
         return ColumnPlan(f_index, real=re_index, imag=im_index, real_sign=re_sign,
                           imag_sign=im_sign, frequency_scale=frequency_scale,
-                          impedance_scale=scale, notes=tuple(notes))
+                          impedance_scale=scale, notes=tuple(notes), **polar)
     (mod_index, _, mod_unit), (ph_index, ph_sign, ph_unit) = found["mod"][0], found["ph"][0]
     scale = {"mohm": 1e-3, "mω": 1e-3, "kohm": 1e3, "kω": 1e3}.get(mod_unit, 1.0)
     notes.append(f"Z' and Z'' computed from {labels[mod_index]!r} and {labels[ph_index]!r}")
@@ -181,17 +186,17 @@ def plan_columns(labels: list[str], path: Path, position: str | None) -> ColumnP
 def apply_plan(plan: ColumnPlan, columns: list[np.ndarray]) -> dict[str, np.ndarray]:
     """Frequency, Z', Z'' (and |Z|, phase when given) from the planned columns."""
     out = {"frequency_hertz": columns[plan.frequency] * plan.frequency_scale}
+    if plan.modulus is not None and plan.phase is not None:
+        modulus = columns[plan.modulus] * plan.impedance_scale
+        phase = plan.phase_sign * columns[plan.phase]
+        radian = phase if plan.phase_in_radian else np.deg2rad(phase)
+        out["z_real_ohm"] = modulus * np.cos(radian)
+        out["z_imag_ohm"] = modulus * np.sin(radian)
+        out["z_modulus_ohm"] = modulus
+        out["z_phase_degree"] = np.rad2deg(radian)
     if plan.real is not None and plan.imag is not None:
         out["z_real_ohm"] = plan.real_sign * columns[plan.real] * plan.impedance_scale
         out["z_imag_ohm"] = plan.imag_sign * columns[plan.imag] * plan.impedance_scale
-        return out
-    modulus = columns[plan.modulus] * plan.impedance_scale
-    phase = plan.phase_sign * columns[plan.phase]
-    radian = phase if plan.phase_in_radian else np.deg2rad(phase)
-    out["z_real_ohm"] = modulus * np.cos(radian)
-    out["z_imag_ohm"] = modulus * np.sin(radian)
-    out["z_modulus_ohm"] = modulus
-    out["z_phase_degree"] = np.rad2deg(radian)
     return out
 
 

@@ -459,3 +459,18 @@ def test_records_round_trip_through_parquet(tmp_path, parts):
     record.to_parquet(tmp_path / "record.parquet")
     back = read_parquet(tmp_path / "record.parquet")
     assert back.data.equals(record.data) and back.meta == record.meta
+
+
+def test_eis_csv_nova_style_export(tmp_path):
+    """Autolab NOVA's ASCII export: Z' and -Z'' plus |Z| and -Phase, semicolons."""
+    rows = np.column_stack((FREQUENCY, Z.real, -Z.imag, np.abs(Z), -np.angle(Z, deg=True),
+                            np.arange(len(Z)) * 2.0))
+    text = "\n".join(";".join(f"{v:.10g}" for v in row) for row in rows)
+    path = tmp_path / "nova.txt"
+    path.write_text("Frequency (Hz);Z' (Ω);-Z'' (Ω);Z (Ω);-Phase (°);Time (s)\n" + text + "\n",
+                    encoding="utf-8")
+    data = labkit.read(path).data
+    np.testing.assert_allclose(data.z_imag_ohm, Z.imag, rtol=1e-8)
+    np.testing.assert_allclose(data.z_phase_degree, np.angle(Z, deg=True), rtol=1e-8)
+    np.testing.assert_allclose(data.z_modulus_ohm, np.abs(Z), rtol=1e-8)
+    np.testing.assert_array_equal(data.test_time_second, np.arange(len(Z)) * 2.0)
