@@ -35,6 +35,7 @@ TWINS = [  # (folder, stem): the .mpr and the .mpt export of the same run
     *[("eis", f"yadg_{stem}") for stem in (
         "geis.issue_149", "geis", "peis.issue_149", "peis.issue_225.ewe_ece",
         "peis.issue_225.no_ece", "peis.issue_225.with_ece", "peis", "vsp_peis_with")],
+    ("eis", "hybriddrt_PEIS_LPSCl_IonBlocking_-25C"),  # its export is named .mpt.txt
 ]
 
 # (stem, column): rtol where EC-Lab's exporter recomputed a float64 column from float32
@@ -49,8 +50,9 @@ _QUALITY_PREFIXES = ("biologic_thd_", "biologic_nsd_", "biologic_nsr_", "biologi
 
 def _twin_paths(folder: str, stem: str) -> tuple[Path, Path]:
     if folder == "eis":
+        suffix = ".mpt.txt" if stem.startswith("hybriddrt") else ".mpt"
         return (corpus_path("eis", "biologic_mpr", f"{stem}.mpr"),
-                corpus_path("eis", "biologic_mpt", f"{stem}.mpt"))
+                corpus_path("eis", "biologic_mpt", f"{stem}{suffix}"))
     return corpus_path(folder, f"{stem}.mpr"), corpus_path(folder, f"{stem}.mpt")
 
 
