@@ -224,3 +224,27 @@ def test_truncated_csv_dump_mid_line_is_a_format_error(tmp_path):
     with pytest.raises(FormatError) as caught:
         read(cut)
     assert caught.value.position == "line 13"
+
+
+def test_several_tests_in_one_res_are_kept_apart(monkeypatch, tmp_path):
+    """Ground truth generated here: two tests' rows, stored interleaved as Access may."""
+    normal = pd.DataFrame({
+        "Test_ID": [2, 1, 2, 1], "Data_Point": [2, 2, 1, 1],
+        "Test_Time": [20.0, 10.0, 10.0, 0.0], "DateTime": [45000.5, 45000.1, 45000.4, 45000.0],
+        "Current": [-1.0, 0.5, -1.0, 0.5], "Voltage": [3.5, 3.7, 3.6, 3.6],
+    })
+    glob = pd.DataFrame({"Test_ID": [1, 2], "Test_Name": ["first", "second"],
+                         "Channel_Index": [3, 4], "Start_DateTime": [45000.0, 45000.4]})
+    tables = {"Channel_Normal_Table": normal, "Global_Table": glob}
+    monkeypatch.setattr(arbin_res, "_table_names", lambda path: set(tables))
+    monkeypatch.setattr(arbin_res, "_export", lambda path, table: tables[table])
+    record = arbin_res.read_arbin_res(tmp_path / "two_tests.res")
+    data = record.data
+    assert list(data["arbin_test_id"]) == [1, 1, 2, 2]
+    assert list(data["test_time_second"]) == [0.0, 10.0, 10.0, 20.0]
+    assert list(data["current_ampere"]) == [0.5, 0.5, -1.0, -1.0]
+    assert data["unix_time_second"].iloc[0] == pytest.approx(
+        pd.Timestamp("2023-03-15").timestamp())  # OLE day 45000
+    assert record.meta.channel == "3,4"
+    assert [test["Test_Name"] for test in record.meta.extra["tests"]] == ["first", "second"]
+    assert any("2 tests" in note for note in record.meta.notes)
