@@ -22,8 +22,10 @@ unsigned, the direction being given only by the step type (0 open circuit,
 1 CC charge, 2 CC discharge, 7/8 CC/CV part of CC-CV charge, 9/10 of CC-CV
 discharge). A file with no negative current is treated as unsigned and its
 current made negative on step types 2, 9 and 10 (noted in ``meta.notes``).
-``Capacity (Ah)`` and ``Energy (Wh)`` keep the vendor's meaning, so they are
-vendor columns (``novonix_capacity_ampere_hour``, ``novonix_energy_watt_hour``).
+Where the file is signed, ``Capacity (Ah)`` is the running net charge
+(charge positive) and becomes ``net_capacity_ampere_hour``, continued across
+resumed sections; in unsigned files its meaning is the vendor's and it stays
+``novonix_capacity_ampere_hour``, like ``Energy (Wh)`` (``novonix_energy_watt_hour``).
 
 Times are hours in the file, seconds here. ``Date and Time`` is local time
 without a zone, so no ``unix_time_second`` is made; ``Started:`` (or the first
@@ -163,6 +165,21 @@ def _start(section: _Section) -> pd.Timestamp | None:
     return None
 
 
+def _continue_net_capacity(data: pd.DataFrame) -> str:
+    """Turn the signed running ``Capacity`` into ``net_capacity_ampere_hour``, in place.
+
+    A resumed section restarts the count at 0; it continues from the previous
+    section's last value (as preparenovonix does).
+    """
+    capacity = data.pop("novonix_capacity_ampere_hour")
+    last = capacity.groupby(data["novonix_section"]).last()
+    offsets = last.cumsum().shift(1, fill_value=0.0)
+    data["net_capacity_ampere_hour"] = capacity + data["novonix_section"].map(offsets).to_numpy()
+    return ("current and Capacity (Ah) are signed in this file: Capacity is the running net "
+            "charge, stored as net_capacity_ampere_hour"
+            + (", continued across resumed sections" if len(last) > 1 else ""))
+
+
 def _placeholder_free(summary: dict[str, str], key: str, placeholder: float | None) -> float | None:
     try:
         value = float(summary.get(key, ""))
@@ -206,7 +223,10 @@ def read_novonix_csv(path: Path) -> CyclingRecord:
         data["novonix_section"] = number
         frames.append(data)
     data = pd.concat(frames, ignore_index=True)
-    if "current_ampere" in data and not (data["current_ampere"] < 0).any():
+    signed = "current_ampere" in data and bool((data["current_ampere"] < 0).any())
+    if signed and "novonix_capacity_ampere_hour" in data:
+        notes.append(_continue_net_capacity(data))
+    if "current_ampere" in data and not signed:
         if "novonix_step_type" in data:
             discharge = data["novonix_step_type"].isin(DISCHARGE_STEP_TYPES).to_numpy()
             data.loc[discharge, "current_ampere"] *= -1

@@ -124,6 +124,9 @@ def test_novonix_matches_preparenovonix_on_shared_columns() -> None:
                                rtol=1e-12)
     np.testing.assert_array_equal(merged["novonix_step_type"], merged["Step Number"])
     np.testing.assert_array_equal(merged["cycle_count"] - 2, merged["Cycle Number"])
+    # preparenovonix also continues the running capacity across the restart
+    np.testing.assert_allclose(merged["net_capacity_ampere_hour"], merged["Capacity (Ah)"],
+                               rtol=0, atol=1e-9)
     assert record.meta.sample.name is None  # anonymised '****'
     assert any("restarts the test" in note for note in record.meta.notes)
 
