@@ -119,6 +119,12 @@ class FitResult:
         """Name -> fitted value."""
         return {name: p.value for name, p in self.parameters.items()}
 
+    def covariance(self) -> pd.DataFrame:
+        """Covariance matrix of the varied parameters (from correlation and standard errors)."""
+        names = list(self.correlation.index)
+        stderr = np.array([self.parameters[n].stderr for n in names])
+        return self.correlation * np.outer(stderr, stderr)
+
     def predict(self, frequency_hertz: np.ndarray) -> np.ndarray:
         """The fitted circuit's impedance at other frequencies."""
         return Circuit(self.circuit).impedance(self.values, frequency_hertz)
@@ -333,11 +339,12 @@ def _polish(problem: _Problem, x0: np.ndarray, max_nfev: int):
     if x0.size == 0:
         return x0, float(np.sum(problem.residual(x0) ** 2)), True, "nothing to fit"
     method = "lm" if 2 * problem.z.size >= x0.size else "trf"
-    try:
-        solution = least_squares(problem.residual, x0, jac=problem.jacobian, method=method,
-                                 max_nfev=max_nfev, x_scale=1.0, xtol=1e-10, ftol=1e-10)
-    except (ValueError, np.linalg.LinAlgError) as exc:
-        return x0, math.inf, False, str(exc)
+    with np.errstate(all="ignore"):
+        try:
+            solution = least_squares(problem.residual, x0, jac=problem.jacobian, method=method,
+                                     max_nfev=max_nfev, x_scale=1.0, xtol=1e-10, ftol=1e-10)
+        except (ValueError, np.linalg.LinAlgError) as exc:
+            return x0, math.inf, False, str(exc)
     cost = float(2 * solution.cost)
     return solution.x, cost if np.isfinite(cost) else math.inf, solution.status > 0, \
         solution.message
@@ -407,9 +414,10 @@ def fit_circuit(
     if 2 * z.size < len(mapping.free):
         raise FitError(f"{z.size} points cannot determine {len(mapping.free)} parameters")
     problem = _Problem(circuit, mapping, frequency, z, weighting)
-    features = spectrum_features(frequency, z, peaks)
-    starts_full = _starting_vectors(circuit, features, constraints)
-    return _fit_from_starts(problem, features, starts_full, starts, seed, weighting)
+    with np.errstate(all="ignore"):
+        features = spectrum_features(frequency, z, peaks)
+        starts_full = _starting_vectors(circuit, features, constraints)
+        return _fit_from_starts(problem, features, starts_full, starts, seed, weighting)
 
 
 def _starting_vectors(circuit: Circuit, features: Features,

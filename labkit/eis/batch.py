@@ -1,0 +1,130 @@
+"""Fit many spectra: in-process, on a local process pool, or on a Dask cluster.
+
+Spectra are cut into contiguous chunks; within a chunk each spectrum's fit
+starts from its neighbour's result (warm start: a temperature or cycle series
+changes little from one spectrum to the next), with the automatic guesses as
+fallback, so a bad neighbour never spoils a fit. Chunks run on a
+``concurrent.futures`` process pool (``workers``) or, when a
+``dask.distributed`` client or scheduler address is given, as Dask tasks on
+that cluster; the results come back in input order either way.
+
+A spectrum that cannot be fitted gives a :class:`FailedFit` in its place; the
+others still run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from labkit.eis.fit import FitResult, fit_circuit
+from labkit.errors import FitError, LabkitError
+
+Spectrum = tuple[np.ndarray, np.ndarray]
+
+
+@dataclass(frozen=True)
+class FailedFit:
+    """A spectrum that could not be fitted, with the error as the CLI prints it."""
+
+    error: Mapping[str, Any]
+    success: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"error": {...}, "success": false}``."""
+        return {"error": dict(self.error), "success": False}
+
+
+def _fit_chunk(chunk: Sequence[Spectrum], circuit: str, warm_start: bool,
+               options: Mapping[str, Any]) -> list[FitResult | FailedFit]:
+    results: list[FitResult | FailedFit] = []
+    previous: dict[str, float] | None = None
+    for frequency, impedance in chunk:
+        kwargs = dict(options)
+        if warm_start and previous is not None and "initial" not in options:
+            kwargs["initial"] = previous
+        try:
+            result = fit_circuit(frequency, impedance, circuit, **kwargs)
+        except LabkitError as exc:
+            results.append(FailedFit(exc.to_dict()))
+            continue
+        results.append(result)
+        if result.success:
+            previous = {n: p.value for n, p in result.parameters.items() if p.vary}
+    return results
+
+
+def _chunks(spectra: Sequence[Spectrum], count: int) -> list[Sequence[Spectrum]]:
+    count = max(1, min(count, len(spectra)))
+    bounds = np.linspace(0, len(spectra), count + 1).astype(int)
+    return [spectra[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+
+
+def fit_batch(
+    spectra: Sequence[Spectrum],
+    circuit: str,
+    *,
+    workers: int = 1,
+    client: Any = None,
+    warm_start: bool = True,
+    chunk_size: int = 64,
+    **fit_options: Any,
+) -> list[FitResult | FailedFit]:
+    """Fit ``circuit`` to every ``(frequency_hertz, impedance)`` pair, in input order.
+
+    Parameters
+    ----------
+    spectra
+        The spectra, ideally in series order (temperature, cycle...) for warm starts.
+    circuit
+        Circuit string (see :class:`labkit.eis.circuit.Circuit`).
+    workers
+        Local worker processes (1 = in this process). Ignored when ``client`` is given.
+    client
+        A ``dask.distributed.Client`` or a scheduler address (``"tcp://host:8786"``):
+        run the chunks on that cluster (needs the ``dask`` extra).
+    warm_start
+        Start each fit from its neighbour's result (automatic guesses remain the fallback).
+    chunk_size
+        Spectra per task on a cluster; locally the spectra are split evenly over workers.
+    fit_options
+        Passed to :func:`labkit.eis.fit.fit_circuit` (weighting, fixed, bounds, shared...).
+    """
+    spectra = list(spectra)
+    if not spectra:
+        return []
+    if client is not None:
+        return _fit_on_dask(spectra, circuit, client, warm_start, chunk_size, fit_options)
+    if workers < 1:
+        raise FitError(f"workers must be at least 1, got {workers}")
+    if workers == 1:
+        return _fit_chunk(spectra, circuit, warm_start, fit_options)
+    chunks = _chunks(spectra, workers * 4)
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        parts = pool.map(_fit_chunk, chunks, [circuit] * len(chunks),
+                         [warm_start] * len(chunks), [fit_options] * len(chunks))
+        return [result for part in parts for result in part]
+
+
+def _fit_on_dask(spectra: list[Spectrum], circuit: str, client: Any, warm_start: bool,
+                 chunk_size: int, options: Mapping[str, Any]) -> list[FitResult | FailedFit]:
+    try:
+        from distributed import Client
+    except ImportError as exc:  # pragma: no cover - depends on the installation
+        raise FitError("fitting on a Dask cluster needs the 'dask' extra: "
+                       "pip install 'labkit[dask]'") from exc
+    own_client = isinstance(client, str)
+    if own_client:
+        client = Client(client)
+    try:
+        chunks = _chunks(spectra, -(-len(spectra) // max(chunk_size, 1)))
+        futures = client.map(_fit_chunk, chunks, circuit=circuit, warm_start=warm_start,
+                             options=dict(options), pure=False)
+        return [result for part in client.gather(futures) for result in part]
+    finally:
+        if own_client:
+            client.close()
