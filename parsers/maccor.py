@@ -41,6 +41,7 @@ Conventions applied (all stated in ``meta.notes`` of each record):
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -154,11 +155,11 @@ def read_maccor_text(path: Path) -> CyclingRecord:
     sep = "\t" if "\t" in text[_offset_of_line(text, header_line - 1): body_start] else ","
     body = text[body_start:]
     decimal = _decimal(body, sep)
-    names = _unique_names(fields, _count_first_row_fields(body, sep))
+    names = _positional_names(max(len(fields), _count_first_row_fields(body, sep)))
     table = read_table(body, path, first_line=header_line + 1, sep=sep, decimal=decimal,
                        header=None, names=names)
     notes: list[str] = []
-    table = _drop_truncated_last_row(table, fields, path, header_line, notes)
+    table = _drop_truncated_last_row(table, fields, notes)
     if table.empty:
         raise FormatError("expected data rows after the table header, found none", file=path,
                           position=f"line {header_line + 1}")
@@ -216,27 +217,29 @@ def _decimal(body: str, sep: str) -> str:
     """``","`` when a tab-separated table writes numbers with decimal commas."""
     if sep != "\t":
         return "."
-    first = next((line for line in body.splitlines()[:5] if line.strip()), "")
-    fields = first.split("\t")
+    fields = _first_data_line(body).split("\t")
     commas = sum(bool(re.fullmatch(r"-?\d+,\d+", f.strip())) for f in fields)
     points = sum(bool(re.fullmatch(r"-?\d+\.\d+", f.strip())) for f in fields)
     return "," if commas > points else "."
 
 
+def _first_data_line(body: str) -> str:
+    """The first non-blank line of the table body (blank lines may follow the header)."""
+    return next((line for line in body.split("\n", 6)[:6] if line.strip()), "").rstrip("\r")
+
+
 def _count_first_row_fields(body: str, sep: str) -> int:
-    first = next((line for line in body.splitlines()[:5] if line.strip()), "")
-    return len(first.rstrip("\r").split(sep))
+    return len(_first_data_line(body).split(sep))
 
 
-def _unique_names(fields: list[str], row_fields: int) -> list[str]:
-    """Positional column names; a trailing separator on data rows gets a spare column."""
-    count = max(len(fields), row_fields)
+def _positional_names(count: int) -> list[str]:
+    """Column names by position (Maccor repeats header names such as ``Units``); a data row
+    longer than the header (trailing separator) gets spare columns."""
     return [f"c{index}" for index in range(count)]
 
 
-def _drop_truncated_last_row(
-    table: pd.DataFrame, fields: list[str], path: Path, header_line: int, notes: list[str]
-) -> pd.DataFrame:
+def _drop_truncated_last_row(table: pd.DataFrame, fields: list[str], notes: list[str]
+                             ) -> pd.DataFrame:
     """Drop a last row cut short (an export or copy interrupted mid-line)."""
     if table.empty:
         return table
@@ -266,12 +269,12 @@ class _Lines:
         return f"line {line}"
 
 
+@dataclass(frozen=True)
 class _Converted:
-    """The labkit frame plus facts the metadata needs."""
+    """The labkit frame plus the test start (unix seconds) the metadata needs."""
 
-    def __init__(self, data: pd.DataFrame, start_unix: float | None) -> None:
-        self.data = data
-        self.start_unix = start_unix
+    data: pd.DataFrame
+    start_unix: float | None
 
 
 def _convert(
@@ -674,7 +677,7 @@ def read_maccor_eda(path: Path) -> ImpedanceRecord:
     preamble_lines = text[:offset].splitlines()
     fields = [f.strip() for f in text[offset:end].rstrip("\r").split("\t")]
     body = text[end + 1:]
-    names = _unique_names(fields, _count_first_row_fields(body, "\t"))
+    names = _positional_names(max(len(fields), _count_first_row_fields(body, "\t")))
     table = read_table(body, path, first_line=header_line + 1, header=None, names=names)
     if table.empty:
         raise FormatError("expected impedance rows after the header, found none", file=path,
