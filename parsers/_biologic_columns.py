@@ -16,8 +16,14 @@ Conventions (also written into ``meta.notes`` of every record):
   BioLogic's ``I > 0`` is oxidation at the working electrode, i.e. charge: labkit's
   convention already, no sign change.
 * ``cycle_count`` is EC-Lab's ``cycle number`` plus one when the file counts cycles
-  from 0 (battery techniques), as written when it counts from 1 (CV, PEIS).
-* ``z_imag_ohm`` is minus EC-Lab's ``-Im(Z)/Ohm``: negative for capacitive arcs.
+  from 0 (battery techniques), as written when it counts from 1 (CV, PEIS). A file
+  without ``cycle number`` gets ``half cycle // 2 + 1``, the rule EC-Lab's export uses.
+* A file that records no current but ``dq`` gets ``current_ampere = dq/dt`` per
+  interval (first row 0), which is how EC-Lab's export computes ``<I>/mA``.
+* ``z_imag_ohm`` is minus EC-Lab's ``-Im(Z)/Ohm``: negative for capacitive arcs. Rows
+  with ``freq/Hz = 0`` in EIS files are not impedance points and are dropped.
+* EC-Lab's ``dq`` (small q) is ``biologic_dq_ampere_hour``, its ``dQ`` (capital) is
+  ``biologic_delta_q_ampere_hour``; both are kept as the file gives them.
 """
 
 from __future__ import annotations
