@@ -296,22 +296,20 @@ def _convert(
         if column.isna().all() or key.startswith("unnamed") or key == "units" or not key:
             continue
         if key in _RECORD_FIELDS:
-            out["record_index"] = _numbers(column, header, path, lines).astype(np.int64)
+            out["record_index"] = _integers(_numbers(column, header, path, lines))
         elif key == "cyc#":
-            out["cycle_count"] = _numbers(column, header, path, lines).astype(np.int64) + 1
+            out["cycle_count"] = _integers(_numbers(column, header, path, lines) + 1)
             notes.append("cycle_count = Cyc# + 1 (Maccor counts cycles from 0)")
         elif key == "cycle c":
-            out["cycle_count"] = _numbers(column, header, path, lines).astype(np.int64)
+            out["cycle_count"] = _integers(_numbers(column, header, path, lines))
         elif key == "cycle p":
-            out["maccor_procedure_cycle"] = _numbers(column, header, path, lines).astype(np.int64)
+            out["maccor_procedure_cycle"] = _integers(_numbers(column, header, path, lines))
         elif key == "step":
-            out["step_index"] = _numbers(column, header, path, lines).astype(np.int64)
+            out["step_index"] = _integers(_numbers(column, header, path, lines))
         elif key in ("state", "md"):
             raw["state"] = column.astype(str).str.strip()
         elif key == "es":
-            status = _numbers(column, header, path, lines)
-            out["maccor_end_status"] = (status.astype(np.int64) if np.isfinite(status).all()
-                                        else status)
+            out["maccor_end_status"] = _integers(_numbers(column, header, path, lines))
         elif key in ("dpt time", "dpt  time"):
             raw["timestamp"] = column
         elif (match := _TIME_HEADER.match(key)) and (match.group("time") or match.group("unit")):
@@ -384,6 +382,11 @@ def _convert(
     if unix is not None and np.isfinite(unix[0]):
         start = float(unix[0] - out["test_time_second"][0])
     return _Converted(pd.DataFrame(columns), start)
+
+
+def _integers(values: np.ndarray) -> np.ndarray:
+    """Counts as int64 when every cell holds one; with empty cells they stay float (NaN)."""
+    return values.astype(np.int64) if np.isfinite(values).all() else values
 
 
 def _numbers(column: pd.Series, header: str, path: Path, lines: _Lines) -> np.ndarray:
