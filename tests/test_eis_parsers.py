@@ -76,6 +76,7 @@ def test_format_templates_hold_the_same_spectrum(folder, name, rtol, template_re
     ("csv", "pyimpspec_case-multiple-spectra.csv", 4, 1e-12),
     ("spreadsheet", "pyimpspec_data.xlsx", 4, 1e-9),  # |Z|/phase sheet: trigonometry rounding
     ("spreadsheet", "pyimpspec_data.ods", 4, 1e-9),
+    ("biologic_mpt", "pyimpspec_case-multiple-spectra.mpt", 3, 5e-7),  # BioLogic parser
 ])
 def test_multi_spectrum_templates(folder, name, spectra, rtol, template_reference):
     record = labkit.read(_eis(folder, name))
