@@ -16,6 +16,7 @@ import pkgutil
 import struct
 import warnings
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from os import PathLike
@@ -44,6 +45,7 @@ _CONTENT_ERRORS = (
     zipfile.BadZipFile,
     EOFError,
     OverflowError,
+    zlib.error,
 )
 
 
