@@ -96,7 +96,8 @@ def read_arbin_res(path: Path) -> CyclingRecord:
     normal = _export(path, "Channel_Normal_Table")
     notes: list[str] = [
         "DateTime is the tester's local time without a zone; unix_time_second reads it as UTC"]
-    order = normal.sort_values(["Test_ID", "Data_Point"], kind="stable").index
+    keys = [key for key in ("Test_ID", "Data_Point") if key in normal]
+    order = normal.sort_values(keys, kind="stable").index if keys else normal.index
     if not order.equals(normal.index):
         normal = normal.loc[order].reset_index(drop=True)
         notes.append("the database stores rows out of Data_Point order; sorted by "
@@ -123,7 +124,12 @@ def _tool() -> str:
 
 def _table_names(path: Path) -> set[str]:
     tool = shutil.which("mdb-tables") or _tool().replace("mdb-export", "mdb-tables")
-    result = subprocess.run([tool, "-1", str(path)], capture_output=True, timeout=60, check=False)
+    try:
+        result = subprocess.run([tool, "-1", str(path)], capture_output=True, timeout=60,
+                                check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise FormatError("mdb-tables did not list the tables within 60 s (damaged database?)",
+                          file=path, position="byte 0") from exc
     names = {line.strip() for line in result.stdout.decode("latin-1").splitlines() if line.strip()}
     if result.returncode != 0 or not names:
         raise FormatError(_damage(result.stderr, path, "the table catalog (MSysObjects)"),
