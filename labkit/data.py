@@ -186,6 +186,7 @@ class _Record:
             "start_time": self.meta.start_time,
             "rows": len(data),
             "columns": [{"name": c, "unit": unit_of(c), "dtype": str(data[c].dtype)} for c in data],
+            "notes": list(self.meta.notes),
         }
         if "test_time_second" in data and len(data):
             time = data["test_time_second"].to_numpy(dtype=float)

@@ -59,6 +59,7 @@ def _summary_text(summary: dict) -> str:
     for column in summary["columns"]:
         unit = f"[{column['unit']}]" if column["unit"] else ""
         lines.append(f"  {column['name']:<40} {unit:<8} {column['dtype']}")
+    lines += [f"note       {note}" for note in summary["notes"]]
     if "output" in summary:
         lines.append(f"written    {summary['output']}")
     return "\n".join(lines)
