@@ -102,6 +102,36 @@ def test_mpr_agrees_with_its_mpt_export(folder: str, stem: str) -> None:
 
 
 @pytest.mark.corpus
+@pytest.mark.parametrize(("parts", "column_id", "column", "rows"), [
+    # galvani 0.4 reports these ids by their low byte only (112, 115, 182, 185, 215)
+    (("cycler", "biologic", "yadg_mb.issue_223.mpr"), 880, "biologic_energy_we_watt_hour", 108),
+    (("cycler", "biologic", "yadg_gcpl.issue_230.mpr"), 883,
+     "biologic_energy_ce_charge_watt_hour", 19025),
+    (("cycler", "biologic", "yadg_cv.issue_149.mpr"), 438, "step_time_second", 5930),
+    (("cycler", "biologic", "yadg_lsv.issue_195.mpr"), 441, "biologic_mean_ece_volt", 999),
+    (("eis", "biologic_mpr", "yadg_peis.issue_225.with_ece.mpr"), 471,
+     "biologic_mean_ece_volt", 32),
+    (("cycler", "biologic", "galvani_col_27_issue_74.mpr"), 27, "biologic_ewe_ece_volt", 20),
+])
+def test_two_byte_column_ids(parts: tuple[str, ...], column_id: int, column: str,
+                             rows: int) -> None:
+    path = corpus_path(*parts)
+    modules = {m.name: m for m in read_modules(path.read_bytes(), path)}
+    payload = modules["VMP data"].payload
+    assert column_id.to_bytes(2, "little") in bytes(payload[5:1007])
+    record = read(path)
+    assert len(record.data) == rows
+    assert column in record.data and np.isfinite(record.data[column]).all()
+
+
+@pytest.mark.corpus
+def test_column_27_is_ewe_minus_ece() -> None:
+    data = read(corpus_path("cycler", "biologic", "galvani_col_27_issue_74.mpr")).data
+    difference = data["voltage_volt"] - data["counter_electrode_voltage_volt"]
+    np.testing.assert_allclose(data["biologic_ewe_ece_volt"], difference, rtol=1e-6, atol=0)
+
+
+@pytest.mark.corpus
 @pytest.mark.parametrize(("first", "second", "differs"), [
     ("yadg_mb.mpt", "yadg_mb.old.mpt", {"biologic_efficiency_percent"}),
     ("yadg_ocv.mpt", "yadg_ocv.old.mpt", set()),
