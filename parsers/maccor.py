@@ -480,8 +480,7 @@ def _timestamps(
     dated = _parse_dates(text)
     if dated.notna().all():
         notes.append("DPt Time has no time zone; unix_time_second reads it as UTC")
-        day_first = pd.to_datetime(text, format="%d/%m/%Y %H:%M:%S", errors="coerce")
-        if text.str.match(r"\d+/\d+/").all() and day_first.notna().all():
+        if text.iloc[0].split(" ")[0].count("/") == 2 and (dated.dt.day <= 12).all():
             notes.append("DPt Time dates are ambiguous (no day above 12); read month/day/year, "
                          "Maccor's default")
         return (dated - pd.Timestamp("1970-01-01")).dt.total_seconds().to_numpy()
