@@ -49,6 +49,8 @@ class CycleSummary:
         ``discharge_energy_watt_hour``, ``coulombic_efficiency``,
         ``energy_efficiency``, ``mean_charge_voltage_volt``,
         ``mean_discharge_voltage_volt``, ``capacity_retention``, start/end time,
+        ``charge_time_second``/``discharge_time_second`` (time in charging/discharging
+        steps), ``max_voltage_volt``/``min_voltage_volt``,
         and, when mass/area are known, ``specific_*_milliampere_hour_per_gram``
         and ``areal_*_milliampere_hour_per_square_centimeter``.
     capacity_source, energy_source
@@ -162,6 +164,13 @@ def summarize_cycles(
         frame["charge_energy"] = np.nan
         frame["discharge_energy"] = np.nan
     frame["time"] = time
+    # time charging / discharging: each sample's interval counted in its step's direction
+    interval = np.diff(time, prepend=time[:1])
+    interval = np.where(np.isfinite(interval) & (interval > 0), interval, 0.0)
+    row_direction = steps.table["direction"].to_numpy()[steps.row_step - 1]
+    frame["charge_time"] = np.where(row_direction > 0, interval, 0.0)
+    frame["discharge_time"] = np.where(row_direction < 0, interval, 0.0)
+    frame["voltage"] = np.nan if voltage is None else voltage
 
     grouped = frame.groupby("cycle_count", sort=True)
     table = pd.DataFrame({
@@ -171,6 +180,10 @@ def summarize_cycles(
         "discharge_energy_watt_hour": grouped["discharge_energy"].sum(min_count=1),
         "start_time_second": grouped["time"].min(),
         "end_time_second": grouped["time"].max(),
+        "charge_time_second": grouped["charge_time"].sum(),
+        "discharge_time_second": grouped["discharge_time"].sum(),
+        "max_voltage_volt": grouped["voltage"].max(),
+        "min_voltage_volt": grouped["voltage"].min(),
     })
     table.index.name = "cycle_count"
     table = table.reset_index()
