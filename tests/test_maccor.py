@@ -116,6 +116,8 @@ def test_two_minutes_comma_decimals_and_cut_last_line():
     assert record.meta.channel == "81"
     assert any("minutes" in note for note in record.meta.notes)
     assert any("incomplete" in note for note in record.meta.notes)
+    # 06/05/2021 could be 6 May or June 5: read month-first, and said so
+    assert any("ambiguous" in note for note in record.meta.notes)
 
 
 def test_002_name_channel_block_with_invalid_bytes():
