@@ -64,11 +64,18 @@ def read_zahner_ism(path: Path) -> ImpedanceRecord:
         bad = int(np.flatnonzero(~(np.isfinite(frequency) & (frequency > 0)))[0])
         raise FormatError(f"frequency {frequency[bad]!r} of point {bad + 1} is not positive",
                           file=path, position=binary_position(_HEADER + 8 * bad))
+    modulus_all, phase_all = block["modulus"].astype(np.float64), block["phase"].astype(np.float64)
+    impossible = ~(np.isfinite(modulus_all) & (modulus_all >= 0) & np.isfinite(phase_all)
+                   & (np.abs(phase_all) <= 2 * np.pi))
+    if impossible.any():
+        bad = int(np.flatnonzero(impossible)[0])
+        raise FormatError(f"point {bad + 1} has |Z| {modulus_all[bad]!r} and phase "
+                          f"{phase_all[bad]!r} rad; expected |Z| >= 0 and |phase| <= 2 pi",
+                          file=path, position=binary_position(_HEADER + 8 * (count + bad)))
     low, high = int(np.argmin(frequency)), int(np.argmax(frequency))
     keep = slice(min(low, high), max(low, high) + 1)
     skipped = count - (keep.stop - keep.start)
-    modulus = block["modulus"].astype(np.float64)[keep]
-    phase = block["phase"].astype(np.float64)[keep]
+    modulus, phase = modulus_all[keep], phase_all[keep]
     seconds = block["time"].astype(np.float64)
     first = float(np.min(np.abs(seconds)))
     data = impedance_frame(
