@@ -1,13 +1,15 @@
 """Arbin ``.res`` results files (MS Access JET4 databases written by MITS Pro / MITS 7).
 
-Why mdbtools: a ``.res`` file is an Access database, and the one mature, maintained
-JET4 reader is mdbtools (``mdb-export``; LGPL/GPL command-line tools, packaged by
-Debian/Ubuntu, Homebrew and conda-forge). labkit runs it as a separate program and
-streams its CSV output straight into pandas' C parser, so no GPL code is linked
-into this MIT package and no row passes through Python. The pure-Python Access
-readers on PyPI are either unmaintained, slower by orders of magnitude on
-100k-row tables, or read JET3 only. When ``mdb-export`` is not on ``PATH`` the
-reader raises a :class:`~labkit.errors.LabkitError` saying how to install it.
+Why mdbtools: a ``.res`` file is an Access database, and mdbtools (``mdb-export``) is
+the reference open JET4 reader (the pure-Python ``access-parser`` builds its logic on
+mdbtools' format notes). It is packaged by Debian/Ubuntu, Homebrew and conda-forge.
+mdbtools is LGPL/GPL, so labkit (MIT) runs it as a separate program and links
+nothing; its CSV output is streamed straight into pandas' C parser, so no row
+passes through Python. ``access-parser`` was not chosen because it decodes every
+row in Python into lists (too slow for cycler files with 10^5-10^6 rows) and says
+of itself that it was tested on a limited subset of database files. When
+``mdb-export`` is not on ``PATH`` the reader raises a
+:class:`~labkit.errors.LabkitError` saying how to install it.
 
 Tables used:
 
