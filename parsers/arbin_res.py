@@ -28,8 +28,8 @@ Tables used:
 * ``Version_Table``: the results-file schema (``Results File 5.23``, ``20171213``
   for MITS 7 files with their 22 tables).
 
-Several tests in one file (several ``Test_ID``): all rows are returned in table
-order with an ``arbin_test_id`` column, every test's Global_Table row goes to
+Several tests in one file (several ``Test_ID``): all rows are returned, test after
+test in Data_Point order, with an ``arbin_test_id`` column; every test's Global_Table row goes to
 ``meta.extra["tests"]`` and a note says so; ``test_time_second`` restarts per test.
 """
 
@@ -110,8 +110,9 @@ def read_arbin_res(path: Path) -> CyclingRecord:
     glob = _export(path, "Global_Table") if "Global_Table" in tables else pd.DataFrame()
     version = _export(path, "Version_Table") if "Version_Table" in tables else pd.DataFrame()
     if "arbin_test_id" in data and data["arbin_test_id"].nunique() > 1:
-        notes.append(f"{data['arbin_test_id'].nunique()} tests (Test_ID) in one file: rows kept "
-                     "in table order, arbin_test_id tells them apart; test time restarts per test")
+        notes.append(f"{data['arbin_test_id'].nunique()} tests (Test_ID) in one file: all rows "
+                     "kept, test after test; arbin_test_id tells them apart and test time "
+                     "restarts per test")
     elif "arbin_test_id" in data:
         data = data.drop(columns="arbin_test_id")
     return CyclingRecord(data, _metadata(glob, version, tables, notes))
