@@ -1,14 +1,18 @@
-"""Metrohm Autolab (Eco Chemie) FRA ``.dfr`` files.
+"""Metrohm Autolab (Eco Chemie) FRA ``.dfr`` files and NOVA ASCII impedance exports.
 
-Layout (one value per line): ``VERSION8.0``, the number of points, one more integer,
-then nine values per point: frequency (Hz), Z' (ohm), -Z'' (ohm), DC potential, DC
-current, time, and three further values. Autolab NOVA's ASCII ``.txt`` export is a
-delimited table (``Frequency (Hz)``, ``Z' (Ω)``, ``-Z'' (Ω)``...) read by ``eis-csv``;
-the "Z60W Data File" sometimes labelled Autolab is ZPlot's format (``zplot-z``).
+``.dfr`` layout (one value per line): ``VERSION8.0``, the number of points, one more
+integer, then nine values per point: frequency (Hz), Z' (ohm), -Z'' (ohm), DC potential,
+DC current, time, and three further values. (The "Z60W Data File" sometimes labelled
+Autolab is ZPlot's format, read by ``zplot-z``.)
+
+NOVA's ASCII export (``Index;Frequency (Hz);Z' (Ω);-Z'' (Ω);Z (Ω);-Phase (°);Time (s)``,
+separator ``;``, ``,`` or TAB) is a delimited table: it is read by the ``eis-csv`` column
+logic and labelled as Autolab, the Index column kept as ``autolab_index``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +21,7 @@ from labkit.data import ImpedanceRecord, Metadata
 from labkit.errors import FormatError
 from labkit.parsers._impedance import impedance_frame, require_finite_frequency
 from labkit.parsers._text import decode, decode_head
+from labkit.parsers.eis_csv import read_eis_csv
 from labkit.registry import register
 
 _VALUES_PER_POINT = 9
@@ -60,3 +65,19 @@ def read_autolab_dfr(path: Path) -> ImpedanceRecord:
         technique=("FRA",),
         notes=("the file stores -Z''; negated to Z'' as measured",),
         extra={"dfr_version": tokens[0], "dfr_flag": tokens[2]}))
+
+
+def _sniff_nova(head: bytes, path: Path) -> bool:
+    lines = decode_head(head[:1024]).lstrip().splitlines()
+    return bool(lines) and lines[0].startswith("Index") and "Frequency (Hz)" in lines[0] \
+        and "Z'" in lines[0]
+
+
+@register("autolab-nova-txt", vendor="Metrohm Autolab", description="NOVA ASCII impedance "
+          "export (Index, Frequency (Hz), Z' (Ω), -Z'' (Ω)...)", extensions=(".txt", ".csv"),
+          kind="impedance", sniff=_sniff_nova, priority=1)
+def read_autolab_nova(path: Path) -> ImpedanceRecord:
+    """Read a NOVA ASCII impedance export (see :func:`labkit.parsers.eis_csv.read_eis_csv`)."""
+    record = read_eis_csv(Path(path))
+    data = record.data.rename(columns={"csv_index": "autolab_index"})
+    return ImpedanceRecord(data, dataclasses.replace(record.meta, technique=("FRA",)))

@@ -475,3 +475,16 @@ def test_eis_csv_nova_style_export(tmp_path):
     np.testing.assert_allclose(data.z_phase_degree, np.angle(Z, deg=True), rtol=1e-8)
     np.testing.assert_allclose(data.z_modulus_ohm, np.abs(Z), rtol=1e-8)
     np.testing.assert_array_equal(data.test_time_second, np.arange(len(Z)) * 2.0)
+
+
+def test_autolab_nova_export(tmp_path):
+    rows = np.column_stack((np.arange(1, len(Z) + 1), FREQUENCY, Z.real, -Z.imag, np.abs(Z),
+                            -np.angle(Z, deg=True), np.arange(len(Z)) * 1.5))
+    text = "\n".join(";".join(f"{v:.10g}".replace(".", ",") for v in row) for row in rows)
+    path = tmp_path / "nova.txt"
+    path.write_text("Index;Frequency (Hz);Z' (Ω);-Z'' (Ω);Z (Ω);-Phase (°);Time (s)\n" + text,
+                    encoding="utf-8")
+    record = labkit.read(path)
+    assert record.meta.file_format == "autolab-nova-txt" and record.meta.vendor == "Metrohm Autolab"
+    np.testing.assert_allclose(record.data.z_imag_ohm, Z.imag, rtol=1e-8)
+    np.testing.assert_array_equal(record.data.autolab_index, np.arange(1, len(Z) + 1))
