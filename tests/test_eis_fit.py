@@ -1,0 +1,364 @@
+"""Equivalent-circuit fitting: circuits, automatic fits, constraints, interpretation, batch, CLI.
+
+Expected values come from (a) impedance.py's own circuit evaluation, (b) a ground
+truth the test generates (synthetic spectra with 1 % noise), (c) published fit
+results accompanying corpus files (impedance.py examples, Zahner Analysis fit
+results), each cited where it is used.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from labkit.eis.batch import FailedFit, fit_batch
+from labkit.eis.circuit import Circuit
+from labkit.eis.conductivity import effective_capacitance, interpret
+from labkit.eis.elements import FrequencyGrid
+from labkit.eis.fit import fit_circuit
+from labkit.eis.models import MODELS, get_model
+from labkit.eis.synthetic import PELLET_CIRCUIT, pellet_spectra
+from labkit.errors import FitError
+from tests.conftest import corpus_path
+
+FREQUENCY = np.logspace(6, -1, 60)
+CIRCUITS = [
+    ("R0-p(R1,CPE1)-p(R2,CPE2)-CPE3", [10, 1000, 1e-9, 0.9, 5000, 1e-7, 0.8, 1e-6, 0.85]),
+    ("R0-p(R1,C1)-p(R2-Wo1,C2)", [1.65e-2, 8.68e-3, 3.32, 5.39e-3, 6.31e-2, 233, 0.22]),
+    ("R0-p(R1-W1,CPE1)-Ws1-G1-L1-La1", [1, 2, 3, 1e-3, 0.9, 4, 0.1, 5, 0.01, 1e-6, 1e-5, 0.8]),
+    ("R0-TLMQ1-Zarc1-Gs1", [1, 10, 1e-3, 0.9, 5, 1e-3, 0.8, 3, 1e-2, 2]),
+]
+
+
+# --- circuits ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "values"), CIRCUITS)
+def test_circuit_impedance_equals_impedance_py(text, values):
+    """Same element definitions as impedance.py: its CustomCircuit.predict is the reference."""
+    from impedance.models.circuits import CustomCircuit
+
+    expected = CustomCircuit(text, initial_guess=values).predict(FREQUENCY, use_initial=True)
+    got = Circuit(text).impedance(values, FREQUENCY)
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize(("text", "values"), CIRCUITS)
+def test_analytic_derivatives_equal_finite_differences(text, values):
+    circuit = Circuit(text)
+    grid = FrequencyGrid(FREQUENCY)
+    vector = np.array(values, dtype=float)
+    z, jacobian = circuit.evaluate(vector, grid, jacobian=True)
+    for i in range(vector.size):
+        step = 1e-6 * vector[i]
+        shifted = vector.copy()
+        shifted[i] += step
+        numeric = (circuit.evaluate(shifted, grid)[0] - z) / step
+        scale = np.abs(numeric).max()
+        assert np.abs(jacobian[i] - numeric).max() <= 1e-3 * scale, circuit.parameter_names[i]
+
+
+def test_parameter_names_follow_impedance_py():
+    circuit = Circuit("R0-p(R1,CPE1)-Wo1")
+    assert circuit.parameter_names == ("R0", "R1", "CPE1_0", "CPE1_1", "Wo1_0", "Wo1_1")
+    assert circuit.units[2:4] == ("F s^(alpha-1)", "")
+
+
+@pytest.mark.parametrize(("text", "fragment"), [
+    ("R0-p(R1,CPE1", "expected ',' or ')'"),
+    ("R0-X1", "unknown element 'X1' at position 3"),
+    ("R0-p(R1)", "needs at least two branches"),
+    ("R0-R0", "repeated"),
+    ("R0--R1", "expected an element"),
+    ("", "empty"),
+])
+def test_malformed_circuits_are_fit_errors(text, fragment):
+    with pytest.raises(FitError, match=None) as info:
+        Circuit(text)
+    assert fragment in str(info.value)
+
+
+# --- automatic fits: synthetic ground truth ------------------------------------------------
+
+
+def _recovered(result, truth, names=("R1", "R2"), tolerance=0.05):
+    return all(abs(result.value(n) / truth[n] - 1) < tolerance for n in names)
+
+
+def test_pellet_fits_recover_bulk_and_grain_boundary_without_start_values():
+    """Issue 4's bar: R1 and R2 within 5 % with no user start values (50 seeded cases here,
+    >= 98 %; bench/eis_fit.py runs 200). Ground truth: labkit.eis.synthetic.pellet_spectra."""
+    spectra = pellet_spectra(50, seed=2024)
+    recovered = sum(_recovered(fit_circuit(s.frequency_hertz, s.impedance, s.circuit), s.truth)
+                    for s in spectra)
+    assert recovered / len(spectra) >= 0.98, f"{recovered}/{len(spectra)}"
+
+
+def test_standard_errors_match_the_scatter_over_noise_realisations():
+    """The reported stderr of R1/R2 is the spread one sees when the noise is redrawn."""
+    base = pellet_spectra(1, seed=7, noise=0.0)[0]
+    circuit = Circuit(base.circuit)
+    clean = circuit.impedance(base.truth, base.frequency_hertz)
+    rng = np.random.default_rng(1)
+    values, errors = [], []
+    for _ in range(25):
+        noisy = clean + 0.01 * np.abs(clean) * (rng.standard_normal(60) + 1j * rng.standard_normal(60))
+        result = fit_circuit(base.frequency_hertz, noisy, circuit, initial=base.truth)
+        values.append([result.value("R1"), result.value("R2")])
+        errors.append([result.stderr("R1"), result.stderr("R2")])
+    ratio = np.std(values, axis=0, ddof=1) / np.mean(errors, axis=0)
+    assert np.all((ratio > 0.6) & (ratio < 1.6)), ratio
+
+
+def test_result_carries_statistics_and_serialises():
+    s = pellet_spectra(1, seed=3)[0]
+    result = fit_circuit(s.frequency_hertz, s.impedance, s.circuit)
+    assert result.success
+    n, k = 120, 9
+    assert result.reduced_chi_square == pytest.approx(result.chi_square / (n - k))
+    assert result.aic == pytest.approx(n * math.log(result.chi_square / n) + 2 * k)
+    assert result.bic == pytest.approx(n * math.log(result.chi_square / n) + math.log(n) * k)
+    assert np.sum(result.residuals**2) == pytest.approx(result.chi_square)
+    # 1 % noise on each part, modulus weighting: reduced chi-square ~ 1e-4.
+    assert 0.5e-4 < result.reduced_chi_square < 2e-4
+    corr = result.correlation.to_numpy()
+    np.testing.assert_allclose(np.diag(corr), 1.0)
+    np.testing.assert_allclose(corr, corr.T)
+    payload = json.loads(json.dumps(result.to_dict()))
+    assert set(payload["parameters"]["R1"]) == {"value", "stderr"}
+    frame = result.to_frame()
+    assert list(frame.index) == list(Circuit(s.circuit).parameter_names)
+    lm = result.to_lmfit()
+    assert lm["R2"].value == result.value("R2") and lm["R2"].stderr == result.stderr("R2")
+
+
+def test_fixed_shared_and_bounded_parameters():
+    s = pellet_spectra(1, seed=11)[0]
+    truth = s.truth
+    result = fit_circuit(s.frequency_hertz, s.impedance, s.circuit,
+                         fixed={"R0": truth["R0"]}, shared={"CPE3_1": "CPE2_1"},
+                         bounds={"CPE1_1": (0.5, 0.85)})
+    assert result.value("R0") == truth["R0"] and not result.parameters["R0"].vary
+    assert result.value("CPE3_1") == result.value("CPE2_1")
+    assert 0.5 <= result.value("CPE1_1") <= 0.85
+    assert "R0" not in result.correlation.index and "CPE3_1" not in result.correlation.index
+    with pytest.raises(FitError, match="has no parameters"):
+        fit_circuit(s.frequency_hertz, s.impedance, s.circuit, fixed={"R9": 1.0})
+
+
+def test_lmfit_parameters_give_the_constraints():
+    import lmfit
+
+    s = pellet_spectra(1, seed=12)[0]
+    params = lmfit.Parameters()
+    params.add("R0", value=s.truth["R0"], vary=False)
+    params.add("CPE1_1", value=0.9, min=0.6, max=1.0)
+    params.add("CPE2_1", expr="CPE1_1")
+    result = fit_circuit(s.frequency_hertz, s.impedance, s.circuit, parameters=params)
+    assert result.value("R0") == s.truth["R0"]
+    assert result.value("CPE2_1") == result.value("CPE1_1")
+    assert 0.6 <= result.value("CPE1_1") <= 1.0
+
+
+@pytest.mark.parametrize("weighting", ["modulus", "proportional", "unit"])
+def test_weightings_recover_a_noise_free_spectrum(weighting):
+    s = pellet_spectra(1, seed=5, noise=0.0)[0]
+    result = fit_circuit(s.frequency_hertz, s.impedance, s.circuit, weighting=weighting)
+    assert result.weighting == weighting
+    assert _recovered(result, s.truth, names=("R1", "R2", "CPE1_1", "CPE2_1"), tolerance=1e-3)
+
+
+def test_bad_input_is_a_fit_error():
+    with pytest.raises(FitError, match="non-finite"):
+        fit_circuit([1.0, 2.0, np.nan], [1 - 1j, 1 - 1j, 1 - 1j], "R0-C1")
+    with pytest.raises(FitError, match="weighting"):
+        fit_circuit(FREQUENCY, np.ones(60) - 1j, "R0-C1", weighting="sqrt")
+    with pytest.raises(FitError, match="cannot determine"):
+        fit_circuit([1.0, 2.0], [1 - 1j, 1 - 2j], "R0-p(R1,CPE1)-CPE2")
+
+
+# --- real data: published fit results ---------------------------------------------------
+
+
+def _spectrum(*parts):
+    import labkit
+    from labkit.errors import LabkitError
+
+    path = corpus_path(*parts)
+    try:
+        return labkit.read(path).impedance(0)
+    except LabkitError as exc:  # the parsers are written alongside this module
+        pytest.skip(f"{path.name} is not readable yet: {exc}")
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize(("name", "expected"), [
+    # eis/MANIFEST.md rows for ECSHackWeek/impedance.py data/Circuit*_EIS_1.z (the
+    # impedance.py looping example fits R0-p(R1,C1) to these dummy-circuit measurements):
+    ("impedancepy_Circuit1_EIS_1.z", {"R0": 29.1, "R1": 46.7, "C1": 1.04e-5}),
+    ("impedancepy_Circuit2_EIS_1.z", {"R0": 150, "R1": 502, "C1": 3.12e-8}),
+    ("impedancepy_Circuit3_EIS_1.z", {"R0": 1.51e3, "R1": 4.63e3, "C1": 2.02e-8}),
+])
+def test_impedance_py_example_fits_are_reproduced(name, expected):
+    """Published to three significant figures: ours must agree to one unit in the third
+    figure, and (same objective: impedance.py fits unweighted, curve_fit without sigma)
+    reach a chi-square no worse than the published values give."""
+    frequency, z = _spectrum("eis", "zplot_z", name)
+    result = fit_circuit(frequency, z, "R0-p(R1,C1)", weighting="unit")
+    assert result.success
+    for parameter, value in expected.items():
+        unit = 10 ** (math.floor(math.log10(value)) - 2)
+        assert abs(result.value(parameter) - value) <= unit * (1 + 1e-9), parameter
+    published = Circuit("R0-p(R1,C1)").impedance(expected, frequency)
+    assert result.chi_square <= np.sum(np.abs(published - z) ** 2)
+
+
+def _zahner_reference(name):
+    path = corpus_path("eis", "_reference", name)
+    model = json.loads(path.read_text())["model"]
+    return {element: next(iter(fields.values())) for element, fields in model.items()}
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize(("ism", "reference", "circuit"), [
+    # Zahner-Analysis-Python Examples/BasicIntroduction: R0 || C0 dummy.
+    ("zahner_rc-data.ism", "zahner_rc-data_fit_result.json", "p(R0,C0)"),
+    # Examples/ImpedanceVsVoltageSeriesFit, model diode-ac-model.isfx = (R0 || C0) - L0.
+    ("zahner_diode_000_mvdc.ism", "zahner_diode_000_mvdc_fit_result.json", "p(R0,C0)-L0"),
+    ("zahner_diode_150_mvdc.ism", "zahner_diode_150_mvdc_fit_result.json", "p(R0,C0)-L0"),
+    ("zahner_diode_300_mvdc.ism", "zahner_diode_300_mvdc_fit_result.json", "p(R0,C0)-L0"),
+])
+def test_zahner_fit_results_are_reproduced_within_their_stated_error(ism, reference, circuit):
+    """Zahner Analysis states each parameter's error in % (fit_result.json, "error");
+    parameters it calls undetermined (error above 100 %) are not compared."""
+    frequency, z = _spectrum("eis", "zahner_ism", ism)
+    result = fit_circuit(frequency, z, circuit)
+    compared = 0
+    for name, published in _zahner_reference(reference).items():
+        if published["error"] > 100:
+            continue
+        tolerance = published["error"] / 100 * published["value"]
+        assert abs(result.value(name) - published["value"]) <= tolerance, name
+        compared += 1
+    assert compared >= 1
+
+
+# --- interpretation ------------------------------------------------------------------------
+
+
+def test_effective_capacitance_formulas():
+    # alpha = 1: both reduce to Q; Hsu-Mansfeld equals Q * omega_max^(alpha-1).
+    assert effective_capacitance(1e-9, 1.0, 1e3) == pytest.approx(1e-9)
+    q, alpha, r = 2e-9, 0.8, 5e3
+    c = effective_capacitance(q, alpha, r)
+    omega_max = (r * q) ** (-1 / alpha)
+    assert c == pytest.approx(q * omega_max ** (alpha - 1))
+    assert effective_capacitance(q, alpha, r, series_resistance=10.0, method="brug") == \
+        pytest.approx(q ** (1 / alpha) * (1 / 10 + 1 / r) ** ((alpha - 1) / alpha))
+
+
+def test_interpretation_assigns_arcs_and_gives_conductivity():
+    """A noise-free pellet whose capacitances sit in the ISW ranges: bulk 2 pF·cm⁻¹,
+    grain boundary 1 nF·cm⁻¹, electrode 2 µF (cell constant L/A = 0.1/0.5 cm⁻¹)."""
+    area, thickness = 0.5, 0.1
+    r_bulk, r_gb = 2.0e4, 5.0e4
+    c_bulk, c_gb = 2e-12 * area / thickness, 1e-9 * area / thickness
+    truth = {"R0": 5.0, "R1": r_bulk, "CPE1_0": c_bulk, "CPE1_1": 1.0 - 1e-9, "R2": r_gb,
+             "CPE2_0": c_gb, "CPE2_1": 1.0 - 1e-9, "CPE3_0": 2e-6, "CPE3_1": 0.9}
+    frequency = np.logspace(7, -1, 70)
+    z = Circuit(PELLET_CIRCUIT).impedance(truth, frequency)
+    result = fit_circuit(frequency, z, PELLET_CIRCUIT)
+    meaning = interpret(result, area_square_centimeter=area, thickness_centimeter=thickness,
+                        thickness_tolerance_centimeter=0.002)
+    roles = {a.resistor: a.role for a in meaning.arcs}
+    assert roles == {"R1": "bulk", "R2": "grain_boundary"}
+    sigma = meaning.conductivity_siemens_per_centimeter
+    assert sigma["bulk"].value == pytest.approx(thickness / (r_bulk * area), rel=1e-4)
+    assert sigma["grain_boundary"].value == pytest.approx(thickness / (r_gb * area), rel=1e-4)
+    assert sigma["total"].value == pytest.approx(thickness / ((r_bulk + r_gb) * area), rel=1e-4)
+    # Noise-free: the uncertainty is the 2 % thickness tolerance.
+    assert sigma["bulk"].stderr == pytest.approx(0.02 * sigma["bulk"].value, rel=1e-3)
+    assert "bulk" in meaning.arcs[0].evidence and "F/cm" in meaning.arcs[0].evidence
+    json.dumps(meaning.to_dict())
+
+
+def test_symmetric_cell_area_specific_resistance():
+    truth = {"R0": 2.0, "R1": 100.0, "CPE1_0": 1e-10, "CPE1_1": 0.95, "R2": 400.0,
+             "CPE2_0": 2e-6, "CPE2_1": 0.9}
+    circuit = get_model("symmetric-li").circuit
+    z = Circuit(circuit).impedance(truth, FREQUENCY)
+    result = fit_circuit(FREQUENCY, z, circuit)
+    meaning = interpret(result, area_square_centimeter=0.8, symmetric_cell=True)
+    asr = meaning.area_specific_resistance_ohm_square_centimeter
+    assert asr["total"].value == pytest.approx(400.0 * 0.8, rel=1e-4)
+    assert asr["per_interface"].value == pytest.approx(400.0 * 0.8 / 2, rel=1e-4)
+
+
+def test_named_models_parse_and_explain_every_element():
+    for model in MODELS.values():
+        circuit = Circuit(model.circuit)
+        labels = {leaf.label for leaf in circuit.leaves}
+        assert labels == set(model.meaning), model.name
+    with pytest.raises(FitError, match="known models"):
+        get_model("garnet")
+
+
+# --- batch ------------------------------------------------------------------------------
+
+
+def test_batch_on_a_process_pool_equals_serial_and_reports_failures():
+    spectra = [(s.frequency_hertz, s.impedance) for s in pellet_spectra(4, seed=21)]
+    bad = (np.array([1.0, 2.0]), np.array([1 - 1j, np.nan]))
+    serial = fit_batch(spectra, PELLET_CIRCUIT, warm_start=False)
+    parallel = fit_batch(spectra[:2] + [bad] + spectra[2:], PELLET_CIRCUIT, workers=2,
+                         warm_start=False)
+    assert isinstance(parallel[2], FailedFit) and parallel[2].error["type"] == "FitError"
+    for a, b in zip(serial, parallel[:2] + parallel[3:], strict=True):
+        assert a.value("R1") == pytest.approx(b.value("R1"), rel=1e-9)
+
+
+def test_batch_warm_start_on_a_dask_local_cluster():
+    distributed = pytest.importorskip("distributed")
+    spectra = pellet_spectra(6, seed=31)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        results = fit_batch([(s.frequency_hertz, s.impedance) for s in spectra],
+                            PELLET_CIRCUIT, client=client, chunk_size=3)
+    assert [_recovered(r, s.truth) for r, s in zip(results, spectra, strict=True)] == [True] * 6
+
+
+# --- command line ------------------------------------------------------------------------
+
+
+def test_cli_fits_every_file_and_reports_unreadable_ones(tmp_path, capsys):
+    from labkit.cli import main
+
+    spectra = pellet_spectra(2, seed=41)
+    paths = []
+    for i, s in enumerate(spectra):
+        path = tmp_path / f"pellet_{i}.csv"
+        rows = np.column_stack([s.frequency_hertz, s.impedance.real, s.impedance.imag])
+        np.savetxt(path, rows, delimiter=",", header="frequency_hertz,z_real_ohm,z_imag_ohm",
+                   comments="")
+        paths.append(str(path))
+    broken = tmp_path / "broken.csv"
+    broken.write_text("this is not an impedance file\n")
+    code = main(["eis", "fit", *paths, str(broken), "--model", "pellet", "--area", "0.5",
+                 "--thickness", "0.1", "--json"])
+    payload = json.loads(capsys.readouterr().out)
+    assert code == 1
+    entries = payload["results"]
+    assert [e["file"] for e in entries] == [*paths, str(broken)]
+    assert "error" in entries[2] and entries[2]["error"]["file"]
+    for entry, s in zip(entries[:2], spectra, strict=True):
+        assert entry["success"] and entry["spectrum"] == 0
+        assert entry["circuit"] == PELLET_CIRCUIT
+        assert abs(entry["parameters"]["R1"]["value"] / s.truth["R1"] - 1) < 0.05
+        assert set(entry["parameters"]["R2"]) == {"value", "stderr"}
+        assert "total" in entry["conductivity_siemens_per_centimeter"]
+    code = main(["eis", "fit", paths[0], "--circuit", "R0-p(R1,CPE1)-p(R2,CPE2)-CPE3"])
+    assert code == 0 and "R1" in capsys.readouterr().out
