@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from labkit.analysis.rate import tian_capacity
 from labkit.data import CyclingRecord, ImpedanceRecord, Metadata, Sample
 from labkit.fileio import atomic_write
 
@@ -146,12 +147,6 @@ def cycling_cell(
                                   nominal_capacity_ampere_hour=capacity_ah, active_mass_gram=0.02),
                     notes=(f"synthetic: capacity fades {fade_per_cycle:.2%} per cycle",))
     return CyclingRecord(data, meta)
-
-
-def tian_capacity(rate: np.ndarray, q_max: float, tau_hour: float, n: float) -> np.ndarray:
-    """Tian et al. (Nat. Commun. 2019) rate model Q(R) = Q_M[1 − (Rτ)^n (1 − exp(−(Rτ)^−n))]."""
-    x = (np.asarray(rate, float) * tau_hour) ** n
-    return q_max * (1 - x * (1 - np.exp(-1 / x)))
 
 
 def rate_capability(
