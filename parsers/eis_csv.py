@@ -85,7 +85,7 @@ def _sniff(head: bytes, path: Path) -> bool:
     if not all(_is_numeric_row(_fields(line, sep)) for line in sample[1:3]):
         return False
     if _is_numeric_row(first):
-        return len([f for f in first if f]) >= 3 and _looks_like_sweep(sample[:10], sep)
+        return len([f for f in first if f]) >= 3 and _looks_like_sweep(sample[:5], sep)
     names = {_label(f) for f in first}
     return bool(names & {"f", "freq", "frequency", "frequency_hertz", "fre"})
 

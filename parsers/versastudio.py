@@ -48,6 +48,7 @@ def read_versastudio_par(path: Path) -> ImpedanceRecord:
     """
     path = Path(path)
     text = decode(path.read_bytes()).replace("\r\n", "\n")
+    file_lines = text.split("\n")
     sections = {m.group("name"): (m.group("body"), text.count("\n", 0, m.start("body")))
                 for m in _SECTION.finditer(text)}
     settings = {name: _keys(body) for name, (body, _) in sections.items()
@@ -66,8 +67,8 @@ def read_versastudio_par(path: Path) -> ImpedanceRecord:
         if not {"Frequency(Hz)", "Z Real", "Z Imag"} <= set(labels):
             notes.append(f"{name} holds no impedance columns; skipped")
             continue
-        rows = [line for line in lines[definition + 1:] if line.strip()]
-        values = numeric_block(lines[:definition + 1] + rows, definition + 1, path, sep=",",
+        end = first_line + body.count("\n")
+        values = numeric_block(file_lines[:end], first_line + definition + 1, path, sep=",",
                                columns=len(labels))
         columns = {_NAMES.get(label, f"versastudio_{snake(label)}"): values[:, i]
                    for i, label in enumerate(labels) if label and label != "0"}

@@ -488,3 +488,34 @@ def test_autolab_nova_export(tmp_path):
     assert record.meta.file_format == "autolab-nova-txt" and record.meta.vendor == "Metrohm Autolab"
     np.testing.assert_allclose(record.data.z_imag_ohm, Z.imag, rtol=1e-8)
     np.testing.assert_array_equal(record.data.autolab_index, np.arange(1, len(Z) + 1))
+
+
+@pytest.mark.parametrize(("folder", "name", "line"), [
+    ("gamry_dta", "impedancepy_exampleDataGamry.DTA", 460),
+    ("zplot_z", "impedancepy_Circuit1_EIS_1.z", 130),
+    ("autolab_txt", "impedancepy_exampleDataAutolab.txt", 20),
+    ("chinstruments_txt", "impedancepy_exampleDataCHInstruments.txt", 25),
+    ("parstat_txt", "impedancepy_exampleDataParstat.txt", 800),
+    ("versastudio_par", "impedancepy_exampleDataVersaStudio.par", 130),
+    ("relaxis_txt", "hybriddrt_PEIS_LPSCl_IonBlocking_-25C_RelaxIS.txt", 20),
+    ("elchemea_i2b", "pyimpspec_data.i2b", 15),
+    ("p00_txt", "pyimpspec_data.P00", 12),
+    ("novocontrol_txt", "eisfitpython_s04147-140deg.txt", 10),
+    ("ivium_idf", "pyimpspec_data.idf", 175),
+    ("csv", "pyimpspec_data-semicolon.csv", 10),
+    ("drt_txt", "pydrttools_LIB_data.txt", 10),
+])
+def test_a_damaged_number_is_reported_with_its_line(tmp_path, folder, name, line):
+    import re
+
+    raw = _eis(folder, name).read_bytes()
+    lines = raw.split(b"\n")
+    target = lines[line - 1]
+    number = re.search(rb"-?\d+[.,]?\d*(?:[eE][+-]?\d+)?", target)
+    lines[line - 1] = target[:number.start()] + b"1.2.3x" + target[number.end():]
+    damaged = tmp_path / name
+    damaged.write_bytes(b"\n".join(lines))
+    with pytest.raises(FormatError) as info:
+        labkit.read(damaged)
+    assert info.value.position == f"line {line}", info.value
+    assert "1.2.3x" in info.value.message
