@@ -519,3 +519,11 @@ def test_a_damaged_number_is_reported_with_its_line(tmp_path, folder, name, line
         labkit.read(damaged)
     assert info.value.position == f"line {line}", info.value
     assert "1.2.3x" in info.value.message
+
+
+def test_zahner_li_ion_inductive_tail_matches_fitted_inductance():
+    frequency, z = labkit.read(_eis("zahner_ism", "zahner_li-ion-battery.ism")).impedance(0)
+    inductance = 7.9e-7  # L0 of _reference/zahner_li-ion-battery_fit_result.json (henry)
+    top = np.argmax(frequency)
+    # at 5 kHz the series inductance dominates Z'': positive (inductive), about omega * L0
+    assert z[top].imag == pytest.approx(2 * np.pi * frequency[top] * inductance, rel=0.1)
