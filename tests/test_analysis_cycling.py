@@ -161,3 +161,17 @@ def test_batterydata_p492_summary_matches_the_published_per_cycle_values():
     assert ours.loc[shared, "coulombic_efficiency"].dropna().to_numpy() == pytest.approx(
         reference.loc[ours.loc[shared, "coulombic_efficiency"].dropna().index, "CE"].to_numpy(),
         rel=1e-6)
+
+
+def test_single_rows_out_of_time_order_and_a_constant_vendor_cycle_count_are_handled():
+    """A known export bug puts single rows at t = 0; some exports carry cycle_count = 1 only."""
+    fade = [1.0, 0.9, 0.8]
+    clean = _cycles(fade)
+    data = clean.data.copy()
+    data.loc[[100, 500, 900], "test_time_second"] = 0.0
+    data["cycle_count"] = 1
+    summary = summarize_cycles(CyclingRecord(data, clean.meta))
+    assert "constant" in summary.cycle_source
+    expected = summarize_cycles(clean).table["discharge_capacity_ampere_hour"].to_numpy()
+    assert summary.table["discharge_capacity_ampere_hour"].to_numpy() == pytest.approx(
+        expected, rel=1e-9)

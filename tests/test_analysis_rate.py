@@ -84,8 +84,8 @@ def test_mass_times_specific_capacity_defines_1c():
 
 
 def test_snapping_to_usual_rates():
-    assert snap_rate(np.array([0.098, 0.34, 1.04, 2.5, 7.0]), 0.1).tolist() == pytest.approx(
-        [0.1, 1 / 3, 1.0, 2.5, 7.0])
+    assert snap_rate(np.array([0.098, 0.34, 1.04, 2.5, 9.3, 11.0]), 0.05).tolist() == pytest.approx(
+        [0.1, 1 / 3, 1.0, 2.5, 9.0, 11.0])
 
 
 def test_example_rate_ladder_gives_its_tian_parameters():

@@ -131,16 +131,33 @@ def numeric(record: CyclingRecord, column: str) -> np.ndarray:
     return pd.to_numeric(record.data[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
+def sample_intervals(time_second: np.ndarray) -> np.ndarray:
+    """Duration of the interval ending at each sample (0 for the first), in seconds.
+
+    Time that goes backwards gives 0 (a restart counts from there on). A single
+    sample out of line (earlier than its predecessor while the next one carries
+    on from the predecessor, a known export bug) is treated as if taken at its
+    predecessor's time, so the following interval is not inflated.
+    """
+    time = np.asarray(time_second, dtype=float).copy()
+    if time.size > 2:
+        previous, following = time[:-2], time[2:]
+        middle = time[1:-1]
+        out_of_line = (middle < previous) & (following >= previous)
+        time[1:-1] = np.where(out_of_line, previous, middle)
+    dt = np.diff(time, prepend=time[:1])
+    return np.where(np.isfinite(dt) & (dt > 0), dt, 0.0)
+
+
 def interval_charge_ampere_hour(time_second: np.ndarray, current_ampere: np.ndarray) -> np.ndarray:
     """Charge passed in the interval ending at each sample, signed, in Ah.
 
     Each sample's current is applied to the interval since the previous sample
     (rectangle rule), which is how cyclers accumulate capacity: a step's charge is
-    then the sum over its own samples. The first sample gets 0.
+    then the sum over its own samples. The first sample gets 0. Intervals come
+    from :func:`sample_intervals`.
     """
-    dt = np.diff(time_second, prepend=time_second[:1])
-    dt = np.where(np.isfinite(dt) & (dt > 0), dt, 0.0)
-    return dt * np.nan_to_num(current_ampere) / SECONDS_PER_HOUR
+    return sample_intervals(time_second) * np.nan_to_num(current_ampere) / SECONDS_PER_HOUR
 
 
 def propagate(function, values: dict[str, Estimate]) -> Estimate:

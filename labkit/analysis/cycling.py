@@ -28,6 +28,7 @@ from labkit.analysis._base import (
     optional_sample_value,
     plain,
     require_columns,
+    sample_intervals,
 )
 from labkit.analysis.steps import StepParameters, Steps, detect_steps
 from labkit.data import CyclingRecord
@@ -165,8 +166,7 @@ def summarize_cycles(
         frame["discharge_energy"] = np.nan
     frame["time"] = time
     # time charging / discharging: each sample's interval counted in its step's direction
-    interval = np.diff(time, prepend=time[:1])
-    interval = np.where(np.isfinite(interval) & (interval > 0), interval, 0.0)
+    interval = sample_intervals(time)
     row_direction = steps.table["direction"].to_numpy()[steps.row_step - 1]
     frame["charge_time"] = np.where(row_direction > 0, interval, 0.0)
     frame["discharge_time"] = np.where(row_direction < 0, interval, 0.0)

@@ -32,8 +32,8 @@ from labkit.data import CyclingRecord
 from labkit.errors import AnalysisError, MetadataError
 
 #: Usual C-rates a measured rate is snapped to (1/h).
-USUAL_RATES = (1 / 20, 1 / 10, 1 / 5, 1 / 4, 1 / 3, 1 / 2, 2 / 3, 1, 1.5, 2, 3, 4, 5, 6, 8, 10,
-               12, 15, 20, 30, 40, 50, 60, 100)
+USUAL_RATES = (1 / 20, 1 / 10, 1 / 5, 1 / 4, 1 / 3, 1 / 2, 2 / 3, 1, 1.5, 2, 3, 4, 5, 6, 7, 8, 9,
+               10, 12, 15, 20, 30, 40, 50, 60, 100)
 TIAN_MODEL = "Q(R) = Q_M [1 - (R tau)^n (1 - exp(-(R tau)^-n))]"
 
 
@@ -179,7 +179,7 @@ def rate_capability(
     active_mass_gram: float | None = None,
     specific_capacity_milliampere_hour_per_gram: float | None = None,
     direction: str = "discharge",
-    rate_tolerance: float = 0.1,
+    rate_tolerance: float = 0.05,
     summary: CycleSummary | None = None,
 ) -> RateResult:
     """Capacity per C-rate, retention, recovery and the Tian fit of a rate test.
@@ -315,8 +315,14 @@ def fit_tian(rate_per_hour: np.ndarray, capacity: np.ndarray,
     errors = np.sqrt(np.diag(covariance)) if np.all(np.isfinite(covariance)) else np.full(3, np.nan)
     tau = math.exp(values[1])
     dof = max(rate.size - 3, 1)
-    success = bool(np.all(np.isfinite(errors)))
+    message = ""
+    if not np.all(np.isfinite(errors)):
+        message = "standard errors not estimable"
+    elif errors[1] > 1.0 or errors[2] > abs(values[2]):
+        # a relative error above 100 %: the capacities barely depend on the rate
+        message = ("tau and n are not determined by these data (relative error above 100 %); "
+                   "the capacity hardly falls over the rates tested")
     return TianFit(Estimate(float(values[0]), float(errors[0])),
                    Estimate(tau, tau * float(errors[1])),
                    Estimate(float(values[2]), float(errors[2])),
-                   cost / dof, success, "" if success else "standard errors not estimable")
+                   cost / dof, not message, message)

@@ -24,8 +24,9 @@ the current and voltage themselves:
    ``cv_voltage_tolerance_volt`` while the current changes), or ``other``
    (current and voltage both vary: voltammetry sweeps, constant power...).
 
-Cycles: the record's ``cycle_count`` when it has one and ``cycles="vendor"``
-(default ``"auto"`` uses it when present); otherwise a cycle starts at every step
+Cycles: the record's ``cycle_count`` with ``cycles="vendor"``; with the default
+``"auto"`` also, unless it is constant while the data hold several cycles;
+otherwise a cycle starts at every step
 in the test's first current direction that follows a step in the opposite
 direction (a cathode half cell charged first counts charge + discharge as
 one cycle; an anode half cell discharged first counts discharge + charge).
@@ -301,11 +302,19 @@ def _cycles(record: CyclingRecord, table: pd.DataFrame, row_step: np.ndarray,
     if parameters.cycles != "derived" and "cycle_count" in record.data:
         vendor = numeric(record, "cycle_count")
         if np.isfinite(vendor).any():
-            filled = pd.Series(vendor).ffill().bfill().to_numpy()
-            return filled.astype(int), "vendor cycle_count"
+            filled = pd.Series(vendor).ffill().bfill().to_numpy().astype(int)
+            derived, source = _derived_cycles(table, row_step)
+            if parameters.cycles == "vendor" or np.unique(filled).size > 1 or (
+                    np.unique(derived).size == 1):
+                return filled, "vendor cycle_count"
+            return derived, "the vendor cycle_count is constant; " + source
     if parameters.cycles == "vendor":
         raise AnalysisError("the record has no cycle_count column; use cycles='derived'",
                             file=record.meta.source_path)
+    return _derived_cycles(table, row_step)
+
+
+def _derived_cycles(table: pd.DataFrame, row_step: np.ndarray) -> tuple[np.ndarray, str]:
     direction = table["direction"].to_numpy()
     moving = direction != 0
     first_direction = direction[moving][0]
