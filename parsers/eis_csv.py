@@ -34,6 +34,7 @@ from labkit.parsers._text import decode, decode_head, looks_binary
 from labkit.registry import register
 
 _NUMBER = re.compile(r"^[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?$")
+_UNIT = re.compile(r"^[\[\(]?[A-Za-zΩµμ°%][A-Za-z0-9Ωµμ°%/*^·.-]*[\]\)]?$|^#$")
 _SPECTRUM_LABELS = {"loop_index", "loop", "cycle", "cycle number", "spectrum", "sweep"}
 _CONDITION_LABELS = {"time/s": "test_time_second", "time": "test_time_second",
                      "time (s)": "test_time_second", "ewe/v": "dc_voltage_volt",
@@ -80,14 +81,22 @@ def _sniff(head: bytes, path: Path) -> bool:
     sample = [line for line in lines[start:start + 12] if line.strip()]
     if len(sample) < 3:
         return False
-    sep = _separator(sample[1:6])
+    sep = _separator(sample[-5:])
     first = _fields(sample[0], sep)
-    if not all(_is_numeric_row(_fields(line, sep)) for line in sample[1:3]):
+    rows = sample[2:] if _is_unit_row(_fields(sample[1], sep)) else sample[1:]
+    if len(rows) < 2 or not all(_is_numeric_row(_fields(line, sep)) for line in rows[:2]):
         return False
     if _is_numeric_row(first):
         return len([f for f in first if f]) >= 3 and _looks_like_sweep(sample[:5], sep)
     names = {_label(f) for f in first}
     return bool(names & {"f", "freq", "frequency", "frequency_hertz", "fre"})
+
+
+def _is_unit_row(fields: list[str]) -> bool:
+    """Whether a row under the header spells units (``Hz``, ``Ohm``, ``[deg]``...)."""
+    values = [f for f in fields if f]
+    return bool(values) and not any(_NUMBER.match(f) for f in values) and all(
+        _UNIT.match(f) for f in values)
 
 
 def _looks_like_sweep(lines: list[str], sep: str | None) -> bool:
@@ -125,10 +134,12 @@ def read_eis_csv(path: Path) -> ImpedanceRecord:
     if len(body) < 2:
         raise FormatError("expected a table of at least one row of numbers", file=path,
                           position=f"line {start + 1}")
-    sep = _separator(body[1:6])
+    sep = _separator(body[-5:])
     first = _fields(lines[start], sep)
     header = not _is_numeric_row(first)
-    data_start = start + (1 if header else 0)
+    units = _fields(lines[start + 1], sep) if header and start + 1 < len(lines) else []
+    has_units = bool(units) and _is_unit_row(units)
+    data_start = start + (1 if header else 0) + (1 if has_units else 0)
     decimal = "."
     sample_text = "\n".join(lines[data_start:data_start + 50])
     if sep != "," and re.search(r"\d,\d", sample_text):
@@ -136,6 +147,11 @@ def read_eis_csv(path: Path) -> ImpedanceRecord:
     notes: list[str] = []
     if header:
         labels = [f for f in first if f] if sep is None else first
+        if has_units:
+            unit_labels = [f for f in units if f] if sep is None else units
+            labels = [f"{label} ({unit})" if unit else label
+                      for label, unit in zip(labels, unit_labels + [""] * len(labels),
+                                             strict=False)]
         # an empty first label over an index column (pandas' to_csv) is kept as a column
         frame = _read(lines, data_start, sep, decimal, labels, path)
         plan = plan_columns(labels, path, f"line {start + 1}")

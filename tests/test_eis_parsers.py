@@ -527,3 +527,13 @@ def test_zahner_li_ion_inductive_tail_matches_fitted_inductance():
     top = np.argmax(frequency)
     # at 5 kHz the series inductance dominates Z'': positive (inductive), about omega * L0
     assert z[top].imag == pytest.approx(2 * np.pi * frequency[top] * inductance, rel=0.1)
+
+
+def test_eis_csv_with_a_units_row(tmp_path):
+    rows = np.column_stack((FREQUENCY / 1e3, Z.real / 1e3, Z.imag / 1e3))
+    text = "\n".join(",".join(f"{v:.12g}" for v in row) for row in rows)
+    path = tmp_path / "units.csv"
+    path.write_text("Frequency,Z',Z''\nkHz,kOhm,kOhm\n" + text + "\n", encoding="utf-8")
+    frequency, z = labkit.read(path).impedance(0)
+    np.testing.assert_allclose(frequency, FREQUENCY, rtol=1e-10)
+    np.testing.assert_allclose(z, Z, rtol=1e-10)
