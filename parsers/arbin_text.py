@@ -87,6 +87,7 @@ def read_arbin_csv(path: Path) -> CyclingRecord:
     text = decode(path.read_bytes())
     table = read_table(text, path, first_line=1, sep=",")
     notes: list[str] = []
+    table = _drop_cut_last_row(table, text, notes)
     data = _arbin_frame(table, path, notes)
     if "DateTime" in table:
         data.insert(1, "unix_time_second", _numbers(table["DateTime"], "DateTime", path))
@@ -152,6 +153,7 @@ def read_arbin_mits_csv(path: Path) -> CyclingRecord:
     table = read_table(text, path, first_line=1, sep=",")
     table = table.loc[:, ~table.isna().all().to_numpy()]
     notes: list[str] = []
+    table = _drop_cut_last_row(table, text, notes)
     data = _arbin_frame(table, path, notes)
     date_column = next((c for c in table.columns if canonical_key(c) == "date_time"), None)
     if date_column is not None:
@@ -229,6 +231,17 @@ def read_arbin_xlsx(path: Path) -> CyclingRecord:
         notes=tuple(notes),
         extra={key: str(value) for key, value in info.items()},
     ))
+
+
+def _drop_cut_last_row(table: pd.DataFrame, text: str, notes: list[str]) -> pd.DataFrame:
+    """Drop a last line with fewer fields than the header (a file cut mid-line)."""
+    header = text.split("\n", 1)[0]
+    last = text.rstrip("\r\n").rsplit("\n", 1)[-1]
+    if len(table) and last.count(",") < header.count(","):
+        notes.append(f"last data row (line {len(table) + 1}) has {last.count(',') + 1} of "
+                     f"{header.count(',') + 1} fields (file cut short); dropped")
+        return table.iloc[:-1]
+    return table
 
 
 def _arbin_frame(table: pd.DataFrame, path: Path, notes: list[str],

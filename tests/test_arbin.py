@@ -217,13 +217,18 @@ def test_garbage_in_csv_dump_names_the_line(tmp_path):
     assert "Voltage" in caught.value.message
 
 
-def test_truncated_csv_dump_mid_line_is_a_format_error(tmp_path):
+def test_mits_csv_bad_date_names_the_line_and_cut_line_is_dropped(tmp_path):
     text = corpus_path("cycler", "arbin", "pyprobe_sample_data_arbin.csv").read_bytes()
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(text.replace(b"09/20/2024 08:37:05.256", b"09/20/2024 08:37:0x.256"))
+    with pytest.raises(FormatError) as caught:
+        read(bad)
+    assert caught.value.position == "line 13"
     cut = tmp_path / "cut.csv"
     cut.write_bytes(text[: text.index(b"09/20/2024 08:37:05.256") + 8])
-    with pytest.raises(FormatError) as caught:
-        read(cut)
-    assert caught.value.position == "line 13"
+    record = read(cut)
+    assert len(record.data) == 11
+    assert any("line 13" in note and "cut short" in note for note in record.meta.notes)
 
 
 def test_several_tests_in_one_res_are_kept_apart(monkeypatch, tmp_path):
@@ -248,3 +253,13 @@ def test_several_tests_in_one_res_are_kept_apart(monkeypatch, tmp_path):
     assert record.meta.channel == "3,4"
     assert [test["Test_Name"] for test in record.meta.extra["tests"]] == ["first", "second"]
     assert any("2 tests" in note for note in record.meta.notes)
+
+
+def test_csv_dump_cut_mid_line_drops_the_last_row_and_says_so(tmp_path):
+    lines = corpus_path("cycler", "arbin", "battdat_arbin_example.csv").read_bytes().split(b"\n")
+    cut = tmp_path / "cut.csv"
+    # keep lines 1-10, then line 11 cut after its 8th field (Voltage)
+    cut.write_bytes(b"\n".join(lines[:10]) + b"\n" + b",".join(lines[10].split(b",")[:8]))
+    record = read(cut)
+    assert len(record.data) == 9
+    assert any("line 11" in note and "8 of 15 fields" in note for note in record.meta.notes)
