@@ -175,3 +175,22 @@ def test_single_rows_out_of_time_order_and_a_constant_vendor_cycle_count_are_han
     expected = summarize_cycles(clean).table["discharge_capacity_ampere_hour"].to_numpy()
     assert summary.table["discharge_capacity_ampere_hour"].to_numpy() == pytest.approx(
         expected, rel=1e-9)
+
+
+def test_pulses_and_sweeps_are_told_apart_from_cc_steps():
+    """HPPC-like 10 s pulses between rests, then a voltammetry sweep (current and voltage vary)."""
+    rows, clock = [], 0.0
+    for current, seconds in ((0.0, 60), (2.0, 10), (0.0, 40), (-2.0, 10), (0.0, 40),
+                             (0.5, 600)):
+        t = clock + np.arange(1, seconds + 1, dtype=float)
+        rows.append(pd.DataFrame({"test_time_second": t, "current_ampere": current,
+                                  "voltage_volt": 3.6 + 0.05 * np.sign(current)}))
+        clock = t[-1]
+    t = clock + np.arange(1, 201, dtype=float)
+    sweep = np.sin(np.linspace(0.1, 3.0, 200))
+    rows.append(pd.DataFrame({"test_time_second": t, "current_ampere": 0.2 * sweep,
+                              "voltage_volt": 3.0 + 0.005 * np.arange(200)}))
+    steps = detect_steps(CyclingRecord(pd.concat(rows, ignore_index=True), Metadata()))
+    assert steps.table["kind"].tolist() == ["ocv", "pulse", "rest", "pulse", "rest", "cc_charge",
+                                            "other"]
+    assert steps.table["duration_second"].tolist()[:6] == [59.0, 10.0, 40.0, 10.0, 40.0, 600.0]
