@@ -56,27 +56,44 @@ CAPACITY_NOTE = (
 
 def step_type_categorical(codes: np.ndarray) -> pd.Categorical:
     """Neware step-type codes as a categorical of BTSDA names (unknown codes keep their number)."""
-    unique = np.unique(codes)
-    names = [STEP_TYPE_NAMES.get(int(code), f"Type {int(code)}") for code in unique]
-    index = np.searchsorted(unique, codes)
-    categories = list(dict.fromkeys(names))
-    lookup = np.array([categories.index(name) for name in names], dtype=np.int16)
-    return pd.Categorical.from_codes(lookup[index] if len(codes) else np.zeros(0, np.int16),
-                                     categories=categories)
+    codes = np.asarray(codes, dtype=np.uint8)
+    present = np.flatnonzero(np.bincount(codes, minlength=256))
+    names = [STEP_TYPE_NAMES.get(int(code), f"Type {int(code)}") for code in present]
+    lookup = np.zeros(256, dtype=np.int16)
+    lookup[present] = np.arange(len(present))
+    dtype = pd.CategoricalDtype(names)
+    return pd.Categorical.from_codes(lookup[codes], dtype=dtype, validate=False)
 
 
 def range_multiplier(current_range: np.ndarray) -> np.ndarray:
     """The factor converting raw current/capacity integers to mA / mAs from the range code.
 
     Negative range codes are µA-class ranges, positive ones mA-class; 0 means the
-    file's fixed range is unknown (treated as 0.1 mA per count, as BTS does).
+    file's fixed range is unknown (treated as 0.1 mA per count, as BTS does). The
+    range changes rarely, so the factor is worked out once per run of equal codes.
     """
     r = np.asarray(current_range, dtype=np.int64)
-    a = np.abs(r)
+    if not len(r):
+        return np.zeros(0)
+    starts = np.flatnonzero(np.r_[True, r[1:] != r[:-1]])
+    code = r[starts]
+    a = np.abs(code)
     negative = np.select([a < 10, a < 100, a < 1000, a < 1_000_000, a < 10_000_000, a < 100_000_000],
                          [1e-5, 1e-4, 1e-3, 1e-2, 1e-8, 1e-7], 1e-6)
     positive = np.select([a < 10, a < 100, a < 1000], [1e-4, 1e-3, 1e-2], 1e-1)
-    return np.where((r == 0) | (r < -2_000_000_000), 1e-1, np.where(r < 0, negative, positive))
+    factor = np.where((code == 0) | (code < -2_000_000_000), 1e-1,
+                      np.where(code < 0, negative, positive))
+    return np.repeat(factor, np.diff(np.r_[starts, len(r)]))
+
+
+def select(records: np.ndarray, keep: np.ndarray) -> dict[str, np.ndarray]:
+    """The named fields (not starting with ``_``) of the kept records.
+
+    One gather of whole records (a block copy) when some are dropped, then field views:
+    the arithmetic that follows reads each field once.
+    """
+    kept = records if keep.all() else records[keep]
+    return {name: kept[name] for name in records.dtype.names if not name.startswith("_")}
 
 
 def count_changes(*columns: np.ndarray) -> np.ndarray:
@@ -123,9 +140,12 @@ def step_bounds(step_count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return starts, ends
 
 
-def test_time_from_step_time(step_time: np.ndarray, step_count: np.ndarray) -> np.ndarray:
-    """Test time as the step time plus the final step times of all earlier steps (BTSDA's way)."""
-    starts, ends = step_bounds(step_count)
+def test_time_from_step_time(step_time: np.ndarray, starts: np.ndarray,
+                             ends: np.ndarray) -> np.ndarray:
+    """Test time as the step time plus the final step times of all earlier steps (BTSDA's way).
+
+    ``starts``/``ends`` are the step bounds from :func:`step_bounds`.
+    """
     if not len(starts):
         return step_time.astype(np.float64)
     final = step_time[ends - 1].astype(np.float64)
@@ -133,10 +153,9 @@ def test_time_from_step_time(step_time: np.ndarray, step_count: np.ndarray) -> n
     return step_time + np.repeat(before, ends - starts)
 
 
-def accumulate_over_cycle(per_step: np.ndarray, step_count: np.ndarray,
+def accumulate_over_cycle(per_step: np.ndarray, starts: np.ndarray, ends: np.ndarray,
                           cycle_count: np.ndarray) -> np.ndarray:
     """Turn a quantity that restarts at every step into one that restarts at every cycle."""
-    starts, ends = step_bounds(step_count)
     if not len(starts):
         return per_step.astype(np.float64)
     final = per_step[ends - 1].astype(np.float64)
@@ -167,9 +186,10 @@ def cycling_frame(columns: Mapping[str, np.ndarray], *, step_type: np.ndarray,
     step_count = np.asarray(columns["step_count"], dtype=np.int64)
     cycle_count = np.asarray(columns["cycle_count"], dtype=np.int64)
     step_time = np.asarray(columns["step_time_second"], dtype=np.float64)
+    starts, ends = step_bounds(step_count)
     out: dict[str, np.ndarray | pd.Categorical] = {}
     test_time = columns.get("test_time_second")
-    out["test_time_second"] = (test_time_from_step_time(step_time, step_count)
+    out["test_time_second"] = (test_time_from_step_time(step_time, starts, ends)
                                if test_time is None else np.asarray(test_time, np.float64))
     out["step_time_second"] = step_time
     if "unix_time_second" in columns:
@@ -187,8 +207,8 @@ def cycling_frame(columns: Mapping[str, np.ndarray], *, step_type: np.ndarray,
             continue
         charge = np.abs(np.asarray(columns[f"charge_{short}"], np.float64))
         discharge = np.abs(np.asarray(columns[f"discharge_{short}"], np.float64))
-        out[f"charging_{kind}_{unit}"] = accumulate_over_cycle(charge, step_count, cycle_count)
-        out[f"discharging_{kind}_{unit}"] = accumulate_over_cycle(discharge, step_count,
+        out[f"charging_{kind}_{unit}"] = accumulate_over_cycle(charge, starts, ends, cycle_count)
+        out[f"discharging_{kind}_{unit}"] = accumulate_over_cycle(discharge, starts, ends,
                                                                   cycle_count)
         out[f"step_{kind}_{unit}"] = np.abs(charge - discharge)
     if extra:

@@ -156,7 +156,8 @@ def _test_info(buffer: bytes, version: int) -> dict[str, str]:
     begin, length = _u32(buffer, 24), _u32(buffer, 28)
     if not begin or length < size:
         return {}
-    record = buffer[begin + (length // size - 1) * size:][:size]
+    last = begin + (length // size - 1) * size
+    record = buffer[last:last + size]
     text = record[start_at:start_at + 20].split(b"\x00", 1)[0].decode("gb2312", "replace").strip()
     return {"start_time": text} if text else {}
 
@@ -183,8 +184,8 @@ def _active_mass_gram(buffer: bytes, version: int) -> float | None:
     return microgram * 1e-6 if microgram else None
 
 
-def _require_rows(data: np.ndarray, path: Path, begin: int) -> None:
-    if not len(data):
+def _require_rows(data: dict[str, np.ndarray], path: Path, begin: int) -> None:
+    if not len(data["index"]):
         raise FormatError("the record block holds no data records (identifier 85)",
                           file=path, position=binary_position(begin))
 
@@ -192,7 +193,8 @@ def _require_rows(data: np.ndarray, path: Path, begin: int) -> None:
 def _read_v8(buffer: bytes, path: Path, version: int) -> CyclingRecord:
     begin, length = _u32(buffer, 64), _u32(buffer, 68)
     records = _records(buffer, path, begin, length, _V8_RECORD)
-    data = records[np.isin(records["identifier"], (0, _DATA_ID)) & (records["index"] != 0)]
+    data = nw.select(records, ((records["identifier"] == 0) | (records["identifier"] == _DATA_ID))
+                     & (records["index"] != 0))
     _require_rows(data, path, begin)
     scale = nw.range_multiplier(np.array([_fixed_range(buffer)]))[0] * 1e-3  # count -> A
     step_type = data["step_type"]
@@ -225,7 +227,7 @@ def _read_v22_v29(buffer: bytes, path: Path, version: int) -> CyclingRecord:
     begin, length = _u32(buffer, 64), _u32(buffer, 68)
     layout = _V29_RECORD if version in _V29_VERSIONS else _V22_RECORD
     records = _records(buffer, path, begin, length, layout)
-    data = records[records["identifier"] == _DATA_ID]
+    data = nw.select(records, records["identifier"] == _DATA_ID)
     _require_rows(data, path, begin)
     current_range = data["range"].astype(np.int64)
     current_range[current_range == 0] = _fixed_range(buffer)
@@ -260,7 +262,7 @@ def _read_v22_v29(buffer: bytes, path: Path, version: int) -> CyclingRecord:
     return CyclingRecord(frame, _meta(buffer, version, notes))
 
 
-def _calendar_seconds(data: np.ndarray) -> np.ndarray:
+def _calendar_seconds(data: dict[str, np.ndarray]) -> np.ndarray:
     """Seconds since 1970 from Y/M/D h:m:s fields (no time zone in the file: read as UTC)."""
     months = (data["year"].astype(np.int64) - 1970) * 12 + data["month"].astype(np.int64) - 1
     days = (months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
@@ -310,7 +312,7 @@ def _read_bts9(buffer: bytes, path: Path, version: int) -> CyclingRecord:
                           f"{_BTS9_RECORD.itemsize}-byte records", file=path,
                           position=binary_position(90))
     records = _records(buffer, path, begin, length, _BTS9_RECORD)
-    data = records[records["identifier"] == _DATA_ID]
+    data = nw.select(records, records["identifier"] == _DATA_ID)
     _require_rows(data, path, begin)
     unix_time = data["unix_time_us"] * 1e-6
     step_count = nw.count_changes(data["step_index"])

@@ -30,6 +30,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ElementTree
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +41,8 @@ from labkit.parsers import _neware as nw
 from labkit.registry import register
 
 _PAGE = 4096
+_WANTED = re.compile(r"[^/]*\.ndc|(TestInfo|Step|VersionInfo)\d*\.xml")
+_THREADED_BYTES = 256 * 1024
 _SLOTS_START = 132
 _OLD_PAGE = 512
 _OLD_SLOTS_START = 5
@@ -108,10 +111,15 @@ def read_neware_ndax(path: Path) -> CyclingRecord:
         raise FormatError(f"expected a zip archive (.ndax), {exc}", file=path,
                           position=binary_position(0)) from exc
     with archive:
-        members = {name: archive.read(name) for name in archive.namelist()
-                   if name.endswith(".ndc") and name != "data_log.ndc" and name != "data_es.ndc"
-                   or name.endswith(".xml")}
-    return _parse(members, path)
+        wanted = [info for info in archive.infolist() if _WANTED.fullmatch(info.filename)
+                  and info.filename not in ("data_log.ndc", "data_es.ndc")]
+        if sum(info.compress_size for info in wanted) < _THREADED_BYTES:
+            contents = [archive.read(info) for info in wanted]
+        else:  # zlib releases the GIL: inflate the large members side by side
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                contents = list(pool.map(archive.read, wanted))
+    return _parse({info.filename: content for info, content in zip(wanted, contents,
+                                                                    strict=True)}, path)
 
 
 class _Member:
@@ -219,53 +227,55 @@ def _split_records(data: _Member, members: dict[str, bytes],
                               "which the .ndax lacks", file=path, position=binary_position(0))
     run_member = _Member("data_runInfo.ndc", members["data_runInfo.ndc"], path)
     run, _ = run_member.slots(runinfo_dtype)
-    run_index, first = np.unique(run["index"], return_index=True)
-    run = run[first]
+    run_index = run["index"]
+    if len(run) > 1 and not (run_index[1:] > run_index[:-1]).all():
+        run_index, first = np.unique(run_index, return_index=True)
+        run = run[first]
     if not len(run) or run_index[0] > index[0]:
         raise run_member.error(f"expected a runInfo record for the first data record "
                                f"({int(index[0])}), found none", _PAGE)
     voltage = values["voltage"] * volt_unit
     current = values["current"] * amp_unit
-    # Each data record takes the values of the last runInfo record at or before it.
-    at = np.searchsorted(run_index, index, side="right") - 1
+    # Each data record takes the values of the last runInfo record at or before it
+    # (both record numbers are sorted: count the runInfo records at or below each).
+    starts_at = np.searchsorted(index, run_index, side="left")
+    at = np.cumsum(np.bincount(starts_at, minlength=len(index) + 1)[:len(index)]) - 1
     exact = run_index[at] == index
     dt = np.where(exact, 0.0, run["dt_ms"][at] * 1e-3)
-    elapsed = _since_anchor(dt, exact)
-    charge_step = _since_anchor(dt * current / 3600, exact)
-    energy_step = _since_anchor(dt * current * voltage / 3600, exact)
-    step_number = nw.count_changes(run["step_number"])[at]
+    last_anchor = np.maximum.accumulate(np.where(exact, np.arange(len(index)), 0))
+    elapsed = _since_anchor(dt, last_anchor)
+    charge_step = _since_anchor(dt * current / 3600, last_anchor)
+    energy_step = _since_anchor(dt * current * voltage / 3600, last_anchor)
+    step_of_run = nw.count_changes(run["step_number"])
+    step_number = step_of_run[at]
     steps_member = _Member("data_step.ndc", members["data_step.ndc"], path)
     steps, _ = steps_member.slots(step_dtype)
-    if step_number[-1] > len(steps):
-        raise steps_member.error(f"expected at least {int(step_number[-1])} step records, found "
+    if step_of_run[-1] > len(steps):
+        raise steps_member.error(f"expected at least {int(step_of_run[-1])} step records, found "
                                  f"{len(steps)}", _PAGE)
-    step_row = steps[step_number - 1]
+    row = step_number - 1
     columns = {
         "step_time_second": run["step_time_ms"][at] * 1e-3 + elapsed,
-        "unix_time_second": run["unix_time"][at] + run["unix_ms"][at] * 1e-3 + elapsed,
+        "unix_time_second": (run["unix_time"] + run["unix_ms"] * 1e-3)[at] + elapsed,
         "voltage_volt": voltage,
         "current_ampere": current,
-        "cycle_count": step_row["cycle"].astype(np.int64) + 1,
-        "step_index": step_row["step_index"],
+        "cycle_count": steps["cycle"].astype(np.int64)[row] + 1,
+        "step_index": steps["step_index"][row],
         "step_count": step_number,
         "record_index": index,
-        "charge_ah": np.abs(run["charge_capacity"][at] * capacity_unit) + np.clip(charge_step, 0,
-                                                                                 None),
-        "discharge_ah": np.abs(run["discharge_capacity"][at] * capacity_unit) - np.clip(
-            charge_step, None, 0),
-        "charge_wh": np.abs(run["charge_energy"][at] * capacity_unit) + np.clip(energy_step, 0,
-                                                                               None),
-        "discharge_wh": np.abs(run["discharge_energy"][at] * capacity_unit) - np.clip(
-            energy_step, None, 0),
     }
-    return columns, step_row["step_type"]
+    for kind, increment in (("ah", charge_step), ("wh", energy_step)):
+        field = "capacity" if kind == "ah" else "energy"
+        charge = np.abs(run[f"charge_{field}"] * capacity_unit)[at]
+        discharge = np.abs(run[f"discharge_{field}"] * capacity_unit)[at]
+        columns[f"charge_{kind}"] = charge + np.maximum(increment, 0)
+        columns[f"discharge_{kind}"] = discharge - np.minimum(increment, 0)
+    return columns, steps["step_type"][row]
 
 
-def _since_anchor(increment: np.ndarray, anchor: np.ndarray) -> np.ndarray:
-    """Running sum of ``increment`` restarted at every anchor row (anchors get 0)."""
+def _since_anchor(increment: np.ndarray, last_anchor: np.ndarray) -> np.ndarray:
+    """Running sum of ``increment`` since the row ``last_anchor`` (anchors add nothing)."""
     total = np.cumsum(increment)
-    anchor_rows = np.flatnonzero(anchor)
-    last_anchor = anchor_rows[np.searchsorted(anchor_rows, np.arange(len(anchor)), "right") - 1]
     return total - total[last_anchor]
 
 
@@ -297,11 +307,14 @@ def _aux_columns(members: dict[str, bytes], path: Path, index: np.ndarray,
         kind = int(channel.get("ChlType", "0") or 0)
         number = channel.get("AuxID", "")
         for letter, values, slot in _aux_values(member, kind):
-            column = np.full(len(index), np.nan)
-            position = np.searchsorted(slot, index)
-            hit = position < len(slot)
-            hit[hit] = slot[position[hit]] == index[hit]
-            column[hit] = values[position[hit]]
+            if len(slot) == len(index) and np.array_equal(slot, index):
+                column = values
+            else:
+                column = np.full(len(index), np.nan)
+                position = np.searchsorted(slot, index)
+                hit = position < len(slot)
+                hit[hit] = slot[position[hit]] == index[hit]
+                column[hit] = values[position[hit]]
             out[nw.aux_column_name(letter, number, out)] = column
     return out
 

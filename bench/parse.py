@@ -1,0 +1,152 @@
+"""Cycler file parsing speed: labkit vs fastnda, NewareNDA, galvani and cellpy on the same files.
+
+Usage: python bench/parse.py [--corpus PATH] [--repeat N] [--only SUBSTRING]
+
+Files: every Neware raw file (.nda, .nda.zip unzipped to a temporary folder so that
+every tool reads the same .nda, .ndax), the Neware BTSDA exports cellpy reads (.csv,
+.xlsx), and every BioLogic .mpr of the shared corpus. Each tool reads each file it
+can: one untimed warm-up, then the best of ``--repeat`` timed reads (best, not
+median: the benchmark machine is shared and the minimum is the least disturbed
+number). labkit's time is ``labkit.read`` end to end: format detection, parsing,
+SHA-256 of the file and validation. The table gives MB/s for labkit and, for every
+competitor, its time and the ratio competitor time / labkit time (> 1: labkit is
+faster). A tool that raises on a file shows "-". Competitors are optional (the
+``bench`` extra); one that is not installed is skipped and named.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import io
+import logging
+import tempfile
+import time
+import warnings
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import labkit
+
+CELLPY_INSTRUMENTS = {".nda": "neware_nda", ".csv": "neware_txt", ".xlsx": "neware_xlsx",
+                      ".mpr": "biologics_mpr"}
+SLOW_SECONDS = 1.0  # a tool this slow on its warm-up is timed once
+
+
+def _fastnda(path: Path) -> object:
+    import fastnda
+
+    return fastnda.read(path)
+
+
+def _newarenda(path: Path) -> object:
+    import NewareNDA
+
+    return NewareNDA.read(str(path))
+
+
+def _galvani(path: Path) -> object:
+    from galvani import BioLogic
+
+    return BioLogic.MPRfile(str(path)).data
+
+
+def _cellpy(path: Path) -> object:
+    import cellpy
+
+    return cellpy.get(str(path), instrument=CELLPY_INSTRUMENTS[path.suffix],
+                      auto_summary=False).data.raw
+
+
+COMPETITORS: dict[str, tuple[str, Callable[[Path], object], tuple[str, ...]]] = {
+    # name: (module to import, reader, file suffixes it reads)
+    "fastnda": ("fastnda", _fastnda, (".nda", ".ndax")),
+    "NewareNDA": ("NewareNDA", _newarenda, (".nda", ".ndax")),
+    "galvani": ("galvani", _galvani, (".mpr",)),
+    "cellpy": ("cellpy", _cellpy, (".nda", ".csv", ".xlsx", ".mpr")),
+}
+
+
+def _best_time(read: Callable[[], object], repeat: int) -> float | None:
+    """Best of ``repeat`` timed calls after a warm-up; None when the tool raises."""
+    sink = io.StringIO()
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(sink), \
+                contextlib.redirect_stderr(sink):
+            warnings.simplefilter("ignore")
+            start = time.perf_counter()
+            read()
+            warm = time.perf_counter() - start
+            best = warm
+            for _ in range(1 if warm > SLOW_SECONDS else repeat):
+                start = time.perf_counter()
+                read()
+                best = min(best, time.perf_counter() - start)
+    except Exception:  # a competitor failing on a file is a result, not an error
+        return None
+    return best
+
+
+def _files(corpus: Path, scratch: Path) -> list[tuple[str, Path]]:
+    neware, biologic = corpus / "cycler" / "neware", corpus / "cycler" / "biologic"
+    found: list[tuple[str, Path]] = []
+    for path in sorted(neware.iterdir()):
+        name = path.name
+        if name.endswith(".nda.zip"):
+            with zipfile.ZipFile(path) as archive:
+                member = next(m for m in archive.namelist() if m.endswith(".nda"))
+                target = scratch / Path(member).name
+                target.write_bytes(archive.read(member))
+            found.append((f"neware/{name} (unzipped)", target))
+        elif path.suffix in (".nda", ".ndax") or (
+                path.suffix in (".csv", ".xlsx") and ".btsda." not in name):
+            found.append((f"neware/{name}", path))
+    found += [(f"biologic/{p.name}", p) for p in sorted(biologic.glob("*.mpr"))]
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    default_corpus = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
+    parser.add_argument("--corpus", type=Path, default=default_corpus)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--only", default="", help="only files whose name contains this")
+    args = parser.parse_args()
+    logging.disable(logging.CRITICAL)
+    installed = {name: spec for name, spec in COMPETITORS.items()
+                 if importlib.util.find_spec(spec[0]) is not None}
+    for name in COMPETITORS:
+        if name not in installed:
+            print(f"skipping {name}: not installed (pip install -e '.[bench]')")
+    names = list(installed)
+    header = ["file", "MB", "labkit ms", "labkit MB/s"]
+    for name in names:
+        header += [f"{name} ms", f"{name}/labkit"]
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    slower: list[str] = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for label, path in _files(args.corpus, Path(scratch)):
+            if args.only not in label:
+                continue
+            megabytes = path.stat().st_size / 1e6
+            ours = _best_time(lambda p=path: labkit.read(p), args.repeat)
+            row = [label, f"{megabytes:.3f}", "-" if ours is None else f"{ours * 1e3:.1f}",
+                   "-" if ours is None else f"{megabytes / ours:.1f}"]
+            for name in names:
+                _, reader, suffixes = installed[name]
+                theirs = (_best_time(lambda p=path, r=reader: r(p), args.repeat)
+                          if path.suffix in suffixes else None)
+                row += ["-" if theirs is None else f"{theirs * 1e3:.1f}",
+                        "-" if theirs is None or ours is None else f"{theirs / ours:.2f}"]
+                if theirs is not None and ours is not None and theirs < ours:
+                    slower.append(f"{label} ({name} {theirs * 1e3:.1f} ms vs {ours * 1e3:.1f} ms)")
+            print("| " + " | ".join(row) + " |", flush=True)
+    print(f"\nlabkit slower than a competitor on {len(slower)} file(s)"
+          + ("".join(f"\n  {item}" for item in slower)))
+
+
+if __name__ == "__main__":
+    main()
