@@ -88,3 +88,20 @@ def test_transference_prints_every_method(tmp_path, capsys):
                        "--dv", "0.01")
     assert code == 0 and given["t_plus_bruce_vincent"]["value"] == pytest.approx(0.3, abs=0.01)
     assert given["t_plus_watanabe"] is None
+
+
+def test_fast_charge_and_limits_commands(tmp_path, capsys):
+    path = _write(examples.cycling_cell(cycles=3).data, tmp_path / "cell.bdf.csv")
+    code, payload = _run(capsys, "fast-charge", path, "--capacity", "0.003")
+    assert code == 0 and len(payload["charges"]) == 3
+    # C/2 charging cannot reach 80 % of the nominal capacity in 15 minutes
+    assert payload["charges"][0]["meets_usabc_fast_charge"] is False
+    assert payload["charges"][0]["time_to_80_percent_second"] > 80 * 60
+    code, payload = _run(capsys, "limits", "--sigma", "1e-3", "--t-plus", "1",
+                         "--thickness", "30e-4", "--areal-capacity", "4")
+    assert code == 0
+    assert payload["max_c_rate_per_hour"] == pytest.approx(1e-3 * 0.1 / 30e-4 * 1000 / 4)
+    assert payload["limiting_current_note"].startswith("salt diffusivity")
+    code, payload = _run(capsys, "limits", "--sigma", "1e-3", "--t-plus", "1.5",
+                         "--thickness", "30e-4")
+    assert code == 1 and "transference number" in payload["error"]["message"]

@@ -29,7 +29,9 @@ criteria, each an explicit parameter of :class:`CcdCriteria`:
     ``|V|`` reaching ``overpotential_limit_volt`` (loss of contact / voids; also
     the cut-off a cycler applies).
 
-The earliest sample meeting any criterion is the failure (at the same sample
+The first half cycle is the reference of the relative criteria, so it is
+checked only against the absolute ones (drop, ``collapse_voltage_volt``,
+limit). The earliest sample meeting any criterion is the failure (at the same sample
 the order above decides). The CCD is the highest current density of which
 every half cycle passed; the failing density is reported beside it, together
 with the areal capacity passed in the failing half cycle before it failed (the

@@ -79,6 +79,9 @@ class ElectrolyteLimits:
         The smaller of the two.
     limiting_mechanism
         ``"concentration"`` or ``"ohmic"``.
+    limiting_current_note
+        Why there is no finite concentration limit, when there is none (JSON writes
+        ``inf`` as ``null``).
     sand_time_second
         At ``current_density_milliampere_per_square_centimeter`` when given.
     max_c_rate_per_hour
@@ -96,6 +99,7 @@ class ElectrolyteLimits:
     sand_time_second: float | None
     max_c_rate_per_hour: float | None
     inputs: dict[str, float | None]
+    limiting_current_note: str = ""
     formulas: dict[str, str] = field(default_factory=lambda: dict(FORMULAS))
     assumptions: tuple[str, ...] = ASSUMPTIONS
 
@@ -109,6 +113,7 @@ class ElectrolyteLimits:
             "electrolyte_limited_current_milliampere_per_square_centimeter":
                 self.electrolyte_limited_current_milliampere_per_square_centimeter,
             "limiting_mechanism": self.limiting_mechanism,
+            "limiting_current_note": self.limiting_current_note,
             "sand_time_second": self.sand_time_second,
             "max_c_rate_per_hour": self.max_c_rate_per_hour,
             "inputs": self.inputs,
@@ -222,4 +227,9 @@ def electrolyte_limits(
         "current_density_milliampere_per_square_centimeter":
             current_density_milliampere_per_square_centimeter,
     }
-    return ElectrolyteLimits(limiting, ohmic, limit, mechanism, sand, max_rate, inputs)
+    note = ""
+    if limiting is None:
+        note = "salt diffusivity and concentration not given: concentration limit not computed"
+    elif math.isinf(limiting):
+        note = "t+ = 1: no concentration gradient forms, so there is no concentration limit"
+    return ElectrolyteLimits(limiting, ohmic, limit, mechanism, sand, max_rate, inputs, note)

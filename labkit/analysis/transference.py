@@ -230,7 +230,8 @@ def transference_number(
     ca
         Chronoamperometry: ``test_time_second``, ``current_ampere`` (and ``voltage_volt``).
     eis_before, eis_after
-        Symmetric-cell spectra before and after the CA, fitted with ``circuit``.
+        Symmetric-cell spectra before and after the CA, fitted with ``circuit``; of a
+        file holding several spectra, the last one before and the first one after.
     r0_ohm, rss_ohm, rb_ohm
         Interfacial resistance before/after and bulk resistance given directly
         (take precedence over the fits); a float or an :class:`Estimate`.
@@ -279,11 +280,14 @@ def transference_number(
     fits: dict[str, SymmetricCellFit] = {}
     r0, rss, rb = _estimate(r0_ohm), _estimate(rss_ohm), _estimate(rb_ohm)
     sources = []
+    # with several spectra per file, the ones closest in time to the CA
     if r0 is None and eis_before is not None:
-        fits["before"] = fit_symmetric_cell(eis_before, circuit, bulk, interface)
+        last = int(eis_before.data["spectrum"].max())
+        fits["before"] = fit_symmetric_cell(eis_before, circuit, bulk, interface, last)
         r0 = fits["before"].interface_ohm
     if rss is None and eis_after is not None:
-        fits["after"] = fit_symmetric_cell(eis_after, circuit, bulk, interface)
+        first = int(eis_after.data["spectrum"].min())
+        fits["after"] = fit_symmetric_cell(eis_after, circuit, bulk, interface, first)
         rss = fits["after"].interface_ohm
     if rb is None and fits:
         bulks = [fit.bulk_ohm for fit in fits.values()]
