@@ -193,7 +193,7 @@ def summarize_cycles(
     charge_q = table["charge_capacity_ampere_hour"].where(lambda q: q > 0)
     discharge_q = table["discharge_capacity_ampere_hour"].where(lambda q: q > 0)
     table["coulombic_efficiency"] = discharge_q / charge_q
-    table["energy_efficiency"] = (table["discharge_energy_watt_hour"]
+    table["energy_efficiency"] = (table["discharge_energy_watt_hour"].where(lambda e: e > 0)
                                   / table["charge_energy_watt_hour"].where(lambda e: e > 0))
     table["mean_charge_voltage_volt"] = table["charge_energy_watt_hour"] / charge_q
     table["mean_discharge_voltage_volt"] = table["discharge_energy_watt_hour"] / discharge_q
