@@ -21,6 +21,8 @@ from __future__ import annotations
 import re
 import struct
 import warnings
+import xml.etree.ElementTree as ElementTree
+import zipfile
 import zlib
 from pathlib import Path
 
@@ -176,30 +178,40 @@ def read_btsda_parquet(path: Path) -> CyclingRecord:
           sniff=_sniff_xlsx, priority=1)
 def read_btsda_xlsx(path: Path) -> CyclingRecord:
     """Read the ``record`` sheet of a BTSDA .xlsx export; channel and start from unit/test."""
-    import openpyxl
-
-    with warnings.catch_warnings():  # BTSDA workbooks carry no default style
-        warnings.filterwarnings("ignore", "Workbook contains no default style", UserWarning)
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
-        if "record" not in workbook.sheetnames:
-            raise FormatError(f"expected a 'record' sheet, found {workbook.sheetnames}",
-                              file=path, position="sheet 'record'")
-        grid = {}
-        for name in ("record", "unit", "test"):
-            if name in workbook.sheetnames:
-                sheet = workbook[name]
-                sheet.reset_dimensions()  # BTSDA writes a wrong "A1" dimension
-                grid[name] = list(sheet.iter_rows(values_only=True))
-        rows = grid.pop("record")
-    finally:
-        workbook.close()
+        rows, grid, sheets = _workbook_rows(path)
+    except (ElementTree.ParseError, zipfile.BadZipFile, zlib.error, EOFError, KeyError,
+            ValueError, TypeError) as exc:
+        raise FormatError(f"the workbook is damaged ({type(exc).__name__}: {exc})", file=path,
+                          position="byte 0") from exc
+    if rows is None:
+        raise FormatError(f"expected a 'record' sheet, found {sheets}", file=path,
+                          position="sheet 'record'")
     if not rows or rows[0][0] != "DataPoint":
         raise FormatError("expected the header row 'DataPoint, Cycle Index, ...'", file=path,
                           position="sheet 'record' row 1")
     header = [str(c) if c is not None else "" for c in rows[0]]
     frame = pd.DataFrame(rows[1:], columns=header).dropna(how="all")
     return _record(frame, path, 2, _xlsx_meta(grid))
+
+
+def _workbook_rows(path: Path) -> tuple[list[tuple] | None, dict[str, list[tuple]], list[str]]:
+    """Rows of the record sheet (None if absent), of the unit/test sheets, and sheet names."""
+    import openpyxl
+
+    with warnings.catch_warnings():  # BTSDA workbooks carry no default style
+        warnings.filterwarnings("ignore", "Workbook contains no default style", UserWarning)
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        grid = {}
+        for name in ("record", "unit", "test"):
+            if name in workbook.sheetnames:
+                sheet = workbook[name]
+                sheet.reset_dimensions()  # BTSDA writes a wrong "A1" dimension
+                grid[name] = list(sheet.iter_rows(values_only=True))
+        return grid.pop("record", None), grid, list(workbook.sheetnames)
+    finally:
+        workbook.close()
 
 
 def _xlsx_meta(grid: dict[str, list[tuple]]) -> Metadata:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from labkit.data import CyclingRecord, Metadata, Sample
+from labkit.data import CyclingRecord, Metadata
 from labkit.errors import FormatError, binary_position
 from labkit.parsers import _neware as nw
 from labkit.registry import register
@@ -176,12 +176,6 @@ def _server_version(buffer: bytes) -> str | None:
     if at < 0:
         return None
     return buffer[at:at + 50].split(b"\x00", 1)[0].decode("ascii", "replace").strip()
-
-
-def _active_mass_gram(buffer: bytes, version: int) -> float | None:
-    offset = 330 if version >= 129 else 152 if version >= 9 else 144
-    microgram = _u32(buffer, offset)
-    return microgram * 1e-6 if microgram else None
 
 
 def _require_rows(data: dict[str, np.ndarray], path: Path, begin: int) -> None:
@@ -352,7 +346,6 @@ def _meta(buffer: bytes, version: int, notes: list[str]) -> Metadata:
         technique=("cycling",),
         start_time=start,
         instrument=server or f"Neware BTS (nda version {version})",
-        sample=Sample(active_mass_gram=_active_mass_gram(buffer, version)),
         notes=tuple(notes),
         extra=extra,
     )

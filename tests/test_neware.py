@@ -354,3 +354,14 @@ def test_empty_btsda_parquet_is_refused() -> None:
 
     with pytest.raises(FormatError, match="no records"):
         read_btsda_parquet(corpus_path("cycler", "neware", "fastnda_empty.btsda.parquet"))
+
+
+def test_damaged_xlsx_is_a_format_error(tmp_path: Path) -> None:
+    source = corpus_path("cycler", "neware", "batteryabn_CELL002_RPT_3_P0C_CH041.xlsx")
+    broken = tmp_path / "broken.xlsx"
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(broken, "w") as copy:
+        for name in original.namelist():
+            content = original.read(name)
+            copy.writestr(name, content[:-40] if name == "xl/worksheets/sheet5.xml" else content)
+    with pytest.raises(FormatError, match="workbook is damaged"):
+        read_btsda_xlsx(broken)
