@@ -15,7 +15,7 @@ DT = 5.0
 
 
 def _staircase(fail_level=None, mode="short", half_cycle_second=600.0, capacity=None,
-               asr=100.0, noise_volt=5e-4, seed=0, area=1.0):
+               asr=100.0, noise_volt=5e-4, seed=0, area=1.0, rest_second=0.0):
     """± each density per level; V = j·ASR with a nucleation overshoot and Gaussian noise.
 
     The failure starts 300 s into the positive half cycle of ``fail_level``. Returns the
@@ -45,6 +45,12 @@ def _staircase(fail_level=None, mode="short", half_cycle_second=600.0, capacity=
                                       "current_ampere": sign * density / 1000 * area,
                                       "voltage_volt": v}))
             clock = t[-1]
+            if rest_second:
+                rest = clock + DT * np.arange(1, int(rest_second / DT) + 1)
+                rows.append(pd.DataFrame({"test_time_second": rest, "current_ampere": 0.0,
+                                          "voltage_volt": noise_volt * rng.standard_normal(
+                                              rest.size)}))
+                clock = rest[-1]
     return CyclingRecord(pd.concat(rows, ignore_index=True), Metadata()), truth
 
 
@@ -102,6 +108,15 @@ def test_healthy_cell_passes_every_step_and_fixed_capacity_is_recognised():
     assert result.protocol == "fixed-capacity"
     areal = result.half_cycles["areal_capacity_milliampere_hour_per_square_centimeter"]
     assert areal.to_numpy() == pytest.approx(0.05, rel=0.02)
+
+
+def test_rests_between_half_cycles_change_nothing():
+    record, truth = _staircase(fail_level=3, rest_second=120.0)
+    result = critical_current_density(record, area_square_centimeter=1.0)
+    assert result.criterion == "voltage_drop"
+    assert result.failure_time_second == pytest.approx(truth)
+    assert len(result.half_cycles) == 2 * len(DENSITIES)
+    assert result.protocol == "fixed-time"
 
 
 def test_current_density_uses_the_area():
