@@ -1,9 +1,13 @@
 """Fit many spectra: in-process, on a local process pool, or on a Dask cluster.
 
-Spectra are cut into contiguous chunks; within a chunk each spectrum's fit
-starts from its neighbour's result (warm start: a temperature or cycle series
-changes little from one spectrum to the next), with the automatic guesses as
-fallback, so a bad neighbour never spoils a fit. Chunks run on a
+Spectra are cut into contiguous chunks. Without constraints a chunk is fitted
+in one vectorised pass (:mod:`labkit.eis.vectorised`): all spectra at once from
+their automatic guesses, then spectra that did not settle start from a settled
+neighbour's result (warm start: a temperature or cycle series changes little
+from one spectrum to the next), then the other guesses. With constraints or
+start values the chunk is fitted one spectrum after the other, each starting
+from its neighbour's result with the automatic guesses as fallback. Either way
+a bad neighbour never spoils a fit. Chunks run on a
 ``concurrent.futures`` process pool (``workers``) or, when a
 ``dask.distributed`` client or scheduler address is given, as Dask tasks on
 that cluster; the results come back in input order either way.
@@ -21,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from labkit.eis.fit import FitResult, fit_circuit
+from labkit.eis.fit import FitResult, checked_spectrum, fit_circuit
+from labkit.eis.vectorised import fit_spectra_together
 from labkit.errors import FitError, LabkitError
 
 Spectrum = tuple[np.ndarray, np.ndarray]
@@ -39,8 +44,39 @@ class FailedFit:
         return {"error": dict(self.error), "success": False}
 
 
+#: fit_circuit options the vectorised path supports; any other (constraints, start
+#: values, DRT peaks) sends the chunk through fit_circuit one spectrum at a time.
+_VECTORISABLE = {"weighting", "starts", "seed"}
+
+
 def _fit_chunk(chunk: Sequence[Spectrum], circuit: str, warm_start: bool,
                options: Mapping[str, Any]) -> list[FitResult | FailedFit]:
+    if set(options) <= _VECTORISABLE:
+        return _fit_chunk_together(chunk, circuit, options)
+    return _fit_chunk_in_turn(chunk, circuit, warm_start, options)
+
+
+def _fit_chunk_together(chunk: Sequence[Spectrum], circuit: str,
+                        options: Mapping[str, Any]) -> list[FitResult | FailedFit]:
+    results: list[FitResult | FailedFit | None] = [None] * len(chunk)
+    good, spectra = [], []
+    for index, (frequency, impedance) in enumerate(chunk):
+        try:
+            spectra.append(checked_spectrum(frequency, impedance))
+            good.append(index)
+        except LabkitError as exc:
+            results[index] = FailedFit(exc.to_dict())
+    try:
+        fitted = fit_spectra_together(spectra, circuit, **options)
+    except LabkitError as exc:
+        fitted = [FailedFit(exc.to_dict())] * len(spectra)
+    for index, result in zip(good, fitted, strict=True):
+        results[index] = result
+    return results
+
+
+def _fit_chunk_in_turn(chunk: Sequence[Spectrum], circuit: str, warm_start: bool,
+                       options: Mapping[str, Any]) -> list[FitResult | FailedFit]:
     results: list[FitResult | FailedFit] = []
     previous: dict[str, float] | None = None
     for frequency, impedance in chunk:
@@ -103,7 +139,8 @@ def fit_batch(
         raise FitError(f"workers must be at least 1, got {workers}")
     if workers == 1:
         return _fit_chunk(spectra, circuit, warm_start, fit_options)
-    chunks = _chunks(spectra, workers * 4)
+    # One chunk per worker when vectorised (bigger arrays are faster), else finer chunks.
+    chunks = _chunks(spectra, workers if set(fit_options) <= _VECTORISABLE else workers * 4)
     with ProcessPoolExecutor(max_workers=workers) as pool:
         parts = pool.map(_fit_chunk, chunks, [circuit] * len(chunks),
                          [warm_start] * len(chunks), [fit_options] * len(chunks))

@@ -219,11 +219,15 @@ class Circuit:
 
     def evaluate(self, values: np.ndarray, grid: FrequencyGrid,
                  jacobian: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
-        """Impedance and, when asked, ``dZ/dp`` as an array (parameters × frequencies)."""
+        """Impedance and, when asked, ``dZ/dp`` as an array (parameters × frequencies).
+
+        ``values`` may also hold one column per spectrum (parameters × spectra × 1) with a
+        grid of frequencies per spectrum (spectra × points): everything broadcasts.
+        """
         z, pairs = self.root.evaluate(values, grid, jacobian)
         if not jacobian:
             return z, None
-        derivative = np.zeros((len(self.parameter_names), len(grid)), dtype=complex)
+        derivative = np.zeros((len(self.parameter_names),) + np.shape(z), dtype=complex)
         for index, d in pairs:
             derivative[index] += d
         return z, derivative

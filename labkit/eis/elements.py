@@ -242,7 +242,7 @@ def numeric_derivatives(
     """Forward-difference ``dZ/dp`` for elements that do not give them analytically."""
     derivatives = []
     for index, value in enumerate(values):
-        step = 1e-7 * max(abs(value), 1e-30)
+        step = 1e-7 * np.maximum(np.abs(value), 1e-30)
         shifted = list(values)
         shifted[index] = value + step
         derivatives.append((function(shifted, grid)[0] - z) / step)

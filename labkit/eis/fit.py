@@ -240,11 +240,9 @@ class _Mapping:
                 if low[k] >= high[k]:
                     raise FitError(f"parameter {name}: empty range [{low[k]}, {high[k]}]")
         self.low, self.high = low, high
-        positive_range = (circuit_low := np.array([circuit.bounds[index[n]][0]
-                                                   for n in self.free])) >= 0
         self.log = self.positive & np.isinf(high) & (low == 0)
-        # Positive parameters with user bounds: sine map in log space.
-        self.log_sine = positive_range & ~self.log & np.isfinite(high) & (circuit_low == 0)
+        # Positive parameters with a user upper bound: sine map in log space.
+        self.log_sine = self.positive & ~self.log & np.isfinite(high)
         self.log_low = np.where(self.log_sine, np.log(np.maximum(low, high * 1e-12)), 0.0)
         self.log_high = np.where(self.log_sine, np.log(np.where(np.isfinite(high), high, 1.0)),
                                  0.0)
@@ -399,14 +397,7 @@ def fit_circuit(
         On an unknown parameter, an empty bound, too few points or non-finite data.
     """
     circuit = circuit if isinstance(circuit, Circuit) else Circuit(circuit)
-    frequency = np.asarray(frequency_hertz, dtype=float)
-    z = np.asarray(impedance, dtype=complex)
-    if frequency.shape != z.shape or frequency.ndim != 1:
-        raise FitError("frequency and impedance must be 1-D arrays of the same length")
-    good = np.isfinite(frequency) & np.isfinite(z) & (frequency > 0) & (np.abs(z) > 0)
-    if not good.all():
-        raise FitError(f"{int((~good).sum())} points have non-finite or zero frequency or "
-                       "impedance; drop them before fitting")
+    frequency, z = checked_spectrum(frequency_hertz, impedance)
     if parameters is not None:
         constraints = Constraints.from_lmfit(parameters)
     else:
@@ -421,9 +412,28 @@ def fit_circuit(
         return _fit_from_starts(problem, features, starts_full, starts, seed, weighting)
 
 
-def _starting_vectors(circuit: Circuit, features: Features,
-                      constraints: Constraints) -> list[np.ndarray]:
-    guesses = initial_guesses(circuit, features)
+def checked_spectrum(frequency_hertz, impedance) -> tuple[np.ndarray, np.ndarray]:
+    """The spectrum as float/complex arrays.
+
+    Raises
+    ------
+    FitError
+        When the shapes differ or a point is non-finite or zero.
+    """
+    frequency = np.asarray(frequency_hertz, dtype=float)
+    z = np.asarray(impedance, dtype=complex)
+    if frequency.shape != z.shape or frequency.ndim != 1:
+        raise FitError("frequency and impedance must be 1-D arrays of the same length")
+    good = np.isfinite(frequency) & np.isfinite(z) & (frequency > 0) & (np.abs(z) > 0)
+    if not good.all():
+        raise FitError(f"{int((~good).sum())} points have non-finite or zero frequency or "
+                       "impedance; drop them before fitting")
+    return frequency, z
+
+
+def _starting_vectors(circuit: Circuit, features: Features, constraints: Constraints,
+                      limit: int | None = None) -> list[np.ndarray]:
+    guesses = initial_guesses(circuit, features, limit)
     index = {n: i for i, n in enumerate(circuit.parameter_names)}
     if constraints.initial:
         user = guesses[0].copy()

@@ -370,8 +370,9 @@ class _Builder:
         return np.clip(self.values, tiny, high)
 
 
-def initial_guesses(circuit: Circuit, features: Features) -> list[np.ndarray]:
-    """Starting vectors for the fit, the most plausible first.
+def initial_guesses(circuit: Circuit, features: Features,
+                    limit: int | None = None) -> list[np.ndarray]:
+    """Starting vectors for the fit, the most plausible first (at most ``limit``).
 
     The first maps the detected arcs onto the circuit's arcs from high to low
     frequency; the others vary what data alone cannot settle: arcs merged or
@@ -399,11 +400,16 @@ def initial_guesses(circuit: Circuit, features: Features) -> list[np.ndarray]:
             # Split the largest single arc instead of trusting small ones.
             merged = _fit_arcs_to_slots(visible or everything, 1)
             candidates.append(_fit_arcs_to_slots(tuple(merged), slots))
-    guesses = []
+    guesses: list[np.ndarray] = []
+    seen: set[bytes] = set()
     for arcs in candidates:
         vector = _Builder(circuit, features).build(arcs)
-        if not any(np.allclose(vector, g) for g in guesses):
+        key = np.round(np.log(np.abs(vector) + 1e-300), 6).tobytes()
+        if key not in seen:
+            seen.add(key)
             guesses.append(vector)
+        if limit is not None and len(guesses) >= limit:
+            break
     return guesses
 
 

@@ -1,0 +1,259 @@
+"""Levenberg-Marquardt over many spectra at once: the fast path of batch fitting.
+
+Fitting spectra one by one spends most of its time in Python and numpy call
+overhead on arrays of a few dozen points. Here every spectrum of a batch with
+the same number of points is one row of 2-D arrays: the circuit is evaluated
+for all of them in one pass (the element functions broadcast), the normal
+equations are built with one ``einsum`` and solved with one batched
+``numpy.linalg.solve``, and each spectrum keeps its own damping and stops on
+its own. The strategy is the one of :func:`labkit.eis.fit.fit_circuit`, in
+rounds over the spectra that still need it: the automatic guess, then the
+neighbours' solutions (warm start across a series), then the alternative
+guesses, then random restarts, until the fit reaches the data's noise floor.
+Results are ordinary :class:`~labkit.eis.fit.FitResult` objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from labkit.eis.circuit import Circuit
+from labkit.eis.elements import FrequencyGrid
+from labkit.eis.fit import (
+    _GOOD_ENOUGH,
+    _RANDOM_RESTARTS,
+    _STALE_RESTARTS,
+    Constraints,
+    FitResult,
+    _Mapping,
+    _Problem,
+    _result,
+    _starting_vectors,
+)
+from labkit.eis.guess import canonical_arc_order, spectrum_features
+from labkit.errors import FitError
+
+_MAX_ITERATIONS = 200
+_MAX_STEP = 2.0
+
+
+class _Batch:
+    """Residuals and Jacobians of many same-length spectra as 2-D arrays."""
+
+    def __init__(self, circuit: Circuit, mapping: _Mapping, frequency: np.ndarray,
+                 z: np.ndarray, weighting: str) -> None:
+        if mapping.sine.size and (mapping.log_sine.any() or mapping.lower_only.any()):
+            raise FitError("the vectorised fit supports the elements' own bounds only")
+        self.circuit, self.mapping = circuit, mapping
+        self.frequency, self.z = frequency, z
+        if weighting == "modulus":
+            self.w_real = self.w_imag = 1.0 / np.abs(z)
+        elif weighting == "proportional":
+            floor = 1e-12 * np.abs(z).max(axis=1, keepdims=True)
+            self.w_real = 1.0 / np.maximum(np.abs(z.real), floor)
+            self.w_imag = 1.0 / np.maximum(np.abs(z.imag), floor)
+        elif weighting == "unit":
+            self.w_real = self.w_imag = np.ones(z.shape)
+        else:
+            raise FitError(f"weighting must be 'modulus', 'proportional' or 'unit', "
+                           f"got {weighting!r}")
+
+    def values(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Parameter values (spectra × parameters) and dp/dx for transformed ``x``."""
+        m = self.mapping
+        p = x.copy()
+        d = np.ones_like(x)
+        e = np.exp(x[:, m.log])
+        p[:, m.log], d[:, m.log] = e, e
+        s = x[:, m.sine]
+        span = (m.high - m.low)[m.sine]
+        p[:, m.sine] = m.low[m.sine] + span * (np.sin(s) + 1) / 2
+        d[:, m.sine] = span * np.cos(s) / 2
+        return p, d
+
+    def evaluate(self, x: np.ndarray, rows: np.ndarray, jacobian: bool):
+        p, d = self.values(x)
+        grid = FrequencyGrid(self.frequency[rows])
+        z, derivative = self.circuit.evaluate(p.T[:, :, None], grid, jacobian)
+        difference = z - self.z[rows]
+        w_real, w_imag = self.w_real[rows], self.w_imag[rows]
+        residual = np.concatenate([difference.real * w_real, difference.imag * w_imag], axis=1)
+        residual = np.where(np.isfinite(residual), residual, 1e10)
+        if not jacobian:
+            return residual, None
+        derivative = derivative.transpose(1, 2, 0)  # spectra × points × parameters
+        jac = np.concatenate([derivative.real * w_real[:, :, None],
+                              derivative.imag * w_imag[:, :, None]], axis=1)
+        jac = jac * d[:, None, :]
+        return residual, np.where(np.isfinite(jac), jac, 0.0)
+
+    def modulus_rms(self, x: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        p, _ = self.values(x)
+        z, _ = self.circuit.evaluate(p.T[:, :, None], FrequencyGrid(self.frequency[rows]))
+        r = (z - self.z[rows]) / np.abs(self.z[rows])
+        rms = np.sqrt(np.mean(r.real**2 + r.imag**2, axis=1) / 2)
+        return np.where(np.isfinite(rms), rms, np.inf)
+
+    def levenberg_marquardt(self, x0: np.ndarray, rows: np.ndarray
+                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Polish every row's start; returns x, chi-square and whether each converged."""
+        x = x0.copy()
+        residual, jac = self.evaluate(x, rows, True)
+        cost = np.sum(residual**2, axis=1)
+        damping = np.full(len(rows), 1e-3)
+        active = np.ones(len(rows), dtype=bool)
+        converged = np.zeros(len(rows), dtype=bool)
+        n = x.shape[1]
+        eye = np.eye(n)
+        # MINPACK's scaling: the damping of each parameter follows the largest curvature it
+        # has shown, so a parameter whose effect fades is not let loose.
+        scale = np.zeros_like(x)
+        for _ in range(_MAX_ITERATIONS):
+            a = np.nonzero(active)[0]
+            if a.size == 0:
+                break
+            j = jac[a]
+            normal = np.einsum("smf,smg->sfg", j, j)
+            gradient = np.einsum("smf,sm->sf", j, residual[a])
+            scale[a] = np.maximum(scale[a], np.einsum("sff->sf", normal))
+            diagonal = np.maximum(scale[a], 1e-12 * scale[a].max(axis=1, keepdims=True)
+                                  + 1e-300)
+            system = normal + (damping[a, None] * diagonal)[:, :, None] * eye
+            try:
+                step = np.linalg.solve(system, -gradient[:, :, None])[:, :, 0]
+            except np.linalg.LinAlgError:
+                step = np.linalg.lstsq(system[0], -gradient[0], rcond=None)[0][None] \
+                    if a.size == 1 else np.zeros_like(gradient)
+            step = np.where(np.isfinite(step), step, 0.0)
+            # A trust limit: at most a factor e^2 per step in log space (a parameter whose
+            # effect vanishes must not jump to 1e-300, where its derivative dies).
+            largest = np.max(np.abs(step), axis=1, keepdims=True)
+            step = step * np.minimum(1.0, _MAX_STEP / np.maximum(largest, 1e-300))
+            trial = x[a] + step
+            trial_residual, trial_jac = self.evaluate(trial, rows[a], True)
+            trial_cost = np.sum(trial_residual**2, axis=1)
+            better = trial_cost < cost[a]
+            improved = a[better]
+            gain = (cost[improved] - trial_cost[better]) / np.maximum(cost[improved], 1e-300)
+            x[improved] = trial[better]
+            residual[improved] = trial_residual[better]
+            jac[improved] = trial_jac[better]
+            cost[improved] = trial_cost[better]
+            damping[improved] = np.maximum(damping[improved] * 0.3, 1e-12)
+            damping[a[~better]] *= 5.0
+            small_step = np.max(np.abs(step[better]), axis=1, initial=0.0) < 1e-9 \
+                if better.any() else np.zeros(0, bool)
+            # Converged: a nearly undamped step that no longer gains anything.
+            done = improved[((gain < 1e-10) & (damping[improved] < 1e-2)) | small_step]
+            stuck = a[~better][damping[a[~better]] > 1e10]
+            converged[done] = True
+            converged[stuck] = True
+            active[done] = False
+            active[stuck] = False
+        return x, cost, converged
+
+
+def fit_spectra_together(
+    spectra: Sequence[tuple[np.ndarray, np.ndarray]],
+    circuit: str | Circuit,
+    *,
+    weighting: str = "modulus",
+    starts: int = 5,
+    seed: int = 0,
+) -> list[FitResult]:
+    """Fit one circuit to many checked spectra at once (no constraints; see module doc).
+
+    Parameters
+    ----------
+    spectra
+        ``(frequency_hertz, impedance)`` pairs, already checked
+        (:func:`labkit.eis.fit.checked_spectrum`), in series order.
+    circuit
+        Circuit string or :class:`Circuit`.
+    weighting, starts, seed
+        As for :func:`labkit.eis.fit.fit_circuit`.
+    """
+    circuit = circuit if isinstance(circuit, Circuit) else Circuit(circuit)
+    mapping = _Mapping(circuit, Constraints())
+    results: list[FitResult | None] = [None] * len(spectra)
+    by_length: dict[int, list[int]] = {}
+    for index, (frequency, _) in enumerate(spectra):
+        by_length.setdefault(frequency.size, []).append(index)
+    for length, members in by_length.items():
+        if 2 * length < len(mapping.free):
+            raise FitError(f"{length} points cannot determine {len(mapping.free)} parameters")
+        group = [spectra[i] for i in members]
+        with np.errstate(all="ignore"):
+            fitted = _fit_group(circuit, mapping, group, weighting, starts, seed)
+        for index, result in zip(members, fitted, strict=True):
+            results[index] = result
+    return results
+
+
+def _fit_group(circuit: Circuit, mapping: _Mapping, group, weighting: str, starts: int,
+               seed: int) -> list[FitResult]:
+    frequency = np.vstack([f for f, _ in group])
+    z = np.vstack([impedance for _, impedance in group])
+    batch = _Batch(circuit, mapping, frequency, z, weighting)
+    count = len(group)
+    features = [spectrum_features(f, impedance) for f, impedance in group]
+    guesses = [_starting_vectors(circuit, feature, Constraints(), limit=1)
+               for feature in features]
+    target = _GOOD_ENOUGH * np.array([feature.noise_floor for feature in features])
+    free = mapping.free_full_index
+    best_x = np.zeros((count, len(mapping.free)))
+    best_cost = np.full(count, np.inf)
+    best_ok = np.zeros(count, dtype=bool)
+    rms = np.full(count, np.inf)
+    tried = np.zeros(count, dtype=int)
+
+    def polish(rows: np.ndarray, x0: np.ndarray) -> None:
+        x, cost, ok = batch.levenberg_marquardt(x0, rows)
+        tried[rows] += 1
+        better = cost < best_cost[rows] * (1 - 1e-6)
+        chosen = rows[better]
+        best_x[chosen], best_cost[chosen], best_ok[chosen] = x[better], cost[better], ok[better]
+        rms[rows] = batch.modulus_rms(best_x[rows], rows)
+
+    def pending(candidates: np.ndarray) -> np.ndarray:
+        return candidates[rms[candidates] > target[candidates]]
+
+    everyone = np.arange(count)
+    polish(everyone, np.array([mapping.to_x(g[0][free]) for g in guesses]))
+    # Warm start: a spectrum the guess did not settle starts from a settled neighbour.
+    for offset in (-1, 1):
+        rows = pending(everyone)
+        neighbour = rows + offset
+        usable = (neighbour >= 0) & (neighbour < count)
+        rows, neighbour = rows[usable], neighbour[usable]
+        settled = rms[neighbour] <= target[neighbour]
+        if settled.any():
+            polish(rows[settled], best_x[neighbour[settled]])
+    for i in pending(everyone):
+        guesses[i] = _starting_vectors(circuit, features[i], Constraints())
+    for k in range(1, max(starts, 1)):
+        rows = np.array([i for i in pending(everyone) if k < len(guesses[i])], dtype=int)
+        if rows.size:
+            polish(rows, np.array([mapping.to_x(guesses[i][k][free]) for i in rows]))
+    rng = np.random.default_rng(seed)
+    stale = np.zeros(count, dtype=int)
+    for _ in range(_RANDOM_RESTARTS):
+        rows = pending(everyone)
+        rows = rows[stale[rows] < _STALE_RESTARTS]
+        if rows.size == 0:
+            break
+        before = best_cost[rows].copy()
+        polish(rows, best_x[rows] + rng.normal(0.0, 1.0, size=(rows.size, best_x.shape[1])))
+        stale[rows] = np.where(best_cost[rows] < before, 0, stale[rows] + 1)
+    results = []
+    for i, (f, impedance) in enumerate(group):
+        problem = _Problem(circuit, mapping, f, impedance, weighting)
+        p_free, _ = mapping.free_values(best_x[i])
+        ordered = canonical_arc_order(circuit, mapping.full(p_free), mapping.locked)
+        x = mapping.to_x(ordered[free])
+        message = "converged" if best_ok[i] else "iteration limit reached"
+        results.append(_result(problem, x, float(best_cost[i]), bool(best_ok[i]), message,
+                               weighting, int(tried[i])))
+    return results
