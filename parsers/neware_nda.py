@@ -257,12 +257,19 @@ def _read_v22_v29(buffer: bytes, path: Path, version: int) -> CyclingRecord:
 
 
 def _calendar_seconds(data: dict[str, np.ndarray]) -> np.ndarray:
-    """Seconds since 1970 from Y/M/D h:m:s fields (no time zone in the file: read as UTC)."""
-    months = (data["year"].astype(np.int64) - 1970) * 12 + data["month"].astype(np.int64) - 1
-    days = (months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
-            + data["day"].astype(np.int64) - 1)
-    return (days * 86400 + data["hour"].astype(np.int64) * 3600
-            + data["minute"].astype(np.int64) * 60 + data["second"]).astype(np.float64)
+    """Seconds since 1970 from Y/M/D h:m:s fields (no time zone in the file: read as UTC).
+
+    The date changes rarely: its day number is worked out once per run of equal dates.
+    """
+    date = (data["year"].astype(np.int64) * 16 + data["month"]) * 32 + data["day"]
+    starts = np.flatnonzero(np.r_[True, date[1:] != date[:-1]])
+    year, month, day = data["year"][starts], data["month"][starts], data["day"][starts]
+    months = (year.astype(np.int64) - 1970) * 12 + month - 1
+    days = months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) + day - 1
+    day_seconds = np.repeat(days * 86400, np.diff(np.r_[starts, len(date)]))
+    clock = (data["hour"].astype(np.int32) * 3600 + data["minute"].astype(np.int32) * 60
+             + data["second"])
+    return (day_seconds + clock).astype(np.float64)
 
 
 def _aux_columns(buffer: bytes, path: Path, records: np.ndarray, index: np.ndarray,
