@@ -110,3 +110,34 @@ def test_neware_xlsx_cycle_sheet():
     charge = steps[steps["Step Type"].str.contains("Chg")].iloc[0]
     assert summary["charge_time_second"].iloc[0] == pytest.approx(
         _hms(pd.Series([charge["Step Time"]]))[0], abs=1)
+
+
+def _boundaries(positions: np.ndarray) -> np.ndarray:
+    return np.flatnonzero(np.diff(positions) != 0) + 1
+
+
+@pytest.mark.parametrize("folder, name", [
+    ("neware", "cellpy_nw_regular_export_ife_example.csv"),
+    ("arbin", "cellpy_20210210_FC_01_cc_01.res"),
+    ("maccor", "beep_xTESLADIAG_000019_CH70.070"),
+])
+def test_steps_found_in_the_data_alone_agree_with_the_vendor_steps(folder, name):
+    """Ignoring the vendor's step column, every step change that changes the current is found.
+
+    Extra boundaries are allowed only where a vendor step holds a CC and a CV phase
+    (Maccor's CCCV step) and are then a CC -> CV split.
+    """
+    from labkit.analysis.steps import StepParameters, detect_steps
+
+    record = _read_or_skip(corpus_path("cycler", folder, name))
+    column = "step_count" if "step_count" in record.data else "step_index"
+    vendor = _boundaries(record.data[column].to_numpy(float))
+    steps = detect_steps(record, StepParameters(use_vendor_steps=False))
+    ours = _boundaries(steps.row_step)
+    current = record.data["current_ampere"].to_numpy(float)
+    changes_current = np.abs(current[vendor] - current[vendor - 1]) > 0.01 * np.abs(current).max()
+    distance = np.abs(vendor[:, None] - ours[None, :]).min(axis=1)
+    assert np.all(distance[changes_current] <= 1)
+    extra = ours[np.abs(ours[:, None] - vendor[None, :]).min(axis=1) > 1]
+    kinds = steps.table.set_index("first_row")["kind"]
+    assert set(kinds.reindex(extra)) <= {"cv_charge", "cv_discharge"}

@@ -12,6 +12,7 @@ the current and voltage themselves:
    by more than ``jump_fraction`` of its magnitude while the voltage is not held
    (``|ΔV| > cv_voltage_tolerance_volt``), and, when ``use_vendor_steps`` and the
    record has ``step_count`` or ``step_index``, where the vendor's step changes.
+   A lone sample taken while the current ramps up joins the step it ramps into.
 3. A charging or discharging segment whose current leaves its initial value
    (median of its first samples) by more than ``cc_current_fraction`` and whose
    voltage then stays within ``cv_voltage_tolerance_volt`` is split into a CC and
@@ -172,14 +173,21 @@ def _segments(record: CyclingRecord, current: np.ndarray, voltage: np.ndarray,
                       <= parameters.cv_voltage_tolerance_volt)
     new = (direction != np.concatenate([direction[:1], direction[:-1]])) | (
         jump & voltage_moves & (direction != 0))
+    vendor = np.zeros_like(new)
     if parameters.use_vendor_steps:
         for column in ("step_count", "step_index"):
             if column in record.data:
                 steps = numeric(record, column)
-                new |= np.diff(steps, prepend=steps[:1]) != 0
+                vendor = np.diff(steps, prepend=steps[:1]) != 0
                 break
     new[0] = False
-    return np.cumsum(new)
+    # a lone sample taken while the current ramps up belongs to the step it ramps into
+    starts = np.flatnonzero(new)
+    lone = starts[(np.diff(starts, append=len(new)) == 1) & (starts + 1 < len(new))]
+    lone = lone[(direction[lone] != 0) & (direction[lone] == direction[np.minimum(lone + 1,
+                                                                                   len(new) - 1)])]
+    new[lone + 1] = False
+    return np.cumsum(new | vendor)
 
 
 def _split_cc_cv(segment: np.ndarray, current: np.ndarray, voltage: np.ndarray,
