@@ -194,7 +194,7 @@ def pellet_impedance(
     noise: float = 0.01,
     seed: int = 0,
 ) -> ImpedanceRecord:
-    """Blocking-electrode pellet spectrum ``R0-p(R1,CPE1)-p(R2,CPE2)-CPE3``, 1 MHz–0.1 Hz.
+    """Blocking-electrode pellet spectrum ``R0-p(R1,CPE1)-p(R2,CPE2)-CPE3``, 7 MHz–0.1 Hz.
 
     Bulk and grain-boundary conductivities follow σT = A·exp(−Ea/kT) with the given
     values at 25 °C; ``noise`` is the relative Gaussian noise on real and imaginary parts.
@@ -206,7 +206,7 @@ def pellet_impedance(
 
     r_bulk = thickness_cm / (sigma(sigma_bulk_25c, ea_bulk_ev) * area_cm2)
     r_gb = thickness_cm / (sigma(sigma_gb_25c, ea_gb_ev) * area_cm2)
-    frequency = np.logspace(6, -1, 71)
+    frequency = np.logspace(np.log10(7e6), -1, 80)
     jw = 2j * np.pi * frequency
     z = (5.0 + r_bulk / (1 + r_bulk * 2e-11 * jw ** 0.95) + r_gb / (1 + r_gb * 1e-9 * jw ** 0.85)
          + 1 / (2e-6 * jw ** 0.9))

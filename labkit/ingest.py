@@ -25,12 +25,41 @@ from labkit.fileio import sha256_of
 from labkit.store import Entry, Store, stat_signature
 
 
-def _summary_hook(record) -> dict[str, Any]:
+def _summary_hook(record, argument: str | None) -> dict[str, Any]:
     return record.summary()
 
 
-#: Analyses that can run after a file is ingested: name -> function(record) -> JSON-able dict.
-ANALYSIS_HOOKS: dict[str, Callable[[Any], dict[str, Any]]] = {"summary": _summary_hook}
+def _cycles_hook(record, argument: str | None) -> dict[str, Any]:
+    from labkit.analysis.cycling import summarize_cycles
+
+    if record.kind != "cycling":
+        return {"skipped": "not a cycling record"}
+    return summarize_cycles(record).to_dict()
+
+
+def _eis_fit_hook(record, argument: str | None) -> dict[str, Any]:
+    from labkit.eis.fit import fit_circuit
+    from labkit.eis.models import MODELS, get_model
+
+    if record.kind != "impedance":
+        return {"skipped": "not an impedance record"}
+    circuit = get_model(argument).circuit if argument in MODELS else argument
+    if not circuit:
+        raise LabkitError("the eis_fit hook needs a model or circuit: eis_fit:pellet")
+    fits = []
+    for index, _rows in record.spectra():
+        frequency, impedance = record.impedance(index)
+        fits.append({"spectrum": index, **fit_circuit(frequency, impedance, circuit).to_dict()})
+    return {"circuit": circuit, "fits": fits}
+
+
+#: Analyses that can run on each newly ingested record, by name; ``name:argument`` passes an
+#: argument (``eis_fit:pellet``, ``eis_fit:R0-p(R1,CPE1)``). Each returns a JSON-able dict.
+ANALYSIS_HOOKS: dict[str, Callable[[Any, str | None], dict[str, Any]]] = {
+    "summary": _summary_hook,
+    "cycles": _cycles_hook,
+    "eis_fit": _eis_fit_hook,
+}
 
 
 @dataclass
@@ -119,8 +148,9 @@ def parse_into_store(path: str, store_path: str, hooks: tuple[str, ...] = ()) ->
 
 
 def _run_hook(name: str, record) -> dict[str, Any]:
+    hook, _, argument = name.partition(":")
     try:
-        return {"result": ANALYSIS_HOOKS[name](record)}
+        return {"result": ANALYSIS_HOOKS[hook](record, argument or None)}
     except LabkitError as exc:
         return {"error": exc.to_dict()}
 
@@ -157,7 +187,7 @@ def ingest(
     """
     store = store if isinstance(store, Store) else Store(store)
     hooks = tuple(hooks)
-    unknown = [h for h in hooks if h not in ANALYSIS_HOOKS]
+    unknown = [h for h in hooks if h.partition(":")[0] not in ANALYSIS_HOOKS]
     if unknown:
         raise LabkitError(f"unknown analysis hooks {unknown}; known: {sorted(ANALYSIS_HOOKS)}")
     store.remove_dead_temporaries()

@@ -172,3 +172,27 @@ def test_ingest_on_a_dask_local_cluster(tmp_path, example_files):
         report = ingest([source], tmp_path / "store", dask=client)
     assert report.ingested == len(files)
     _assert_consistent(Store(tmp_path / "store"), files)
+
+
+def test_analysis_hooks_store_results_in_the_catalog(tmp_path):
+    from labkit.examples import pellet_impedance
+
+    source = tmp_path / "exports"
+    source.mkdir()
+    write_examples(source)
+    report = ingest([source], tmp_path / "store", hooks=["cycles", "eis_fit:pellet"])
+    assert report.quarantined == 0
+    results = Store(tmp_path / "store").analyses()
+    cycles = results[(results["name"] == "cycles")
+                     & results["path"].str.endswith("cycling_cell.bdf.csv")]
+    table = json.loads(cycles["result"].iloc[0])["cycles"]
+    assert len(table) == 30  # labkit.examples.cycling_cell: 30 cycles
+    fits = results[(results["name"] == "eis_fit:pellet")
+                   & results["path"].str.endswith("pellet_eis_25C.csv")]
+    fit = json.loads(fits["result"].iloc[0])["fits"][0]
+    truth = pellet_impedance(25).meta.extra
+    assert fit["parameters"]["R1"]["value"] == pytest.approx(truth["r_bulk_ohm"], rel=0.05)
+    assert fit["parameters"]["R2"]["value"] == pytest.approx(truth["r_gb_ohm"], rel=0.05)
+    skipped = results[(results["name"] == "eis_fit:pellet")
+                      & results["path"].str.endswith("cycling_cell.bdf.csv")]
+    assert json.loads(skipped["result"].iloc[0]) == {"skipped": "not an impedance record"}

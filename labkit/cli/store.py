@@ -28,7 +28,8 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     ingest.add_argument("--dask", metavar="ADDRESS",
                         help="run on a Dask cluster (scheduler address, e.g. tcp://host:8786)")
     ingest.add_argument("--hook", action="append", default=[], metavar="NAME",
-                        help="analysis to run on each new record (repeatable), e.g. summary")
+                        help="analysis to run on each new record (repeatable): summary, cycles, "
+                             "eis_fit:MODEL_OR_CIRCUIT (e.g. eis_fit:pellet)")
     add_json_flag(ingest)
     ingest.set_defaults(handler=_ingest)
 
