@@ -105,3 +105,21 @@ def test_fast_charge_and_limits_commands(tmp_path, capsys):
     code, payload = _run(capsys, "limits", "--sigma", "1e-3", "--t-plus", "1.5",
                          "--thickness", "30e-4")
     assert code == 1 and "transference number" in payload["error"]["message"]
+
+
+def test_dqdv_prints_peaks_and_writes_curves(tmp_path, capsys):
+    import numpy as np
+    import pandas as pd
+
+    t = 2.0 * np.arange(1, 1799)
+    q = t / 3600
+    voltage = 3.7 + 0.02 * np.log(q / (1.0 - q))
+    frame = pd.DataFrame({"test_time_second": t, "current_ampere": 1.0, "voltage_volt": voltage})
+    path = _write(frame, tmp_path / "plateau.bdf.csv")
+    out = tmp_path / "curves.csv"
+    code, payload = _run(capsys, "dqdv", path, "-o", str(out))
+    assert code == 0
+    assert payload["peaks"][0]["voltage_volt"] == pytest.approx(3.7, abs=0.005)
+    assert payload["peaks"][0]["dq_dv_ampere_hour_per_volt"] == pytest.approx(12.5, rel=0.05)
+    curves = pd.read_csv(out)
+    assert set(curves["direction"]) == {"charge"}

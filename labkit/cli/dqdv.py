@@ -1,0 +1,63 @@
+"""``labkit dqdv``: differential capacity curves of a cycling file."""
+
+from __future__ import annotations
+
+import argparse
+
+from labkit.cli import Outcome, add_json_flag
+
+
+def register(subcommands: argparse._SubParsersAction) -> None:
+    """Add ``dqdv``."""
+    parser = subcommands.add_parser(
+        "dqdv",
+        help="differential capacity dQ/dV of every half cycle",
+        description=(
+            "dQ/dV of each charge and discharge of FILE: voltage made monotonic, Q "
+            "interpolated onto a uniform voltage grid (--step), then differentiated by a "
+            "Savitzky-Golay filter (--window points, order 2). Prints the main peak of each "
+            "curve; -o writes all curves as CSV."
+        ),
+    )
+    parser.add_argument("file", metavar="FILE", help="cycling file in any format labkit reads")
+    parser.add_argument("--cycle", type=int, action="append", metavar="N",
+                        help="cycle to analyse (repeatable; default all)")
+    parser.add_argument("--step", type=float, default=0.002, metavar="V",
+                        help="voltage grid spacing (default 0.002 V)")
+    parser.add_argument("--window", type=int, default=11, metavar="N",
+                        help="Savitzky-Golay window in grid points, odd (default 11)")
+    parser.add_argument("-o", "--output", metavar="OUT.csv", help="write the curves as CSV")
+    add_json_flag(parser)
+    parser.set_defaults(handler=_dqdv)
+
+
+def _dqdv(args: argparse.Namespace) -> Outcome:
+    from labkit.analysis.dqdv import differential_capacity
+    from labkit.cli._records import cycling_record, number
+    from labkit.fileio import atomic_write
+
+    record = cycling_record(args.file)
+    result = differential_capacity(record, cycles=args.cycle, voltage_step_volt=args.step,
+                                   window_points=args.window)
+    peaks = []
+    for (cycle, direction), _ in result.curves.groupby(["cycle_count", "direction"], sort=True):
+        found = result.peaks(int(cycle), direction)
+        if len(found):
+            top = found.iloc[0]
+            peaks.append({"cycle_count": int(cycle), "direction": direction,
+                          "voltage_volt": float(top["voltage_volt"]),
+                          "dq_dv_ampere_hour_per_volt": float(top["dq_dv_ampere_hour_per_volt"])})
+    payload = {"file": args.file, "method": result.method, "voltage_step_volt": args.step,
+               "window_points": args.window, "peaks": peaks}
+    if args.output:
+        with atomic_write(args.output, "w", encoding="utf-8", newline="\n") as handle:
+            result.curves.to_csv(handle, index=False, float_format="%.9g")
+        payload["output"] = args.output
+    else:
+        payload["curves"] = result.to_dict()["curves"]
+    lines = [f"{'cycle':>5} {'direction':>9} {'peak V':>8} {'dQ/dV Ah/V':>11}"]
+    lines += [f"{p['cycle_count']:>5} {p['direction']:>9} {number(p['voltage_volt']):>8} "
+              f"{number(p['dq_dv_ampere_hour_per_volt']):>11}" for p in peaks]
+    if args.output:
+        lines.append(f"curves written to {args.output}")
+    return Outcome(payload, "\n".join(lines))
