@@ -319,7 +319,12 @@ def _record(frame: pd.DataFrame, path: Path, first_line: int, meta: Metadata) ->
     if "power_watt" in values:
         extra = {"power_watt": values.pop("power_watt"), **extra}
     record_frame = nw.cycling_frame(values, step_type=codes, extra=extra)
-    record_frame["neware_step_type"] = pd.Categorical(frame["Step Type"].astype(str).str.strip())
+    # one spelling per step type, as the raw-file readers name them ('CC Dchg' -> 'CC DChg')
+    spelled = frame["Step Type"].astype(str).str.strip()
+    unique = spelled.unique()
+    canonical = {text: nw.STEP_TYPE_NAMES[int(code)] if code else text
+                 for text, code in zip(unique, _step_codes(pd.Series(unique)), strict=True)}
+    record_frame["neware_step_type"] = pd.Categorical(spelled.map(canonical))
     info = dict(meta.extra)
     if dropped:
         info["dropped_columns"] = dropped
