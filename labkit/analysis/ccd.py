@@ -8,11 +8,12 @@ criteria, each an explicit parameter of :class:`CcdCriteria`:
 
 ``voltage_drop``
     a sudden fall of ``|V|`` by more than ``drop_fraction`` from one sample to
-    the next: every one of the ``drop_window_samples`` samples from there on is
-    below ``1 - drop_fraction`` times the median of as many samples before (so
-    one noisy sample does not count) (a dendrite bridging the
-    electrolyte shorts the cell within a sample interval, Kasemchainan et al.,
-    Nat. Mater. 18, 1105 (2019); Sharafi et al., J. Power Sources 302, 135 (2016));
+    the next: every one of the ``drop_window_samples`` samples from there on
+    is below ``1 - drop_fraction`` times the median of as many samples before
+    (so one noisy sample does not count). A dendrite bridging the electrolyte
+    shorts the cell within a sample interval (the failure signature used by
+    Sharafi et al., J. Power Sources 302, 135 (2016) and Kasemchainan et al.,
+    Nat. Mater. 18, 1105 (2019));
 ``ohmic_collapse``
     ``|V|`` (median of ``collapse_window_samples``) below ``collapse_fraction``
     of the polarisation of the first half cycle, or below
@@ -21,18 +22,23 @@ criteria, each an explicit parameter of :class:`CcdCriteria`:
     through an electronic path (a gradual, soft short);
 ``noise``
     the median of ``|Δ²V|`` (second difference of consecutive samples) over
-    ``noise_window_samples`` (blind to a steady ramp and to a single jump) above ``noise_fraction``
-    of the half cycle's median ``|V|`` and above ``noise_factor`` times that of
-    the first half cycle
-    (intermittent soft shorts make the voltage erratic);
+    ``noise_window_samples`` (blind to a steady ramp and to a single jump)
+    above ``noise_fraction`` of the half cycle's median ``|V|`` and above
+    ``noise_factor`` times that of the first half cycle (intermittent soft
+    shorts make the voltage erratic);
 ``overpotential_limit``
     ``|V|`` reaching ``overpotential_limit_volt`` (loss of contact / voids; also
     the cut-off a cycler applies).
 
+No standard fixes these thresholds: the defaults of :class:`CcdCriteria` are
+labkit's, chosen to ignore the nucleation overshoot and the noise of typical
+data (a halving of the voltage, a tenth of the first polarisation, a 5 V
+limit), and every result states the values it used.
+
 The first half cycle is the reference of the relative criteria, so it is
 checked only against the absolute ones (drop, ``collapse_voltage_volt``,
-limit). The earliest sample meeting any criterion is the failure (at the same sample
-the order above decides). The CCD is the highest current density of which
+limit). The earliest sample meeting any criterion is the failure (at the
+same sample the order above decides). The CCD is the highest current density of which
 every half cycle passed; the failing density is reported beside it, together
 with the areal capacity passed in the failing half cycle before it failed (the
 critical areal capacity). The protocol is recognised as fixed-time or
