@@ -72,8 +72,9 @@ class FitResult:
         The circuit string.
     parameters
         Name -> :class:`ParameterEstimate` in circuit order.
-    correlation
-        Correlation matrix of the fitted (varied) parameters, names as index and columns.
+    correlation_matrix, varied
+        Correlation matrix of the varied parameters and their names (also as the
+        DataFrame :attr:`correlation`).
     chi_square, reduced_chi_square, aic, bic
         Weighted sum of squared residuals, divided by the degrees of freedom, and the
         information criteria as lmfit defines them (``n ln(χ²/n) + 2k`` / ``+ ln(n) k``).
@@ -93,7 +94,8 @@ class FitResult:
 
     circuit: str
     parameters: Mapping[str, ParameterEstimate]
-    correlation: pd.DataFrame
+    correlation_matrix: np.ndarray = field(repr=False)
+    varied: tuple[str, ...]
     chi_square: float
     reduced_chi_square: float
     aic: float
@@ -119,6 +121,12 @@ class FitResult:
     def values(self) -> dict[str, float]:
         """Name -> fitted value."""
         return {name: p.value for name, p in self.parameters.items()}
+
+    @property
+    def correlation(self) -> pd.DataFrame:
+        """Correlation matrix of the varied parameters, names as index and columns."""
+        return pd.DataFrame(self.correlation_matrix, index=list(self.varied),
+                            columns=list(self.varied))
 
     def covariance(self) -> pd.DataFrame:
         """Covariance matrix of the varied parameters (from correlation and standard errors)."""
@@ -321,11 +329,6 @@ class _Problem:
         jac = jac * dp_dx[None, :]
         return np.where(np.isfinite(jac), jac, 0.0)
 
-    def natural_jacobian(self, p_free: np.ndarray) -> np.ndarray:
-        _, derivative = self.circuit.evaluate(self.mapping.full(p_free), self.grid, True)
-        free = self.mapping.matrix.T @ derivative
-        return np.hstack([free.real * self.w_real, free.imag * self.w_imag]).T
-
     def modulus_rms(self, x: np.ndarray) -> float:
         p_free, _ = self.mapping.free_values(x)
         model, _ = self.circuit.evaluate(self.mapping.full(p_free), self.grid)
@@ -495,8 +498,13 @@ def _result(problem: _Problem, x: np.ndarray, chi_square: float, converged: bool
     reduced = chi_square / dof
     stderr_free = np.full(n_free, np.nan)
     correlation = np.full((n_free, n_free), np.nan)
+    model, derivative = circuit.evaluate(full, problem.grid, jacobian=True)
+    difference = model - problem.z
+    residuals = np.concatenate([difference.real * problem.w_real,
+                                difference.imag * problem.w_imag])
     if n_free:
-        jac = problem.natural_jacobian(p_free)
+        free = mapping.matrix.T @ derivative
+        jac = np.hstack([free.real * problem.w_real, free.imag * problem.w_imag]).T
         try:
             covariance = np.linalg.inv(jac.T @ jac) * reduced
             variances = np.diag(covariance)
@@ -518,14 +526,13 @@ def _result(problem: _Problem, x: np.ndarray, chi_square: float, converged: bool
     success = bool(converged and finite and np.isfinite(stderr_free).all())
     if not success and converged:
         message = "converged, but the parameters are not all determined (singular covariance)"
-    model, _ = circuit.evaluate(full, problem.grid)
     with np.errstate(divide="ignore"):
         log_term = n_points * math.log(chi_square / n_points) if chi_square > 0 else -math.inf
     return FitResult(
         circuit=circuit.text, parameters=parameters,
-        correlation=pd.DataFrame(correlation, index=mapping.free, columns=mapping.free),
+        correlation_matrix=correlation, varied=tuple(mapping.free),
         chi_square=float(chi_square), reduced_chi_square=float(reduced),
         aic=float(log_term + 2 * n_free), bic=float(log_term + math.log(n_points) * n_free),
-        residuals=problem.residual(x), frequency_hertz=problem.grid.frequency_hertz,
+        residuals=residuals, frequency_hertz=problem.grid.frequency_hertz,
         impedance=problem.z, model=model, weighting=weighting, success=success,
         message=message, starts=starts)

@@ -8,8 +8,9 @@ Two stages, both cheap:
    times), a low-frequency tail of power-law (CPE-like) terms and an inductance.
    Clusters of relaxation weight are the arcs (resistance, time constant,
    width), the tail terms give the low-frequency spike, the constant gives
-   the high-frequency intercept. The same fit's residual is the noise floor a
-   good circuit fit should reach. Peaks from a real DRT can be passed instead.
+   the high-frequency intercept. An unconstrained fit of the same basis gives
+   the noise floor a good circuit fit should reach. Peaks from a real DRT can
+   be passed instead.
 2. :func:`initial_guesses` maps those features onto the circuit's structure:
    a lone top-level R takes the intercept, every ``p(...)`` or Zarc takes an
    arc (in circuit order = from high to low frequency), capacitive and
@@ -100,10 +101,10 @@ def spectrum_features(frequency_hertz: np.ndarray, impedance: np.ndarray,
     z = np.asarray(impedance, complex)
     lo, hi = np.log10(omega.min()), np.log10(omega.max())
     taus = np.logspace(-hi - 1, -lo, int((hi - lo + 1) * _TAU_PER_DECADE) + 1)
-    coefficients, _ = _relaxation_fit(omega, z, taus, _RIDGE)
-    # The nearly unpenalised fit's residual is the noise floor of the data.
-    _, noise_floor = _relaxation_fit(omega, z, taus, _RIDGE / 20)
     n_tau = taus.size
+    stacked, norms, target = _weighted_basis(omega, z, taus)
+    coefficients = _relaxation_fit(stacked, norms, target, n_tau, _RIDGE)
+    noise_floor = _noise_floor(stacked, target)
     r_inf = float(coefficients[0])
     relaxation = coefficients[1:1 + n_tau]
     tail = coefficients[1 + n_tau:1 + n_tau + _TAIL_EXPONENTS.size]
@@ -117,33 +118,43 @@ def spectrum_features(frequency_hertz: np.ndarray, impedance: np.ndarray,
         z_scale_ohm=float(np.median(np.abs(z))))
 
 
-def _relaxation_fit(omega: np.ndarray, z: np.ndarray, taus: np.ndarray,
-                    ridge: float) -> tuple[np.ndarray, float]:
-    """Non-negative modulus-weighted fit of R_inf + RC grid + tail terms + inductance.
-
-    Returns the coefficients (R_inf, one R per τ, one 1/Q per tail exponent, L) and
-    the RMS weighted residual per real value.
-    """
+def _weighted_basis(omega: np.ndarray, z: np.ndarray,
+                    taus: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Modulus-weighted basis (R_inf, RC grid, tail terms, inductance), real rows then
+    imaginary rows, columns scaled to unit norm; the column norms; the weighted data."""
     weight = 1.0 / np.maximum(np.abs(z), 1e-300)
     jw = 1j * omega
     basis = np.column_stack([np.ones_like(jw), 1.0 / (1.0 + jw[:, None] * taus[None, :]),
                              np.exp(-_TAIL_EXPONENTS[None, :] * np.log(jw)[:, None]), jw])
     weighted = basis * weight[:, None]
     stacked = np.vstack([weighted.real, weighted.imag])
-    # Scale columns so the penalty and the solver see comparable magnitudes.
     norms = np.linalg.norm(stacked, axis=0)
     norms[norms == 0] = 1.0
-    stacked = stacked / norms
-    # Penalise the size of the relaxation weights (not of the tail terms), so the
-    # low-frequency spike is described by the tail terms rather than by slow arcs.
-    n_tau = taus.size
+    target = np.concatenate([(z * weight).real, (z * weight).imag])
+    return stacked / norms, norms, target
+
+
+def _relaxation_fit(stacked: np.ndarray, norms: np.ndarray, target: np.ndarray,
+                    n_tau: int, ridge: float) -> np.ndarray:
+    """Non-negative fit of the basis; coefficients (R_inf, one R per τ, one 1/Q per tail
+    exponent, L).
+
+    The size of the relaxation weights (not of the tail terms) is penalised, so the
+    low-frequency spike is described by the tail terms rather than by slow arcs.
+    """
     penalty = np.zeros((n_tau, stacked.shape[1]))
     penalty[np.arange(n_tau), 1 + np.arange(n_tau)] = ridge
-    target = np.concatenate([(z * weight).real, (z * weight).imag])
     solution, _ = nnls(np.vstack([stacked, penalty]),
                        np.concatenate([target, np.zeros(n_tau)]), maxiter=2000)
+    return solution / norms
+
+
+def _noise_floor(stacked: np.ndarray, target: np.ndarray) -> float:
+    """Noise of the weighted data per real value: the residual of an unconstrained fit of
+    the flexible basis, corrected for the degrees of freedom it used."""
+    solution, _, rank, _ = np.linalg.lstsq(stacked, target, rcond=None)
     residual = stacked @ solution - target
-    return solution / norms, float(np.sqrt(np.mean(residual**2)))
+    return float(np.sqrt(np.sum(residual**2) / max(target.size - rank, 1)))
 
 
 def _tail_from_terms(tail: np.ndarray, omega: np.ndarray) -> tuple[float, float]:
