@@ -81,3 +81,15 @@ def test_missing_resistances_or_voltage_are_clear_errors():
         transference_number(no_voltage, r0_ohm=1.0, rss_ohm=1.0)
     assert transference_number(no_voltage, r0_ohm=500.0, rss_ohm=550.0,
                                delta_v_volt=0.01).t_plus_bruce_vincent.value == pytest.approx(0.4)
+
+
+def test_rests_before_and_after_the_polarisation_are_ignored():
+    record, _, _ = _ca(0.4)
+    rest = pd.DataFrame({"test_time_second": np.arange(-600.0, 0.0, 5.0), "current_ampere": 0.0,
+                         "voltage_volt": 0.0})
+    after = pd.DataFrame({"test_time_second": 4 * 3600 + np.arange(5.0, 600.0, 5.0),
+                          "current_ampere": 0.0, "voltage_volt": 0.0})
+    padded = pd.concat([rest, record.data, after], ignore_index=True)
+    result = transference_number(CyclingRecord(padded, Metadata()), r0_ohm=500.0, rss_ohm=550.0)
+    assert result.t_plus_bruce_vincent.value == pytest.approx(0.4, rel=1e-6)
+    assert result.delta_v_volt.value == pytest.approx(0.01)

@@ -256,12 +256,16 @@ def transference_number(
     current = np.abs(numeric(ca, "current_ampere"))
     finite = np.isfinite(time) & np.isfinite(current)
     time, current = time[finite], current[finite]
+    # the polarisation is the longest run of samples with current (rests before/after dropped)
     flowing = current > 0
-    if flowing.sum() < 10:
-        raise AnalysisError("the chronoamperometry record has fewer than 10 samples with current",
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], flowing.astype(int), [0]])))
+    starts, ends = edges[::2], edges[1::2]
+    if starts.size == 0 or (ends - starts).max() < 10:
+        raise AnalysisError("the chronoamperometry record has no run of 10 samples with current",
                             file=ca.meta.source_path)
-    start = int(np.argmax(flowing))
-    time, current = time[start:], current[start:]
+    longest = int(np.argmax(ends - starts))
+    start, end = int(starts[longest]), int(ends[longest])
+    time, current = time[start:end], current[start:end]
 
     window = time >= time[-1] - steady_fraction * (time[-1] - time[0])
     if window.sum() < 3:
@@ -276,7 +280,7 @@ def transference_number(
     drift = float(slope * window_second / iss_value)
     i0 = Estimate(float(current[0]), noise)
 
-    delta_v, delta_v_source = _delta_v(ca, delta_v_volt, start)
+    delta_v, delta_v_source = _delta_v(ca, delta_v_volt, finite, start, end)
     fits: dict[str, SymmetricCellFit] = {}
     r0, rss, rb = _estimate(r0_ohm), _estimate(rss_ohm), _estimate(rb_ohm)
     sources = []
@@ -327,14 +331,15 @@ def transference_number(
         delta_v_source, "; ".join(sources), fits)
 
 
-def _delta_v(ca: CyclingRecord, given: float | None, start: int) -> tuple[Estimate, str]:
+def _delta_v(ca: CyclingRecord, given: float | None, finite: np.ndarray, start: int,
+             end: int) -> tuple[Estimate, str]:
     if given is not None:
         return Estimate(abs(float(given)), math.nan), "given"
     if "voltage_volt" not in ca.data:
         raise MetadataError("applied potential step ΔV not given and the CA record has no "
                             "voltage_volt column; pass delta_v_volt (CLI: --dv V)",
                             file=ca.meta.source_path)
-    voltage = np.abs(numeric(ca, "voltage_volt"))[start:]
+    voltage = np.abs(numeric(ca, "voltage_volt"))[finite][start:end]
     voltage = voltage[np.isfinite(voltage)]
     if voltage.size == 0:
         raise MetadataError("the CA record's voltage_volt is empty; pass delta_v_volt",
