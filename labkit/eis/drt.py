@@ -48,8 +48,9 @@ LambdaMethod = Literal["gcv", "lcurve"]
 #: Full width at half maximum of a Gaussian RBF exp(-(eps x)^2), times eps.
 _GAUSSIAN_FWHM = 2.0 * math.sqrt(math.log(2.0))
 _HERMITE_NODES, _HERMITE_WEIGHTS = np.polynomial.hermite.hermgauss(32)
-#: The log10 lambda range searched by GCV and the L-curve.
-_LOG10_LAMBDA_RANGE = (-8.0, 1.0)
+#: The lambda range searched by GCV and the L-curve, in log10 of the largest
+#: squared singular value of the standard-form problem (so it follows the data's scale).
+_LOG10_LAMBDA_RANGE = (-15.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -312,13 +313,19 @@ class _StandardForm:
         return rss, seminorm
 
 
+def _lambda_grid(form: _StandardForm) -> np.ndarray:
+    """log10 lambda candidates, relative to the largest squared singular value."""
+    top = 2.0 * math.log10(float(form.singular.max()))
+    return top + np.linspace(*_LOG10_LAMBDA_RANGE, 320)
+
+
 def _lambda_by_gcv(form: _StandardForm) -> float:
-    grid = np.linspace(*_LOG10_LAMBDA_RANGE, 200)
+    grid = _lambda_grid(form)
     return 10.0 ** float(grid[int(np.argmin(form.gcv(10.0**grid)))])
 
 
 def _lambda_by_lcurve(form: _StandardForm) -> float:
-    grid = np.linspace(*_LOG10_LAMBDA_RANGE, 200)
+    grid = _lambda_grid(form)
     rss, seminorm = form.lcurve_terms(10.0**grid)
     rho, eta = np.log(np.maximum(rss, 1e-300)), np.log(np.maximum(seminorm, 1e-300))
     d_rho, d_eta = np.gradient(rho, grid), np.gradient(eta, grid)
@@ -428,9 +435,11 @@ class _ZarcFit:
         # only when it leaves the bounds.
         for method in ("lm", "trf"):
             try:
-                fit = least_squares(residual, start, jac=jacobian, x_scale="jac",
-                                    method=method, max_nfev=20 * len(start),
-                                    bounds=(lower, upper) if method == "trf" else (-np.inf, np.inf))
+                with np.errstate(all="ignore"):  # trial steps may overflow; they are rejected
+                    fit = least_squares(residual, start, jac=jacobian, x_scale="jac",
+                                        method=method, max_nfev=20 * len(start),
+                                        bounds=(lower, upper) if method == "trf"
+                                        else (-np.inf, np.inf))
             except (ValueError, np.linalg.LinAlgError):
                 continue
             if (fit.status >= 0 and np.all(np.isfinite(fit.x))
@@ -485,19 +494,27 @@ def _shoulders(log_tau: np.ndarray, gamma: np.ndarray, peaks: np.ndarray) -> np.
 
 def _find_peaks(
     log_tau: np.ndarray, gamma: np.ndarray, minimum_fraction: float
-) -> list[tuple[int, int, int]]:
-    """(start, peak, stop) indices of the peaks of gamma, bounded by the minima between them."""
-    top = float(gamma.max())
-    if top <= 0:
-        return []
-    indices, _ = find_peaks(gamma, prominence=minimum_fraction * top)
+) -> list[tuple[int, int, int, float]]:
+    """(start, peak, stop, sign) of the peaks of gamma and of its negative lobes.
+
+    Each sign is treated apart (gamma clipped at zero); a peak's region runs to
+    the minima between it and its neighbours of the same sign.
+    """
+    top = float(np.max(np.abs(gamma)))
     regions = []
-    for i, peak in enumerate(indices):
-        start = 0 if i == 0 else indices[i - 1] + int(np.argmin(gamma[indices[i - 1]:peak]))
-        stop = (len(gamma) - 1 if i == len(indices) - 1
-                else peak + int(np.argmin(gamma[peak:indices[i + 1] + 1])))
-        regions.append((start, int(peak), stop))
-    return regions
+    if top <= 0:
+        return regions
+    for sign in (1.0, -1.0):
+        part = np.maximum(sign * gamma, 0.0)
+        indices, _ = find_peaks(np.concatenate([[0.0], part, [0.0]]),
+                                prominence=minimum_fraction * top)
+        indices = indices - 1
+        for i, peak in enumerate(indices):
+            start = 0 if i == 0 else indices[i - 1] + int(np.argmin(part[indices[i - 1]:peak]))
+            stop = (len(part) - 1 if i == len(indices) - 1
+                    else peak + int(np.argmin(part[peak:indices[i + 1] + 1])))
+            regions.append((start, int(peak), stop, sign))
+    return sorted(regions, key=lambda r: r[1])
 
 
 # --------------------------------------------------------------------------- API
@@ -605,19 +622,20 @@ def _peaks(
     regions = _find_peaks(log_tau, gamma, prominence)
     if not regions:
         return ()
-    areas = np.array([np.trapezoid(gamma[a:b + 1], log_tau[a:b + 1]) for a, _, b in regions])
-    taus = np.exp(log_tau[[p for _, p, _ in regions]])
+    areas = np.array([sign * np.trapezoid(np.maximum(sign * gamma[a:b + 1], 0.0),
+                                          log_tau[a:b + 1]) for a, _, b, sign in regions])
+    taus = np.exp(log_tau[[p for _, p, _, _ in regions]])
     peaks = [
         DrtPeak(float(t), float(r), float(t / r) if r > 0 else float("nan"),
                 float(1.0 / (2.0 * math.pi * t)), None, float(r), "drt_area")
         for t, r in zip(taus, areas, strict=True)
     ]
-    if refine:
+    if refine and np.all(areas > 0):  # ZARCs cannot represent negative (inductive) lobes
         modulus = np.abs(spec.impedance_ohm)
         weight = 1.0 / modulus if weighting == "modulus" else np.full(len(modulus),
                                                                       1.0 / modulus.max())
         bounds = (math.exp(log_tau.min()) / 10.0, math.exp(log_tau.max()) * 10.0)
-        peak_index = np.array([p for _, p, _ in regions])
+        peak_index = np.array([p for _, p, _, _ in regions])
         shoulder = _shoulders(log_tau, gamma, peak_index)
         seeds_tau = np.concatenate([taus, np.exp(log_tau[shoulder])])
         seeds_r = np.concatenate([areas, gamma[shoulder] * 1.5])

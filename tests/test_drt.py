@@ -1,0 +1,137 @@
+"""DRT: pyDRTtools' synthetic spectra and reference outputs, analytical DRTs, issue 11's peak bar."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import corpus_path
+
+from labkit.eis.drt import drt, drt_batch, rbf_evaluate, rbf_shape_factor
+from labkit.eis.zarc_synthetic import zarc_distribution, zarc_impedance, zarc_spectra
+
+# pyDRTtools' tutorial: 1ZARC.csv is R_inf 10 Ohm + ZARC(R 50 Ohm, tau 0.1 s, phi 0.8)
+# + a series inductance, with 0.5 Ohm white noise; DRT on tau = 1e-6..1e2 s (81 RBFs,
+# Gaussian, FWHM coefficient 0.5), 2nd-derivative penalty, GCV, gamma >= 0.
+TUTORIAL_LOG_TAU = np.log(np.logspace(-6, 2, 81))
+TUTORIAL = {"log_tau": TUTORIAL_LOG_TAU, "weighting": "none", "derivative_order": 2}
+
+
+def _read_csv_spectrum(*parts: str):
+    table = pd.read_csv(corpus_path(*parts))
+    return table["Freq"].to_numpy(), table["Real"].to_numpy() + 1j * table["Imag"].to_numpy()
+
+
+def _relative_l2(log_tau: np.ndarray, gamma: np.ndarray, truth: np.ndarray) -> float:
+    return float(np.sqrt(np.trapezoid((gamma - truth) ** 2, log_tau)
+                         / np.trapezoid(truth**2, log_tau)))
+
+
+def test_matches_pydrttools_reference_output_on_1zarc():
+    spectrum = _read_csv_spectrum("eis", "drt_synthetic", "pydrttools_1ZARC.csv")
+    result = drt(spectrum, **TUTORIAL)
+    coefficients = pd.read_csv(corpus_path("eis", "_reference", "pydrttools_1ZARC_DRT-RR.csv")
+                               ).iloc[:, 0].to_numpy()
+    log_tau = np.log(result.tau_second)
+    reference = rbf_evaluate(coefficients, TUTORIAL_LOG_TAU, log_tau,
+                             rbf_shape_factor(TUTORIAL_LOG_TAU))
+    assert _relative_l2(log_tau, result.gamma_ohm, reference) < 0.005
+    truth = zarc_distribution(result.tau_second, 50.0, 0.1, 0.8)
+    # Both are the same regularised estimate: equally far (17 %) from the exact DRT.
+    assert _relative_l2(log_tau, result.gamma_ohm, truth) == pytest.approx(
+        _relative_l2(log_tau, reference, truth), abs=0.005)
+
+
+def test_1zarc_default_settings_recover_the_analytical_drt():
+    result = drt(_read_csv_spectrum("eis", "drt_synthetic", "pydrttools_1ZARC.csv"))
+    truth = zarc_distribution(result.tau_second, 50.0, 0.1, 0.8)
+    assert _relative_l2(np.log(result.tau_second), result.gamma_ohm, truth) < 0.25
+    assert result.r_inf_ohm == pytest.approx(10.0, abs=0.3)
+    assert result.r_pol_ohm == pytest.approx(50.0, rel=0.03)
+    assert result.inductance_henry == pytest.approx(5e-6, rel=0.05)
+    (peak,) = result.peaks
+    assert peak.tau_second == pytest.approx(0.1, rel=0.1)
+    assert peak.resistance_ohm == pytest.approx(50.0, rel=0.05)
+    assert peak.capacitance_farad == pytest.approx(peak.tau_second / peak.resistance_ohm)
+    assert peak.frequency_hertz == pytest.approx(1 / (2 * np.pi * peak.tau_second))
+
+
+def test_2zarc_reference_two_peaks_at_the_generating_time_constants():
+    spectrum = _read_csv_spectrum("eis", "drt_synthetic", "pydrttools_2ZARC0.csv")
+    result = drt(spectrum, **TUTORIAL)
+    coefficients = pd.read_csv(corpus_path("eis", "_reference", "pydrttools_2ZARC_DRT-RR_0.csv")
+                               ).iloc[:, 0].to_numpy()
+    log_tau = np.log(result.tau_second)
+    reference = rbf_evaluate(coefficients, TUTORIAL_LOG_TAU, log_tau,
+                             rbf_shape_factor(TUTORIAL_LOG_TAU))
+    assert _relative_l2(log_tau, result.gamma_ohm, reference) < 0.01
+    # The tutorial's noise is absolute (0.5 Ohm), so the fit is unweighted.
+    taus = [p.tau_second for p in drt(spectrum, weighting="none").peaks]
+    assert len(taus) == 2
+    assert taus[0] == pytest.approx(1e-4, rel=0.25) and taus[1] == pytest.approx(0.1, rel=0.25)
+
+
+@pytest.mark.parametrize("dispersion", [0.8, 0.9])
+def test_two_zarcs_one_decade_apart_give_two_peaks(dispersion):
+    frequency = np.logspace(6, -2, 81)
+    z = 10 + zarc_impedance(frequency, [100, 100], [1e-3, 1e-2], [dispersion] * 2)
+    rng = np.random.default_rng(3)
+    z = z + 0.005 * np.abs(z) * (rng.standard_normal(81) + 1j * rng.standard_normal(81))
+    result = drt((frequency, z))
+    assert [p.method for p in result.peaks] == ["zarc_fit", "zarc_fit"]
+    for peak, tau in zip(result.peaks, [1e-3, 1e-2], strict=True):
+        assert peak.tau_second == pytest.approx(tau, rel=0.1)
+        assert peak.resistance_ohm == pytest.approx(100, rel=0.05)
+        assert peak.dispersion == pytest.approx(dispersion, abs=0.05)
+
+
+def test_issue_11_accuracy_bar_on_a_seeded_sample():
+    spectra = zarc_spectra(40, seed=11)
+    results = drt_batch([(s.frequency_hertz, s.impedance_ohm) for s in spectra])
+    passed = 0
+    for truth, result in zip(spectra, results, strict=True):
+        tau = np.array([p.tau_second for p in result.peaks])
+        resistance = np.array([p.resistance_ohm for p in result.peaks])
+        passed += bool(len(tau) == len(truth.tau_second)
+                       and np.all(np.abs(np.log(tau / truth.tau_second)) <= np.log(1.25))
+                       and np.all(np.abs(resistance / truth.resistance_ohm - 1) <= 0.15))
+    assert passed >= 38  # 95 %
+
+
+def test_lcurve_real_and_imaginary_fits():
+    frequency = np.logspace(6, -2, 81)
+    z = 10 + zarc_impedance(frequency, [100], [1e-3], [0.9])
+    rng = np.random.default_rng(0)
+    noisy = z + 0.005 * np.abs(z) * (rng.standard_normal(81) + 1j * rng.standard_normal(81))
+    lcurve = drt((frequency, noisy), lambda_method="lcurve")
+    assert lcurve.lambda_method == "lcurve" and lcurve.lambda_value > 0
+    assert lcurve.r_pol_ohm == pytest.approx(100, rel=0.02)
+    for part in ("real", "imaginary"):
+        result = drt((frequency, z), data_used=part)
+        assert result.data_used == part
+        assert result.r_inf_ohm == pytest.approx(10, abs=0.1)
+        assert result.r_pol_ohm == pytest.approx(100, rel=0.02)
+        assert result.peaks[0].tau_second == pytest.approx(1e-3, rel=0.05)
+
+
+def test_inductive_loop_needs_gamma_allowed_negative():
+    frequency = np.logspace(6, -2, 81)
+    z = 10 + zarc_impedance(frequency, [100], [1e-3], [0.9]) - zarc_impedance(
+        frequency, [20], [1.0], [0.95])
+    result = drt((frequency, z), non_negative=False, peak_prominence=0.1)
+    assert not result.non_negative
+    assert [round(p.tau_second, 2) for p in result.peaks] == [0.0, 1.0]
+    assert result.peaks[1].resistance_ohm == pytest.approx(-20, rel=0.15)
+    constrained = drt((frequency, z))
+    assert constrained.gamma_ohm.min() >= -1e-9
+    assert constrained.residual_rms_percent > 5 * result.residual_rms_percent
+
+
+def test_result_dictionary_has_the_pipeline_keys():
+    frequency = np.logspace(5, -1, 61)
+    entry = drt((frequency, 5 + zarc_impedance(frequency, [50], [1e-3], [0.85]))).to_dict()
+    assert {"peaks", "r_inf_ohm", "r_pol_ohm", "lambda", "lambda_method", "tau_second",
+            "gamma_ohm"} <= set(entry)
+    assert {"tau_second", "resistance_ohm", "capacitance_farad", "frequency_hertz"} <= set(
+        entry["peaks"][0])
+    assert len(entry["tau_second"]) == len(entry["gamma_ohm"])
