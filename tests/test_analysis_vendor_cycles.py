@@ -141,3 +141,18 @@ def test_steps_found_in_the_data_alone_agree_with_the_vendor_steps(folder, name)
     extra = ours[np.abs(ours[:, None] - vendor[None, :]).min(axis=1) > 1]
     kinds = steps.table.set_index("first_row")["kind"]
     assert set(kinds.reindex(extra)) <= {"cv_charge", "cv_discharge"}
+
+
+@pytest.mark.filterwarnings("ignore:Workbook contains no default style")
+def test_neware_constant_current_charge_ratio():
+    """BTSDA's cycle sheet states the constant-current share of the charge."""
+    from labkit.analysis.fast_charge import fast_charge_metrics
+
+    path = corpus_path("cycler", "neware", "batteryabn_CELL002_RPT_3_P0C_CH041.xlsx")
+    record = _read_or_skip(path)
+    reference = pd.read_excel(path, sheet_name="cycle").iloc[0]
+    charge = fast_charge_metrics(record).charges.iloc[0]
+    assert 100 * charge["cc_fraction"] == pytest.approx(
+        reference["Constant Curr. Chg. Ratio(%)"], abs=0.1)
+    assert charge["capacity_ampere_hour"] * charge["cc_fraction"] == pytest.approx(
+        reference["Constant Curr. Chg. Cap.(Ah)"], abs=5e-4)

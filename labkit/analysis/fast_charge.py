@@ -41,7 +41,8 @@ class FastChargeResult:
         ``duration_second``, ``capacity_ampere_hour``, ``time_to_80_percent_second``
         (NaN if never reached), ``capacity_in_10_min_ampere_hour``,
         ``capacity_in_15_min_ampere_hour`` (and as SOC fractions), ``cc_fraction``
-        (CC capacity / total for a CC-CV charge, NaN without a CV step),
+        (capacity in constant-current steps / total: below 1 for a CC-CV charge, 1 when
+        the charge never reached its CV phase), ``has_cv_step``,
         ``meets_usabc_fast_charge``.
     reference_capacity_ampere_hour
         Nominal capacity used for SOC, or ``None`` when each charge is its own reference.
@@ -136,7 +137,8 @@ def fast_charge_metrics(
         result[f"soc_in_{minutes}_min"] = np.asarray(reached) / reference.to_numpy()
     cc_capacity = rows[rows["cc"]].groupby("charge")["q"].sum().reindex(total.index, fill_value=0.0)
     has_cv = step_has_cv.reindex(total.index, fill_value=False).to_numpy()
-    result["cc_fraction"] = np.where(has_cv, cc_capacity.to_numpy() / total.to_numpy(), np.nan)
+    result["cc_fraction"] = cc_capacity.to_numpy() / total.to_numpy()
+    result["has_cv_step"] = has_cv
     if nominal is None:
         result["meets_usabc_fast_charge"] = None
     else:
