@@ -150,11 +150,11 @@ def _relaxation_fit(stacked: np.ndarray, norms: np.ndarray, target: np.ndarray,
 
 
 def _noise_floor(stacked: np.ndarray, target: np.ndarray) -> float:
-    """Noise of the weighted data per real value: the residual of an unconstrained fit of
-    the flexible basis, corrected for the degrees of freedom it used."""
-    solution, _, rank, _ = np.linalg.lstsq(stacked, target, rcond=None)
-    residual = stacked @ solution - target
-    return float(np.sqrt(np.sum(residual**2) / max(target.size - rank, 1)))
+    """Noise of the weighted data per real value: the residual of the data projected on
+    the span of the flexible basis, divided by the degrees of freedom left."""
+    q, _ = np.linalg.qr(stacked)
+    residual = target - q @ (q.T @ target)
+    return float(np.sqrt(np.sum(residual**2) / max(target.size - q.shape[1], 1)))
 
 
 def _tail_from_terms(tail: np.ndarray, omega: np.ndarray) -> tuple[float, float]:
