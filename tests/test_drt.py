@@ -135,3 +135,24 @@ def test_result_dictionary_has_the_pipeline_keys():
     assert {"tau_second", "resistance_ohm", "capacitance_farad", "frequency_hertz"} <= set(
         entry["peaks"][0])
     assert len(entry["tau_second"]) == len(entry["gamma_ohm"])
+
+
+def test_cli_batch_over_files_and_spectra(tmp_path, capsys):
+    import json
+
+    from labkit.cli import main
+
+    spectra = corpus_path("eis", "drt_synthetic", "pydrttools_2ZARC0.csv")
+    missing = tmp_path / "missing.csv"
+    code = main(["eis", "drt", str(spectra), str(missing), "--weighting", "none", "--json"])
+    payload = json.loads(capsys.readouterr().out)
+    assert code == 1
+    good, bad = payload["results"]
+    assert good["file"] == str(spectra) and good["spectrum"] == 0
+    assert good["lambda_method"] == "gcv" and good["lambda"] > 0
+    assert [round(np.log10(p["tau_second"])) for p in good["peaks"]] == [-4, -1]
+    assert bad["error"]["file"] == str(missing)
+    code = main(["eis", "drt", str(spectra), "--workers", "2", "--no-refine", "--json"])
+    assert code == 0
+    (entry,) = json.loads(capsys.readouterr().out)["results"]
+    assert all(p["method"] == "drt_area" for p in entry["peaks"])

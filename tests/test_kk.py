@@ -98,3 +98,25 @@ def test_trim_keeps_the_valid_part_of_the_garbage_gamry_spectrum():
     assert result.valid
     assert trimmed.frequency_hertz.max() == pytest.approx(200015.6)
     assert 0.1 < trimmed.frequency_hertz.min() < 16.0
+
+
+def test_cli_batch_entries_errors_and_exit_code(tmp_path, capsys):
+    import json
+
+    from labkit.cli import main
+
+    aborted = corpus_path("eis", "gamry_dta", "gamryparser_eispot_data_curveaborted.dta")
+    clean = corpus_path("eis", "zplot_z", "impedancepy_Circuit1_EIS_1.z")
+    broken = tmp_path / "broken.z"
+    broken.write_text("not an impedance file\n")
+    code = main(["eis", "kk", str(aborted), str(clean), str(broken), "--json"])
+    payload = json.loads(capsys.readouterr().out)
+    assert code == 1
+    first, second, third = payload["results"]
+    assert (first["file"], first["spectrum"], first["valid"]) == (str(aborted), 0, False)
+    assert "aborted" in first["reason"]
+    assert second["valid"] and second["number_of_rc"] > 0
+    assert set(second["residual_max_percent"]) == {"real", "imag"}
+    assert second["valid_frequency_range_hertz"]["high"] == pytest.approx(5e4)
+    assert third["error"]["type"] == "FormatError" and third["file"] == str(broken)
+    assert main(["eis", "kk", str(clean), "--json"]) == 0

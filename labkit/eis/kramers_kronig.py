@@ -231,26 +231,32 @@ def kramers_kronig(
         _chi_square(fit), frequency, real, imag, valid_range, max_residual_percent)
 
 
+def file_states_aborted(record: ImpedanceRecord) -> bool:
+    """Whether the record's file says the run was aborted (Gamry ``EXPERIMENTABORTED``)."""
+    return bool(record.meta.extra.get("gamry_aborted", False))
+
+
+def aborted_verdict(result: KramersKronigResult) -> KramersKronigResult:
+    """The verdict on a spectrum from an aborted run: invalid, whatever its residuals.
+
+    The points measured before the abort may be KK-consistent, but the spectrum
+    is not the one that was planned; the reason keeps the KK finding.
+    """
+    return dataclasses.replace(
+        result, valid=False,
+        reason="the file states the run was aborted (EXPERIMENTABORTED); "
+               f"KK test of the points measured: {result.reason}")
+
+
 def kramers_kronig_batch(spectra: Any, **options: Any) -> list[KramersKronigResult]:
     """:func:`kramers_kronig` of every spectrum of a record or iterable.
 
-    For a record whose file states the run was aborted (Gamry
-    ``EXPERIMENTABORTED``), every verdict is invalid and the reason says so: the
-    points measured before the abort may be KK-consistent, but the spectrum is
-    not the one that was planned.
+    For a record whose file states the run was aborted every verdict is invalid
+    (:func:`aborted_verdict`).
     """
-    aborted = isinstance(spectra, ImpedanceRecord) and bool(
-        spectra.meta.extra.get("gamry_aborted", False))
-    results = []
-    for spectrum in iter_spectra(spectra):
-        result = kramers_kronig(spectrum, **options)
-        if aborted:
-            result = dataclasses.replace(
-                result, valid=False,
-                reason="the file states the run was aborted (EXPERIMENTABORTED); "
-                       f"KK test of the points measured: {result.reason}")
-        results.append(result)
-    return results
+    aborted = isinstance(spectra, ImpedanceRecord) and file_states_aborted(spectra)
+    results = [kramers_kronig(spectrum, **options) for spectrum in iter_spectra(spectra)]
+    return [aborted_verdict(r) for r in results] if aborted else results
 
 
 def trim_invalid(spectrum: Any, **options: Any) -> tuple[Spectrum, KramersKronigResult]:

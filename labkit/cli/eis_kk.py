@@ -1,0 +1,76 @@
+"""``labkit eis kk``: linear Kramers-Kronig test of every spectrum of one or more files."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from labkit.cli import EXIT_INPUT_ERROR, EXIT_OK, Outcome, add_json_flag, command_group
+from labkit.cli._records import number
+
+EIS_HELP = "impedance analysis: circuit fitting, DRT, conductivity"
+
+
+def register(subcommands: argparse._SubParsersAction) -> None:
+    """Add ``eis kk``."""
+    group = command_group(subcommands, "eis", EIS_HELP)
+    kk = group.add_parser(
+        "kk",
+        help="linear Kramers-Kronig validity test (Schönleber 2014)",
+        description=(
+            "Test every spectrum in FILE... (or only --spectrum N) for Kramers-Kronig "
+            "consistency with a chain of Voigt elements (number chosen by the mu criterion, "
+            "tau range extended); residuals in %% of |Z|; a verdict with its reason and the "
+            "frequency range that passes. Exit code 1 when any file could not be read or "
+            "tested (an invalid spectrum is a result, not a failure)."
+        ),
+    )
+    kk.add_argument("files", metavar="FILE", nargs="+", help="impedance files labkit reads")
+    kk.add_argument("--spectrum", metavar="N", type=int,
+                    help="only spectrum N (from 0) of each file")
+    kk.add_argument("--max-residual", metavar="PERCENT", type=float, default=1.0,
+                    help="largest residual, %% of |Z|, of a valid spectrum (default: 1)")
+    kk.add_argument("--mu", metavar="C", type=float, default=0.85,
+                    help="mu criterion for the number of elements (default: 0.85)")
+    add_json_flag(kk)
+    kk.set_defaults(handler=_kk)
+
+
+def _kk(args: argparse.Namespace) -> Outcome:
+    from labkit.eis.kramers_kronig import aborted_verdict, file_states_aborted, kramers_kronig
+    from labkit.eis.spectra_batch import SpectrumJob, entry_of, read_jobs, run_jobs
+
+    items, _ = read_jobs(args.files, args.spectrum)
+    jobs = [item for item in items if isinstance(item, SpectrumJob)]
+    outcomes = run_jobs(kramers_kronig, jobs, max_residual_percent=args.max_residual,
+                        mu_criterion=args.mu)
+    by_job = iter(outcomes)
+    entries = []
+    for item in items:
+        if not isinstance(item, SpectrumJob):
+            entries.append(item)
+            continue
+        outcome = next(by_job)
+        if not isinstance(outcome, Exception) and file_states_aborted(item.record):
+            outcome = aborted_verdict(outcome)
+        entries.append(entry_of(item, outcome))
+    failed = any(not entry["success"] for entry in entries)
+    return Outcome({"results": entries}, _text(entries), EXIT_INPUT_ERROR if failed else EXIT_OK)
+
+
+def _text(entries: list[dict[str, Any]]) -> str:
+    lines = []
+    for entry in entries:
+        head = f"{entry['file']}  spectrum {entry['spectrum']}"
+        if "error" in entry:
+            lines.append(f"{head}: {entry['error']['type']}: {entry['error']['message']}")
+            continue
+        verdict = "valid" if entry["valid"] else "INVALID"
+        band = entry["valid_frequency_range_hertz"]
+        passing = "none" if band is None else f"{number(band['low'])}-{number(band['high'])} Hz"
+        residual = entry["residual_max_percent"]
+        lines.append(f"{head}  {verdict}  M={entry['number_of_rc']}  max residual "
+                     f"re {number(residual['real'], 3)} % im {number(residual['imag'], 3)} %  "
+                     f"passing {passing}")
+        lines.append(f"  {entry['reason']}")
+    return "\n".join(lines)
