@@ -78,6 +78,26 @@ def new_axes(ax: Axes | None, size: tuple[float, float] = (4.2, 3.2)) -> Axes:
     return figure.add_subplot()
 
 
+def plain_log_ticks(axis: Any) -> None:
+    """Tick a log axis at 1, 2 and 5 times each decade, all labelled, nothing in between."""
+    axis.set_minor_locator(mpl.ticker.LogLocator(subs=(2.0, 5.0)))
+    formatter = mpl.ticker.FuncFormatter(_power_of_ten_label)
+    axis.set_major_formatter(formatter)
+    axis.set_minor_formatter(formatter)
+
+
+def _power_of_ten_label(value: float, _position: int | None = None) -> str:
+    """``2×10⁻⁴`` style tick label; plain for 0.01–1000."""
+    if value <= 0:
+        return ""
+    if 0.01 <= value < 1000:
+        return f"{value:g}"
+    exponent = math.floor(math.log10(value) + 1e-9)
+    mantissa = value / 10 ** exponent
+    head = "" if abs(mantissa - 1) < 1e-6 else f"{mantissa:.0f}×"
+    return f"${head}10^{{{exponent}}}$"
+
+
 def _ohm_scale(magnitude: float) -> tuple[float, str]:
     """Divisor and unit for impedances of this size (Ω, kΩ, MΩ, GΩ)."""
     for divisor, unit in ((1e9, "GΩ"), (1e6, "MΩ"), (1e3, "kΩ")):
@@ -399,6 +419,7 @@ def arrhenius(
         ax.plot(inverse, line, "-", color=color)
     ax.plot([], [], "o-", color=color, markerfacecolor="none", label=legend)
     ax.set_yscale("log")
+    plain_log_ticks(ax.yaxis)
     ax.set_xlabel("1000 / T / K⁻¹")
     ax.set_ylabel("σT / S K cm⁻¹" if sigma_t else "σ / S cm⁻¹")
     _celsius_axis(ax)
