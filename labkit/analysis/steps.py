@@ -238,41 +238,44 @@ def _segment_starts(segment: np.ndarray) -> np.ndarray:
 def _step_table(time: np.ndarray, current: np.ndarray, voltage: np.ndarray,
                 direction: np.ndarray, segment: np.ndarray,
                 parameters: StepParameters) -> pd.DataFrame:
+    # segments are contiguous, so every statistic is a numpy reduceat over them
+    first = np.flatnonzero(np.diff(segment, prepend=-1) != 0)
+    last = np.concatenate([first[1:], [len(segment)]]) - 1
+    samples = last - first + 1
     charge = interval_charge_ampere_hour(time, current)
     energy = charge * np.nan_to_num(voltage)
-    positions = np.arange(len(time))
-    frame = pd.DataFrame({
-        "segment": segment, "row": positions, "time": time, "current": current,
-        "voltage": voltage, "direction": direction, "charge": charge, "energy": energy,
-    })
-    # the interval ending at a step's first sample belongs to the step (rectangle rule)
-    grouped = frame.groupby("segment", sort=True)
-    table = pd.DataFrame({
-        "first_row": grouped["row"].first(),
-        "last_row": grouped["row"].last(),
-        "start_time_second": grouped["time"].first(),
-        "end_time_second": grouped["time"].last(),
-        "direction": np.sign(grouped["direction"].sum()).astype(int),
-        "mean_current_ampere": grouped["current"].mean(),
-        "start_current_ampere": grouped["current"].first(),
-        "end_current_ampere": grouped["current"].last(),
-        "current_spread_ampere": grouped["current"].quantile(0.95) - grouped["current"].quantile(
-            0.05),
-        "start_voltage_volt": grouped["voltage"].first(),
-        "end_voltage_volt": grouped["voltage"].last(),
-        "mean_voltage_volt": grouped["voltage"].mean(),
-        "voltage_range_volt": grouped["voltage"].max() - grouped["voltage"].min(),
-        "capacity_ampere_hour": grouped["charge"].sum().abs(),
-        "energy_watt_hour": grouped["energy"].sum().abs(),
-        "samples": grouped.size(),
-    }).reset_index(drop=True)
+    finite_voltage = np.isfinite(voltage)
+    voltage_count = np.add.reduceat(finite_voltage.astype(int), first)
+    # current spread without each step's first and last sample (switching transients)
+    inner_current = current.copy()
+    edges = np.concatenate([first, last])
+    inner_current[edges[np.concatenate([samples, samples]) > 2]] = np.nan
+    spread = np.fmax.reduceat(inner_current, first) - np.fmin.reduceat(inner_current, first)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        table = pd.DataFrame({
+            "first_row": first,
+            "last_row": last,
+            "start_time_second": time[first],
+            "end_time_second": time[last],
+            "direction": np.sign(np.add.reduceat(direction, first)).astype(int),
+            "mean_current_ampere": np.add.reduceat(current, first) / samples,
+            "start_current_ampere": current[first],
+            "end_current_ampere": current[last],
+            "current_spread_ampere": spread,
+            "start_voltage_volt": voltage[first],
+            "end_voltage_volt": voltage[last],
+            "mean_voltage_volt": np.add.reduceat(np.where(finite_voltage, voltage, 0.0), first)
+            / voltage_count,
+            "voltage_range_volt": np.fmax.reduceat(voltage, first) - np.fmin.reduceat(voltage,
+                                                                                      first),
+            "capacity_ampere_hour": np.abs(np.add.reduceat(charge, first)),
+            "energy_watt_hour": np.abs(np.add.reduceat(energy, first)),
+            "samples": samples,
+        })
     # duration: from the previous step's last sample (the step started in that interval)
-    previous_end = np.concatenate([table["start_time_second"].to_numpy()[:1],
-                                   table["end_time_second"].to_numpy()[:-1]])
-    table["duration_second"] = table["end_time_second"] - previous_end
-    table["duration_second"] = table["duration_second"].where(table.index > 0,
-                                                              table["end_time_second"]
-                                                              - table["start_time_second"])
+    end = table["end_time_second"].to_numpy()
+    previous_end = np.concatenate([table["start_time_second"].to_numpy()[:1], end[:-1]])
+    table["duration_second"] = end - previous_end
     table.insert(0, "step", np.arange(1, len(table) + 1))
     table.insert(1, "kind", _kinds(table, parameters))
     return table
