@@ -216,6 +216,70 @@ def test_impedance_py_example_fits_are_reproduced(name, expected):
     assert result.chi_square <= np.sum(np.abs(published - z) ** 2)
 
 
+@pytest.mark.corpus
+def test_impedance_py_readme_fit_is_reproduced_and_beaten():
+    """impedance.py README / getting-started (eis/MANIFEST.md row of exampleData.csv):
+    after preprocessing.ignoreBelowX, R0-p(R1,C1)-p(R2-Wo1,C2) from the initial guess
+    [.01, .01, 100, .01, .05, 100, 1] gives R0 1.65e-2, R1 8.68e-3, C1 3.32, R2 5.39e-3,
+    Wo1_0 6.31e-2, Wo1_1 233, C2 0.220 (unweighted). From the same start labkit lands on
+    the same optimum within one standard error; its automatic fit finds another optimum
+    (arc roles exchanged) with a lower chi-square."""
+    frequency, z = _spectrum("eis", "csv", "impedancepy_exampleData.csv")
+    keep = z.imag < 0  # preprocessing.ignoreBelowX
+    frequency, z = frequency[keep], z[keep]
+    circuit = "R0-p(R1,C1)-p(R2-Wo1,C2)"
+    names = ["R0", "R1", "C1", "R2", "Wo1_0", "Wo1_1", "C2"]
+    published = dict(zip(names, [1.65e-2, 8.68e-3, 3.32, 5.39e-3, 6.31e-2, 233, 0.220],
+                         strict=True))
+    start = dict(zip(names, [.01, .01, 100, .01, .05, 100, 1], strict=True))
+    same_start = fit_circuit(frequency, z, circuit, weighting="unit", initial=start,
+                             starts=1, restarts=0)
+    for name, value in published.items():
+        assert abs(same_start.value(name) - value) <= same_start.stderr(name), name
+    automatic = fit_circuit(frequency, z, circuit, weighting="unit")
+    published_model = Circuit(circuit).impedance(published, frequency)
+    assert automatic.chi_square < np.sum(np.abs(published_model - z) ** 2)
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize(("name", "published"), [
+    # PyEIS Tutorials/PyEIS_experimental-data_tutorial.ipynb cell 38/44 (kbknudsen/PyEIS
+    # 14724e9): ex1+ex2, cycle=[2, 4] (the second sweep of each file), mask 1e4-0.1 Hz,
+    # Randles 'R-(Q(RW))', weight_func='modulus'. (Rs, R, fs, n, sigma):
+    ("pyeis_ex1.mpt", (2262.1064947630716, 10910.932658353557, 4.3514150262823872,
+                       0.96680700642094897, 10554.037456363216)),
+    ("pyeis_ex2.mpt", (2258.7573990970054, 8686.3966907050908, 5.6112260481005753,
+                       0.94238762905271556, 9804.4418392844782)),
+])
+def test_pyeis_tutorial_fit_is_matched_and_improved(name, published):
+    """PyEIS's error function hands lmfit the *squared* weighted errors as residuals, so
+    its published values minimise sum(w² e⁴), not the modulus-weighted least squares
+    they are reported as; they cannot be reproduced within their stated stderr by a
+    least-squares fit. We check the same optimum basin (R0 within 3 %, R1 and W1 within
+    10 %) and that our fit has a lower modulus-weighted chi-square than PyEIS's values."""
+    import labkit
+    from labkit.errors import LabkitError
+
+    path = corpus_path("eis", "biologic_mpt", name)
+    try:
+        frequency, z = labkit.read(path).impedance(1)
+    except LabkitError as exc:
+        pytest.skip(f"{path.name} is not readable yet: {exc}")
+    keep = (frequency >= 0.1) & (frequency <= 1e4)
+    frequency, z = frequency[keep], z[keep]
+    assert frequency.size == 40  # PyEIS reports 80 data points (re and im)
+    circuit = get_model("randles").circuit
+    result = fit_circuit(frequency, z, circuit)
+    rs, r, fs, n, sigma = published
+    theirs = {"R0": rs, "R1": r, "W1": sigma, "CPE1_0": 1 / (r * (2 * np.pi * fs) ** n),
+              "CPE1_1": n}
+    model = Circuit(circuit).impedance(theirs, frequency)
+    assert result.chi_square < np.sum(np.abs((model - z) / np.abs(z)) ** 2)
+    assert result.value("R0") == pytest.approx(rs, rel=0.03)
+    assert result.value("R1") == pytest.approx(r, rel=0.10)
+    assert result.value("W1") == pytest.approx(sigma, rel=0.10)
+
+
 def _zahner_reference(name):
     path = corpus_path("eis", "_reference", name)
     model = json.loads(path.read_text())["model"]

@@ -46,7 +46,7 @@ class FailedFit:
 
 #: fit_circuit options the vectorised path supports; any other (constraints, start
 #: values, DRT peaks) sends the chunk through fit_circuit one spectrum at a time.
-_VECTORISABLE = {"weighting", "starts", "seed"}
+_VECTORISABLE = {"weighting", "starts", "restarts", "seed"}
 
 
 def _fit_chunk(chunk: Sequence[Spectrum], circuit: str, warm_start: bool,

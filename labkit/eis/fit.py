@@ -365,6 +365,7 @@ def fit_circuit(
     parameters=None,
     peaks: list[Arc] | None = None,
     starts: int = 5,
+    restarts: int = _RANDOM_RESTARTS,
     seed: int = 0,
 ) -> FitResult:
     """Fit ``circuit`` to one spectrum; no starting values needed.
@@ -390,7 +391,10 @@ def fit_circuit(
     peaks
         Arcs from a DRT analysis to seed the guess (see :class:`labkit.eis.guess.Arc`).
     starts
-        Most starting points polished before random restarts.
+        Most starting points (user values, then automatic guesses) polished.
+    restarts
+        Most random restarts around the best fit when it stays above the noise floor
+        (0 = none, e.g. to polish only the user's start values).
     seed
         Seed of the random restarts (results are reproducible).
 
@@ -412,7 +416,8 @@ def fit_circuit(
     with np.errstate(all="ignore"):
         features = spectrum_features(frequency, z, peaks)
         starts_full = _starting_vectors(circuit, features, constraints)
-        return _fit_from_starts(problem, features, starts_full, starts, seed, weighting)
+        return _fit_from_starts(problem, features, starts_full, starts, restarts, seed,
+                                weighting)
 
 
 def checked_spectrum(frequency_hertz, impedance) -> tuple[np.ndarray, np.ndarray]:
@@ -450,7 +455,7 @@ def _starting_vectors(circuit: Circuit, features: Features, constraints: Constra
 
 
 def _fit_from_starts(problem: _Problem, features: Features, guesses: list[np.ndarray],
-                     starts: int, seed: int, weighting: str) -> FitResult:
+                     starts: int, restarts: int, seed: int, weighting: str) -> FitResult:
     mapping = problem.mapping
     n_free = len(mapping.free)
     max_nfev = 100 * (n_free + 1)
@@ -468,7 +473,7 @@ def _fit_from_starts(problem: _Problem, features: Features, guesses: list[np.nda
     if problem.modulus_rms(best[0]) > target and n_free:
         rng = np.random.default_rng(seed)
         stale = 0
-        for _ in range(_RANDOM_RESTARTS):
+        for _ in range(restarts):
             x0 = best[0] + rng.normal(0.0, 1.0, size=n_free)
             x, cost, ok, message = _polish(problem, x0, max_nfev)
             tried += 1

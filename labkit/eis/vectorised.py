@@ -161,6 +161,7 @@ def fit_spectra_together(
     *,
     weighting: str = "modulus",
     starts: int = 5,
+    restarts: int = _RANDOM_RESTARTS,
     seed: int = 0,
 ) -> list[FitResult]:
     """Fit one circuit to many checked spectra at once (no constraints; see module doc).
@@ -172,7 +173,7 @@ def fit_spectra_together(
         (:func:`labkit.eis.fit.checked_spectrum`), in series order.
     circuit
         Circuit string or :class:`Circuit`.
-    weighting, starts, seed
+    weighting, starts, restarts, seed
         As for :func:`labkit.eis.fit.fit_circuit`.
     """
     circuit = circuit if isinstance(circuit, Circuit) else Circuit(circuit)
@@ -186,14 +187,14 @@ def fit_spectra_together(
             raise FitError(f"{length} points cannot determine {len(mapping.free)} parameters")
         group = [spectra[i] for i in members]
         with np.errstate(all="ignore"):
-            fitted = _fit_group(circuit, mapping, group, weighting, starts, seed)
+            fitted = _fit_group(circuit, mapping, group, weighting, starts, restarts, seed)
         for index, result in zip(members, fitted, strict=True):
             results[index] = result
     return results
 
 
 def _fit_group(circuit: Circuit, mapping: _Mapping, group, weighting: str, starts: int,
-               seed: int) -> list[FitResult]:
+               restarts: int, seed: int) -> list[FitResult]:
     frequency = np.vstack([f for f, _ in group])
     z = np.vstack([impedance for _, impedance in group])
     batch = _Batch(circuit, mapping, frequency, z, weighting)
@@ -239,7 +240,7 @@ def _fit_group(circuit: Circuit, mapping: _Mapping, group, weighting: str, start
             polish(rows, np.array([mapping.to_x(guesses[i][k][free]) for i in rows]))
     rng = np.random.default_rng(seed)
     stale = np.zeros(count, dtype=int)
-    for _ in range(_RANDOM_RESTARTS):
+    for _ in range(restarts):
         rows = pending(everyone)
         rows = rows[stale[rows] < _STALE_RESTARTS]
         if rows.size == 0:
