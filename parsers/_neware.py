@@ -86,13 +86,20 @@ def range_multiplier(current_range: np.ndarray) -> np.ndarray:
     return np.repeat(factor, np.diff(np.r_[starts, len(r)]))
 
 
+def gather(records: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """``records[keep]`` as a plain block copy (numpy copies structured items field by
+    field, many times slower than copying them as opaque bytes)."""
+    opaque = records.view(np.dtype((np.void, records.dtype.itemsize)))
+    return opaque[keep].view(records.dtype)
+
+
 def select(records: np.ndarray, keep: np.ndarray) -> dict[str, np.ndarray]:
     """The named fields (not starting with ``_``) of the kept records.
 
-    One gather of whole records (a block copy) when some are dropped, then field views:
-    the arithmetic that follows reads each field once.
+    One gather of whole records when some are dropped, then field views: the
+    arithmetic that follows reads each field once.
     """
-    kept = records if keep.all() else records[keep]
+    kept = records if keep.all() else gather(records, keep)
     return {name: kept[name] for name in records.dtype.names if not name.startswith("_")}
 
 

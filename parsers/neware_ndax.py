@@ -154,7 +154,7 @@ class _Member:
             mask = np.unpackbits(pages[:, 4:4 + (per_page + 7) // 8], axis=1, bitorder="little")
             valid = mask[:, :per_page].reshape(-1).astype(bool)
         slot = np.flatnonzero(valid) + 1
-        return records[valid], slot
+        return nw.gather(records, valid), slot
 
 
 def _parse(members: dict[str, bytes], path: Path) -> CyclingRecord:
@@ -230,7 +230,7 @@ def _split_records(data: _Member, members: dict[str, bytes],
     run_index = run["index"]
     if len(run) > 1 and not (run_index[1:] > run_index[:-1]).all():
         run_index, first = np.unique(run_index, return_index=True)
-        run = run[first]
+        run = nw.gather(run, first)
     if not len(run) or run_index[0] > index[0]:
         raise run_member.error(f"expected a runInfo record for the first data record "
                                f"({int(index[0])}), found none", _PAGE)
