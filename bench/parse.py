@@ -5,9 +5,10 @@ Usage: python bench/parse.py [--corpus PATH] [--repeat N] [--only SUBSTRING]
 Files: every Neware raw file (.nda, .nda.zip unzipped to a temporary folder so that
 every tool reads the same .nda, .ndax), the Neware BTSDA exports cellpy reads (.csv,
 .xlsx), and every BioLogic .mpr of the shared corpus. Each tool reads each file it
-can: one untimed warm-up, then the best of ``--repeat`` timed reads (best, not
-median: the benchmark machine is shared and the minimum is the least disturbed
-number). labkit's time is ``labkit.read`` end to end: format detection, parsing,
+can: one untimed warm-up, then the best of ``--repeat`` timed reads, the tools
+taking turns (best, not median: the benchmark machine is shared and the minimum is
+the least disturbed number). galvani's time includes making a DataFrame of its
+record array (no unit conversion, no validation). labkit's time is ``labkit.read`` end to end: format detection, parsing,
 SHA-256 of the file and validation. The table gives MB/s for labkit and, for every
 competitor, its time and the ratio competitor time / labkit time (> 1: labkit is
 faster). A tool that raises on a file shows "-". Competitors are optional (the
@@ -48,9 +49,11 @@ def _newarenda(path: Path) -> object:
 
 
 def _galvani(path: Path) -> object:
+    import pandas as pd
     from galvani import BioLogic
 
-    return BioLogic.MPRfile(str(path)).data
+    # galvani's .data is a view of the file's records; users go on to a DataFrame
+    return pd.DataFrame(BioLogic.MPRfile(str(path)).data)
 
 
 def _cellpy(path: Path) -> object:
@@ -69,23 +72,32 @@ COMPETITORS: dict[str, tuple[str, Callable[[Path], object], tuple[str, ...]]] = 
 }
 
 
-def _best_time(read: Callable[[], object], repeat: int) -> float | None:
-    """Best of ``repeat`` timed calls after a warm-up; None when the tool raises."""
+def _best_times(readers: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
+    """Best time of each reader that does not raise, the readers taking turns.
+
+    Every reader is warmed up once; then the readers run in turn ``repeat`` times (a
+    reader slower than SLOW_SECONDS once), so a burst of load on the shared machine
+    hits them alike.
+    """
     sink = io.StringIO()
-    try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(sink), \
-                contextlib.redirect_stderr(sink):
-            warnings.simplefilter("ignore")
-            start = time.perf_counter()
-            read()
-            warm = time.perf_counter() - start
-            best = warm
-            for _ in range(1 if warm > SLOW_SECONDS else repeat):
+    best: dict[str, float] = {}
+    with warnings.catch_warnings(), contextlib.redirect_stdout(sink), \
+            contextlib.redirect_stderr(sink):
+        warnings.simplefilter("ignore")
+        for name, read in readers.items():
+            try:
                 start = time.perf_counter()
                 read()
-                best = min(best, time.perf_counter() - start)
-    except Exception:  # a competitor failing on a file is a result, not an error
-        return None
+                best[name] = time.perf_counter() - start
+            except Exception:  # a tool failing on a file is a result, not an error
+                continue
+        for turn in range(repeat):
+            for name in list(best):
+                if turn and best[name] > SLOW_SECONDS:
+                    continue
+                start = time.perf_counter()
+                readers[name]()
+                best[name] = min(best[name], time.perf_counter() - start)
     return best
 
 
@@ -132,13 +144,17 @@ def main() -> None:
             if args.only not in label:
                 continue
             megabytes = path.stat().st_size / 1e6
-            ours = _best_time(lambda p=path: labkit.read(p), args.repeat)
+            readers = {"labkit": lambda p=path: labkit.read(p)}
+            for name in names:
+                _, reader, suffixes = installed[name]
+                if path.suffix in suffixes:
+                    readers[name] = lambda p=path, r=reader: r(p)
+            best = _best_times(readers, args.repeat)
+            ours = best.get("labkit")
             row = [label, f"{megabytes:.3f}", "-" if ours is None else f"{ours * 1e3:.1f}",
                    "-" if ours is None else f"{megabytes / ours:.1f}"]
             for name in names:
-                _, reader, suffixes = installed[name]
-                theirs = (_best_time(lambda p=path, r=reader: r(p), args.repeat)
-                          if path.suffix in suffixes else None)
+                theirs = best.get(name)
                 row += ["-" if theirs is None else f"{theirs * 1e3:.1f}",
                         "-" if theirs is None or ours is None else f"{theirs / ours:.2f}"]
                 if theirs is not None and ours is not None and theirs < ours:
