@@ -34,6 +34,10 @@ closing step increments it (``m_szExtCtrlValue1`` = 2^k) and jumps back while
 step counts it up) when no earlier step counts the cycle index; a
 ``Set Variable(s)`` that only advances the cycle index is dropped.
 
+Battery object files (``.to``, :func:`read_battery_object`) give the cell a schedule runs
+with (``MV_NominalCapacity`` = ``m_fNorminalCapacity``); ``parse_arbin(path, battery=...)``
+uses it.
+
 Refused, naming the step: ``cp``, ``pulse`` and ``eis`` steps and chamber set points
 (no such step in the corpus schedules), current ends on CC or CV steps, dV/dt ends,
 loops nested more than 4 deep; when reading, control types other than the above
@@ -205,6 +209,7 @@ class _Writer:
         self.cell = schedule.cell
         self.rows: list[_Row] = []
         self.entries: dict[str, str] = {}  # step label -> row a goto must enter it by
+        self.largest_ampere = 0.0
 
     def emit(self, items, depth: int = 0) -> None:
         for item in items:
@@ -274,6 +279,7 @@ class _Writer:
 
     def render(self) -> str:
         self.emit(self.schedule.steps)
+        self.largest_ampere = max((abs(row.current_ampere) for row in self.rows), default=0.0)
         safety = self.schedule.safety
         voltage = (safety.min_voltage_volt, safety.max_voltage_volt)
         current = safety.max_current_ampere
@@ -300,8 +306,9 @@ class _Writer:
         return text.replace("\n", "\r\n")
 
     def _step(self, number: int, row: _Row) -> str:
-        current_range = next((name for top, name in _RANGES if abs(row.current_ampere) <= top),
-                             "Range1")
+        # a rest or CV step takes the range of the largest current the schedule sets
+        ampere = abs(row.current_ampere) or self.largest_ampere
+        current_range = next((name for top, name in _RANGES if ampere <= top), "Range1")
         lines = [f"[Schedule_Step{number}]", _STEP_KEYS.format(
             limits=len(row.limits), label=row.label, control=row.control,
             current_range=current_range, value=row.value, ext1=row.ext1)]
@@ -326,7 +333,8 @@ def render_arbin(schedule: Schedule) -> bytes:
 _SECTION = re.compile(r"^\[(.+)\][ \t\r]*$", re.M)
 
 
-def _sections(text: str, path: Path) -> dict[str, tuple[int, dict[str, str]]]:
+def _sections(text: str, path: Path,
+              required: str = "Schedule") -> dict[str, tuple[int, dict[str, str]]]:
     """Section name -> (line number of the header, key -> value)."""
     out: dict[str, tuple[int, dict[str, str]]] = {}
     matches = list(_SECTION.finditer(text))
@@ -338,8 +346,8 @@ def _sections(text: str, path: Path) -> dict[str, tuple[int, dict[str, str]]]:
             if sep:
                 keys[key.strip()] = value.rstrip("\r")
         out[match.group(1)] = (text.count("\n", 0, match.start()) + 1, keys)
-    if "Schedule" not in out:
-        raise ProtocolError("expected a [Schedule] section", file=path, position="line 1")
+    if required not in out:
+        raise ProtocolError(f"expected a [{required}] section", file=path, position="line 1")
     return out
 
 
@@ -355,8 +363,46 @@ class _Read:
     resets_capacity: bool = False
 
 
-def parse_arbin(path: Path) -> Schedule:
-    """Read an Arbin schedule into a labkit schedule (Set Variable(s) loops become loops)."""
+def read_battery_object(path: Path) -> Cell:
+    """The cell of an Arbin battery object file (``.to``, INI ``[Content]``).
+
+    ``m_fNorminalCapacity`` (sic, Ah) is what schedules call ``MV_NominalCapacity``;
+    ``m_fMinVoltageCharge`` / ``m_fMaxVoltageCharge`` (V) and ``m_fMaxCurrentCharge`` (A)
+    give the window and the largest current.
+    """
+    path = Path(path)
+    text = path.read_bytes().decode("latin-1")
+    content = _sections(text, path, required="Content").get("Content", (1, {}))[1]
+
+    def value(key: str) -> float | None:
+        try:
+            number = float(content[key])
+        except (KeyError, ValueError):
+            return None
+        return number if number != 0 else None
+
+    low, high = value("m_fMinVoltageCharge"), value("m_fMaxVoltageCharge")
+    if value("m_fNorminalCapacity") is None and low is None and high is None:
+        raise ProtocolError("battery object has no capacity or voltage window "
+                            "(m_fNorminalCapacity, m_fMin/MaxVoltageCharge)", file=path)
+    return Cell(name=path.stem, nominal_capacity_ampere_hour=value("m_fNorminalCapacity"),
+                min_voltage_volt=low if low is not None else 0.0,
+                max_voltage_volt=high if high is not None else 5.0,
+                max_current_ampere=value("m_fMaxCurrentCharge"))
+
+
+def parse_arbin(path: Path, battery: Path | None = None) -> Schedule:
+    """Read an Arbin schedule into a labkit schedule (Set Variable(s) loops become loops).
+
+    Parameters
+    ----------
+    path
+        The ``.sdu`` / ``.sdx`` schedule.
+    battery
+        Optional battery object file (``.to``) the schedule runs with: its cell (nominal
+        capacity for ``x * MV_NominalCapacity`` C-rates, voltage window, largest current)
+        replaces the one derived from the schedule's safety limits.
+    """
     path = Path(path)
     text = path.read_bytes().decode("latin-1")
     sections = _sections(text, path)
@@ -395,8 +441,9 @@ def parse_arbin(path: Path) -> Schedule:
     safety = Safety(min_voltage_volt=voltage[0] if voltage else None,
                     max_voltage_volt=voltage[1] if voltage else None,
                     max_current_ampere=max(abs(current[0]), abs(current[1])) if current else None)
-    cell = Cell(min_voltage_volt=voltage[0] if voltage else 0.0,
-                max_voltage_volt=voltage[1] if voltage else 5.0)
+    cell = (read_battery_object(battery) if battery is not None else
+            Cell(min_voltage_volt=voltage[0] if voltage else 0.0,
+                 max_voltage_volt=voltage[1] if voltage else 5.0))
     return Schedule(schedule.get("m_szComments", "") or path.stem, cell, items, safety=safety)
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from labkit.errors import ProtocolError
 from labkit.protocols import formats
-from labkit.protocols.arbin import parse_arbin, render_arbin
+from labkit.protocols.arbin import parse_arbin, read_battery_object, render_arbin
 from labkit.protocols.generators import GENERATORS
 from labkit.protocols.schedule import Cell, Loop
 from tests._schedule_shape import shape
@@ -135,3 +135,23 @@ def test_broken_schedules_are_refused_with_the_position(tmp_path):
     formula.write_bytes(real.replace(b"m_szCtrlValue=5.83", b"m_szCtrlValue=F_Imax", 1))
     with pytest.raises(ProtocolError, match=r"step 3 \('CC1'.*'F_Imax' is a formula"):
         parse_arbin(formula)
+
+
+def test_battery_object_gives_the_cell_and_resolves_nominal_capacity_rates(tmp_path):
+    # BG_25R.to: m_fNorminalCapacity=2.5 Ah, 2.5-4.2 V, 10 A
+    battery = corpus_path("protocols", "arbin", "battetl_BG_25R.to")
+    cell = read_battery_object(battery)
+    assert (cell.nominal_capacity_ampere_hour, cell.min_voltage_volt, cell.max_voltage_volt,
+            cell.max_current_ampere) == (2.5, 2.5, 4.2, 10.0)
+    real = corpus_path("protocols", "arbin", "attia_template_4step.sdu").read_bytes()
+    rated = tmp_path / "rated.sdu"
+    rated.write_bytes(real.replace(b"m_szCtrlValue=5.83", b"m_szCtrlValue=2 * MV_NominalCapacity",
+                                   1).replace(b"Equation0_szRight=0.055",
+                                              b"Equation0_szRight=0.05 * MV_NominalCapacity", 1))
+    schedule = parse_arbin(rated, battery=battery)
+    cc1 = schedule.steps[-1].steps[0]
+    assert (cc1.current.value, cc1.current.unit) == (2.0, "C")
+    assert cc1.current.ampere(schedule.cell) == 5.0
+    assert cc1.end("current").si_value(schedule.cell) == pytest.approx(0.125)
+    with pytest.raises(ProtocolError, match=r"line 1.*\[Content\]"):
+        read_battery_object(corpus_path("protocols", "arbin", "attia_template_4step.sdu"))
