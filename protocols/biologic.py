@@ -938,4 +938,5 @@ register(ScheduleFormat("biologic", ".mps", "BioLogic EC-Lab settings (.mps, Mod
                         parse=parse_biologic, sniff=_sniff))
 register(ScheduleFormat("biologic-bt", ".mps", "BioLogic BT-Lab settings (.mps, Modulo Bat, "
                         "BCS cyclers)",
-                        render=lambda schedule: render_biologic(schedule, "BT-Lab")))
+                        render=lambda schedule: render_biologic(schedule, "BT-Lab"),
+                        parse=parse_biologic))
