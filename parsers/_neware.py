@@ -93,14 +93,14 @@ def gather(records: np.ndarray, keep: np.ndarray) -> np.ndarray:
     return opaque[keep].view(records.dtype)
 
 
-def select(records: np.ndarray, keep: np.ndarray) -> dict[str, np.ndarray]:
-    """The named fields (not starting with ``_``) of the kept records.
+def fields(records: np.ndarray) -> dict[str, np.ndarray]:
+    """The named fields (not starting with ``_``) of a record array, as views."""
+    return {name: records[name] for name in records.dtype.names if not name.startswith("_")}
 
-    One gather of whole records when some are dropped, then field views: the
-    arithmetic that follows reads each field once.
-    """
-    kept = records if keep.all() else gather(records, keep)
-    return {name: kept[name] for name in records.dtype.names if not name.startswith("_")}
+
+def kept(records: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """The kept records: the array itself when all are kept, else one block gather."""
+    return records if keep.all() else gather(records, keep)
 
 
 def count_changes(*columns: np.ndarray) -> np.ndarray:

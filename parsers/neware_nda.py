@@ -187,8 +187,9 @@ def _require_rows(data: dict[str, np.ndarray], path: Path, begin: int) -> None:
 def _read_v8(buffer: bytes, path: Path, version: int) -> CyclingRecord:
     begin, length = _u32(buffer, 64), _u32(buffer, 68)
     records = _records(buffer, path, begin, length, _V8_RECORD)
-    data = nw.select(records, ((records["identifier"] == 0) | (records["identifier"] == _DATA_ID))
-                     & (records["index"] != 0))
+    data = nw.fields(nw.kept(records, ((records["identifier"] == 0)
+                                       | (records["identifier"] == _DATA_ID))
+                             & (records["index"] != 0)))
     _require_rows(data, path, begin)
     scale = nw.range_multiplier(np.array([_fixed_range(buffer)]))[0] * 1e-3  # count -> A
     step_type = data["step_type"]
@@ -221,14 +222,15 @@ def _read_v22_v29(buffer: bytes, path: Path, version: int) -> CyclingRecord:
     begin, length = _u32(buffer, 64), _u32(buffer, 68)
     layout = _V29_RECORD if version in _V29_VERSIONS else _V22_RECORD
     records = _records(buffer, path, begin, length, layout)
-    data = nw.select(records, records["identifier"] == _DATA_ID)
+    data_records = nw.kept(records, records["identifier"] == _DATA_ID)
+    data = nw.fields(data_records)
     _require_rows(data, path, begin)
     current_range = data["range"].astype(np.int64)
     current_range[current_range == 0] = _fixed_range(buffer)
     scale = nw.range_multiplier(current_range) * 1e-3  # count -> A
     per_hour = scale / 3600
     if layout is _V29_RECORD:
-        unix_time = _calendar_seconds(data)
+        unix_time = _calendar_seconds(data_records)
         step_count = nw.count_changes(data["jump"])
     else:
         unix_time = data["unix_time"].astype(np.float64)
@@ -256,20 +258,25 @@ def _read_v22_v29(buffer: bytes, path: Path, version: int) -> CyclingRecord:
     return CyclingRecord(frame, _meta(buffer, version, notes))
 
 
-def _calendar_seconds(data: dict[str, np.ndarray]) -> np.ndarray:
-    """Seconds since 1970 from Y/M/D h:m:s fields (no time zone in the file: read as UTC).
+def _calendar_seconds(records: np.ndarray) -> np.ndarray:
+    """Seconds since 1970 from the Y/M/D h:m:s fields (no time zone in the file: read as UTC).
 
-    The date changes rarely: its day number is worked out once per run of equal dates.
+    The eight bytes year(2) month day hour minute second pad are read as one
+    little-endian integer and split with shifts; the date changes rarely, so its day
+    number is worked out once per run of equal dates.
     """
-    date = (data["year"].astype(np.int64) * 16 + data["month"]) * 32 + data["day"]
+    offset = records.dtype.fields["year"][1]
+    stamp = np.ndarray(len(records), "<u8", records, offset, (records.dtype.itemsize,)).copy()
+    date = stamp & 0xFFFFFFFF
     starts = np.flatnonzero(np.r_[True, date[1:] != date[:-1]])
-    year, month, day = data["year"][starts], data["month"][starts], data["day"][starts]
-    months = (year.astype(np.int64) - 1970) * 12 + month - 1
-    days = months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) + day - 1
-    day_seconds = np.repeat(days * 86400, np.diff(np.r_[starts, len(date)]))
-    clock = (data["hour"].astype(np.int32) * 3600 + data["minute"].astype(np.int32) * 60
-             + data["second"])
-    return (day_seconds + clock).astype(np.float64)
+    year = (date[starts] & 0xFFFF).astype(np.int64)
+    month = ((date[starts] >> 16) & 0xFF).astype(np.int64)
+    day = ((date[starts] >> 24) & 0xFF).astype(np.int64)
+    days = ((year - 1970) * 12 + month - 1).astype("datetime64[M]").astype("datetime64[D]")
+    day_seconds = (days.astype(np.int64) + day - 1) * 86400
+    clock = (((stamp >> 32) & 0xFF) * 3600 + ((stamp >> 40) & 0xFF) * 60
+             + ((stamp >> 48) & 0xFF)).astype(np.int64)
+    return (np.repeat(day_seconds, np.diff(np.r_[starts, len(date)])) + clock).astype(np.float64)
 
 
 def _aux_columns(buffer: bytes, path: Path, records: np.ndarray, index: np.ndarray,
@@ -313,7 +320,7 @@ def _read_bts9(buffer: bytes, path: Path, version: int) -> CyclingRecord:
                           f"{_BTS9_RECORD.itemsize}-byte records", file=path,
                           position=binary_position(90))
     records = _records(buffer, path, begin, length, _BTS9_RECORD)
-    data = nw.select(records, records["identifier"] == _DATA_ID)
+    data = nw.fields(nw.kept(records, records["identifier"] == _DATA_ID))
     _require_rows(data, path, begin)
     unix_time = data["unix_time_us"] * 1e-6
     step_count = nw.count_changes(data["step_index"])
