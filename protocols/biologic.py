@@ -6,9 +6,10 @@ FILE``, ``Number of linked techniques : N``, ``key : value`` header lines (contr
 ``Technique : k``, the technique name, and its parameter table: each row is the key
 left-justified to 20 characters followed by one 20-character cell per sequence ``Ns``.
 Files are latin-1/cp1252 (``µ`` = 0xB5); the decimal separator follows the Windows locale
-(``.`` or ``,``); the instrument PC writes CRLF. Log files (``.mpl``) carry the same table
-after a run header, without ``Technique :`` lines (only the first table is read; later
-``Modify on`` edits are stated in the description).
+(``.`` or ``,``); the instrument PC writes CRLF. Log files (``.mpl``) and the header of
+ASCII exports (``.mpt``) carry the same table after a run header, without ``Technique :``
+lines (only the first table is read; later ``Modify on`` edits are stated in the
+description).
 
 Writer: one **Modulo Bat** technique. Modulo Bat is the one BioLogic technique whose
 sequences take any order of CC / CV / Rest / EIS with up to three end conditions each,
@@ -144,9 +145,13 @@ def _tables(lines: list[str], path: Path) -> tuple[list[_Table], dict[str, str]]
                 continue
             _header_line(line, header, safety_lines, lines, index)
             index += 1
-    elif first in ("EC-Lab LOG FILE", "BT-Lab LOG FILE"):
-        name = lines[2].strip() if len(lines) > 2 else ""
-        index = 3
+    elif first in ("EC-Lab LOG FILE", "BT-Lab LOG FILE", "EC-Lab ASCII FILE"):
+        index = 1  # the technique name is the first line after the title (and line count)
+        while index < len(lines) and (not lines[index].strip()
+                                      or lines[index].startswith("Nb header lines")):
+            index += 1
+        name = lines[index].strip() if index < len(lines) else ""
+        index += 1
         # the run header ends with "Cycle Definition : ..."; the table follows
         while index < len(lines) and not (
                 "Cycle Definition" in header and _is_row(lines[index])):
@@ -158,8 +163,8 @@ def _tables(lines: list[str], path: Path) -> tuple[list[_Table], dict[str, str]]
         if any(line.startswith("Modify on") for line in lines[index:]):
             header["labkit modified"] = "yes"
     else:
-        raise ProtocolError("expected 'EC-LAB SETTING FILE', 'BT-LAB SETTING FILE' or a "
-                            f"LOG FILE title, found {first[:40]!r}", file=path,
+        raise ProtocolError("expected 'EC-LAB SETTING FILE', 'BT-LAB SETTING FILE', a "
+                            f"LOG FILE or ASCII FILE title, found {first[:40]!r}", file=path,
                             position="line 1")
     header["labkit safety"] = "\n".join(safety_lines)
     if not tables:
@@ -930,7 +935,8 @@ def render_biologic(schedule: Schedule, software: str = "EC-Lab") -> bytes:
 
 def _sniff(head: bytes, path: Path) -> bool:
     return head.startswith((b"EC-LAB SETTING FILE", b"BT-LAB SETTING FILE", b"EC-Lab LOG FILE",
-                            b"BT-Lab LOG FILE"))
+                            b"BT-Lab LOG FILE")) or (
+        head.startswith(b"EC-Lab ASCII FILE") and path.suffix.lower() == ".mpt")
 
 
 register(ScheduleFormat("biologic", ".mps", "BioLogic EC-Lab settings (.mps, Modulo Bat; reads "

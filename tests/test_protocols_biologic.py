@@ -268,3 +268,16 @@ def test_unexpressible_steps_are_refused_naming_the_step():
     power = Step("cp", label="constant_power", power_watt=1.0, ends=(End("time", ">=", 60, "s"),))
     with pytest.raises(ProtocolError, match="constant_power"):
         formats.render(Schedule("cp", CELL, (power,)), "biologic")
+
+
+def test_ascii_export_header_reads_like_the_log(tmp_path):
+    # An .mpt export starts "EC-Lab ASCII FILE" / "Nb header lines : N" and then holds the
+    # log-file header and settings table.
+    log = corpus_path("protocols", "biologic", "eightinks_Biologic_01.mpl")
+    raw = log.read_bytes()
+    export = tmp_path / "run.mpt"
+    export.write_bytes(raw.replace(b"EC-Lab LOG FILE\r\n", b"EC-Lab ASCII FILE\r\n"
+                                   b"Nb header lines : 99                          \r\n", 1))
+    schedule, name = formats.read(export)
+    assert name == "biologic"
+    assert shape(schedule) == shape(parse_biologic(log))
