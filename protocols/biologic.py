@@ -16,8 +16,9 @@ sequences take any order of CC / CV / Rest / EIS with up to three end conditions
 jumps to any sequence and loops (``ctrl_seq``/``ctrl_repeat``), which is what a labkit
 schedule is; the corpus holds Modulo Bat files saved by both EC-Lab (``biologiccom_MB*``,
 and the aurora log of a file EC-Lab 11.61 loaded) and BT-Lab (``beep_formationV1.mps``).
-Linked GCPL/OCV/PEIS techniques cannot express a CC step ending on capacity or a
-goto, so they are read but not written. ``software="EC-Lab"`` (the registered
+Linked GCPL/OCV/PEIS techniques fix the order inside each Ns (galvanostatic, CV hold,
+rest) and cannot jump to an arbitrary step or stop the run on a limit, so they are read but
+not written. ``software="EC-Lab"`` (the registered
 ``biologic`` format: VMP/SP/MPG potentiostats) writes the EC-Lab v11.50 row set with
 ``Ewe`` limits; ``software="BT-Lab"`` (``biologic-bt``: BCS cyclers) the BT-Lab row set
 with ``Ecell`` limits and the safety voltages in the header. Output is cp1252, CRLF,
@@ -35,10 +36,14 @@ cycles`` loops), GCPL 7, Chronopotentiometry, OCV, PEIS and the linked ``Loop``
 technique (``goto Ne``/``nt times``).
 
 Refused, naming the step: ``cp`` steps and chamber set points (no such sequence in the
-corpus), dV/dt ends on anything but a rest, more than three ends on one sequence; when
-reading, CR / UP / GEIS-in-GCPL and other sequence types, set points ``vs.`` anything
-but ``<None>``/``Ref``, EIS at a DC potential other than 0 V vs. Eoc, and GCPL rest
-potential limits ``EL``.
+corpus), dV/dt ends (no Modulo Bat limit for them in the corpus: GCPL/OCV rests ending
+on ``dER/dt`` are read but cannot be written), more than three ends on one sequence, EIS
+in BT-Lab files; when reading, Modulo Bat ``CR`` / ``UP`` and other sequence types,
+``|Q|`` limits relative to C / N, set points ``vs.`` anything but ``<None>``/``Ref``, EIS
+at a DC potential other than 0 V vs. Eoc, GCPL rest potential limits ``EL``, and
+techniques other than those above. The EC-Lab header keeps only the observed ``Do not
+start on E overload`` safety line, so the schedule's safety voltages are written for
+BT-Lab only.
 """
 
 from __future__ import annotations
