@@ -91,8 +91,9 @@ _SPLIT_VERSIONS: dict[int, tuple[np.dtype, float, float, float, np.dtype]] = {
 }
 _FULL_VERSIONS = {2: _V2_RECORD, 5: _V5_RECORD}
 
-#: Aux ``ChlType`` codes of TestInfo.xml -> BTSDA's letter (V1, T1...).
-_AUX_TYPES = {102: "V", 103: "T", 105: "V", 106: "T"}
+#: Aux ``ChlType`` codes of TestInfo.xml -> BTSDA's letter (V1, T1...). 1122 is the tester's
+#: CPU temperature: BTSDA exports from the same BTS 8.5 setup label that channel "CPU".
+_AUX_TYPES = {102: "V", 103: "T", 105: "V", 106: "T", 1122: "CPU"}
 
 
 def _sniff(head: bytes, path: Path) -> bool:
@@ -279,16 +280,36 @@ def _since_anchor(increment: np.ndarray, last_anchor: np.ndarray) -> np.ndarray:
     return total - total[last_anchor]
 
 
-def _aux_files(members: dict[str, bytes]) -> list[str]:
-    """Aux member names in the order TestInfo.xml lists their channels."""
+def _aux_files(members: dict[str, bytes]) -> list[tuple[str, tuple[int, ...]]]:
+    """Aux member names with the numbers in their names, sorted by those numbers.
+
+    ``data_AUX_<a>_<b>_<c>.ndc`` names the channel: ``a`` is TestInfo.xml's
+    ``RealChlID`` and ``b`` its ``ChlType`` minus 100 (seen in every corpus file);
+    ``data_<n>.ndc`` carries only an order.
+    """
     found: list[tuple[tuple[int, ...], str]] = []
     for name in members:
         match = re.fullmatch(r"data_AUX_(\d+)_(\d+)_(\d+)\.ndc", name)
         if match:
             found.append((tuple(int(g) for g in match.groups()), name))
         elif (match := re.fullmatch(r".*_(\d+)\.ndc", name)) and name != "data_runInfo.ndc":
-            found.append(((int(match.group(1)), 0, 0), name))
-    return [name for _, name in sorted(found)]
+            found.append(((int(match.group(1)),), name))
+    return [(name, numbers) for numbers, name in sorted(found)]
+
+
+def _pair_aux(files: list[tuple[str, tuple[int, ...]]],
+              channels: list[dict[str, str]]) -> list[tuple[str, dict[str, str]]] | None:
+    """Each aux file with its TestInfo.xml channel: by (RealChlID, ChlType - 100) where the
+    file name gives them, else in order; None when they cannot be paired."""
+    if len(files) != len(channels):
+        return None
+    keys = [(int(c.get("RealChlID", -1)), int(c.get("ChlType", -1)) - 100) for c in channels]
+    if all(len(numbers) == 3 for _, numbers in files) and len(set(keys)) == len(keys):
+        by_key = dict(zip(keys, channels, strict=True))
+        pairs = [(name, by_key.get(numbers[:2])) for name, numbers in files]
+        if all(channel is not None for _, channel in pairs):
+            return pairs  # type: ignore[return-value]
+    return [(name, channel) for (name, _), channel in zip(files, channels, strict=True)]
 
 
 def _aux_columns(members: dict[str, bytes], path: Path, index: np.ndarray,
@@ -296,13 +317,15 @@ def _aux_columns(members: dict[str, bytes], path: Path, index: np.ndarray,
     files = _aux_files(members)
     if not files:
         return {}
-    if len(files) != len(channels):
-        notes.append(f"auxiliary data {files} not read: TestInfo.xml describes {len(channels)} "
+    pairs = _pair_aux(files, channels)
+    if pairs is None:
+        names = [name for name, _ in files]
+        notes.append(f"auxiliary data {names} not read: TestInfo.xml describes {len(channels)} "
                      f"aux channel(s) for {len(files)} aux file(s), so the channels cannot be "
                      "identified (BTSDA exports no aux columns for such a file either)")
         return {}
     out: dict[str, np.ndarray] = {}
-    for name, channel in zip(files, channels, strict=True):
+    for name, channel in pairs:
         member = _Member(name, members[name], path)
         kind = int(channel.get("ChlType", "0") or 0)
         number = channel.get("AuxID", "")

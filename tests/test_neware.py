@@ -365,3 +365,14 @@ def test_damaged_xlsx_is_a_format_error(tmp_path: Path) -> None:
             copy.writestr(name, content[:-40] if name == "xl/worksheets/sheet5.xml" else content)
     with pytest.raises(FormatError, match="workbook is damaged"):
         read_btsda_xlsx(broken)
+
+
+def test_aux_files_pair_with_testinfo_channels_by_name() -> None:
+    """data_AUX_<RealChlID>_<ChlType-100>_<n>.ndc: file order (1_1022, 144_2, 144_3) differs
+    from TestInfo.xml's (V 144/102, T 144/103, CPU 1/1122); pairing follows the names."""
+    data = read_neware_ndax(corpus_path("cycler", "neware",
+                                        "cellpy_20260302_IFE_BTS85_2_9_8_1.ndax")).data
+    assert (data["neware_aux_v1_volt"] == 0).all()  # no aux voltage probe connected
+    assert 20 < data["temperature_celsius"].median() < 30
+    assert 20 < data["neware_aux_cpu1_celsius"].median() < 30
+    assert not np.allclose(data["temperature_celsius"], data["neware_aux_cpu1_celsius"])
