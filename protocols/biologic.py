@@ -91,6 +91,25 @@ class _Table:
     name: str
     rows: dict[str, list[str]]
     line: int
+    row_lines: dict[str, int] = field(default_factory=dict)
+
+
+class _Cell(str):
+    """A table cell that remembers its row and line, for error messages."""
+
+    key: str
+    line: int
+
+    def __new__(cls, text: str, key: str, line: int) -> _Cell:
+        cell = super().__new__(cls, text)
+        cell.key, cell.line = key, line
+        return cell
+
+
+def _place(text: str, where: str, line: int | None) -> tuple[str, int | None]:
+    if isinstance(text, _Cell):
+        return f"{where}, row {text.key!r}", text.line
+    return where, line
 
 
 class _Reader:
@@ -106,14 +125,16 @@ class _Reader:
         return ProtocolError(message, file=self.path,
                              position=None if line is None else f"line {line}")
 
-    def number(self, text: str, where: str, line: int) -> float:
+    def number(self, text: str, where: str, line: int | None) -> float:
+        where, line = _place(text, where, line)
         cleaned = text.strip().replace(",", ".") if self.comma else text.strip()
         try:
             return float(cleaned)
         except ValueError:
             raise self.fail(f"{where}: expected a number, found {text.strip()!r}", line) from None
 
-    def duration(self, text: str, where: str, line: int) -> float:
+    def duration(self, text: str, where: str, line: int | None) -> float:
+        where, line = _place(text, where, line)
         parts = text.strip().split(":")
         if len(parts) != 3:
             raise self.fail(f"{where}: expected a duration h:mm:s.ssss, found {text!r}", line)
@@ -121,11 +142,12 @@ class _Reader:
         return hours * 3600 + minutes * 60 + seconds
 
     def scaled(self, value: str, unit: str, table: dict[str, float], where: str,
-               line: int) -> float:
-        unit = unit.strip()
-        if unit not in table:
-            raise self.fail(f"{where}: unit {unit!r} is not one of {sorted(table)}", line)
-        return float(f"{self.number(value, where, line) * table[unit]:.12g}")
+               line: int | None) -> float:
+        unit_where, unit_line = _place(unit, where, line)
+        if unit.strip() not in table:
+            raise self.fail(f"{unit_where}: unit {unit.strip()!r} is not one of "
+                            f"{sorted(table)}", unit_line)
+        return float(f"{self.number(value, where, line) * table[unit.strip()]:.12g}")
 
 
 def _decode(path: Path) -> list[str]:
@@ -145,8 +167,9 @@ def _tables(lines: list[str], path: Path) -> tuple[list[_Table], dict[str, str]]
             match = re.fullmatch(r"Technique : (\d+)", line.strip())
             if match:
                 name = lines[index + 1].strip() if index + 1 < len(lines) else ""
-                rows, index = _rows(lines, index + 2)
-                tables.append(_Table(int(match.group(1)), name, rows, index + 1))
+                rows, row_lines, end = _rows(lines, index + 2)
+                tables.append(_Table(int(match.group(1)), name, rows, index + 3, row_lines))
+                index = end
                 continue
             _header_line(line, header, safety_lines, lines, index)
             index += 1
@@ -162,9 +185,9 @@ def _tables(lines: list[str], path: Path) -> tuple[list[_Table], dict[str, str]]
                 "Cycle Definition" in header and _is_row(lines[index])):
             _header_line(lines[index], header, safety_lines, lines, index)
             index += 1
-        start = index
-        rows, index = _rows(lines, index)
-        tables.append(_Table(1, name, rows, start + 1))
+        rows, row_lines, end = _rows(lines, index)
+        tables.append(_Table(1, name, rows, index + 1, row_lines))
+        index = end
         if any(line.startswith("Modify on") for line in lines[index:]):
             header["labkit modified"] = "yes"
     else:
@@ -190,17 +213,21 @@ def _is_row(line: str) -> bool:
             and line[_WIDTH - 1] == " ")
 
 
-def _rows(lines: list[str], index: int) -> tuple[dict[str, list[str]], int]:
-    """Fixed-width rows from ``index`` up to the next blank line; cells by 20 characters."""
+def _rows(lines: list[str], index: int) -> tuple[dict[str, list[str]], dict[str, int], int]:
+    """Fixed-width rows from ``index`` up to the next blank line; cells by 20 characters.
+    Returns the rows, the 1-based line of each row and the index after the table."""
     rows: dict[str, list[str]] = {}
+    row_lines: dict[str, int] = {}
     while index < len(lines) and lines[index].strip():
         line = lines[index].rstrip("\r")
         key = line[:_WIDTH].strip()
         body = line[_WIDTH:]
         count = max(1, math.ceil(len(body.rstrip()) / _WIDTH))
-        rows.setdefault(key, [body[k * _WIDTH:(k + 1) * _WIDTH].strip() for k in range(count)])
+        if key not in rows:
+            rows[key] = [body[k * _WIDTH:(k + 1) * _WIDTH].strip() for k in range(count)]
+            row_lines[key] = index + 1
         index += 1
-    return rows, index
+    return rows, row_lines, index
 
 
 def parse_biologic(path: Path) -> Schedule:
@@ -271,9 +298,9 @@ def _safety(header: dict[str, str], reader: _Reader) -> Safety:
 
 def _cell(table: _Table, key: str, column: int, default: str = "") -> str:
     row = table.rows.get(key)
-    if row is None or column >= len(row):
+    if row is None:
         return default
-    return row[column]
+    return _Cell(row[column] if column < len(row) else default, key, table.row_lines[key])
 
 
 def _column(table: _Table, column: int):
@@ -509,7 +536,7 @@ def _modulo_bat(table: _Table, reader: _Reader, items: list) -> None:
             step = Step("eis", label=label, impedance=settings, ends=ends)
         else:
             raise reader.fail(f"{where}: Modulo Bat sequence type {kind!r} cannot be expressed "
-                              "in a labkit schedule", line)
+                              "in a labkit schedule", _place(kind, where, line)[1])
         items.append(((t, column), step))
 
 
@@ -540,6 +567,7 @@ def _mb_limit(cell, k: int, charge: bool, t: int, reader: _Reader, where: str,
     if kind == "|Q|" and operator == ">=" and cell(f"lim{k}_Q", "Q limit") == "Q limit":
         return End("capacity", ">=", reader.scaled(value, unit, _CHARGE, where, line), "Ah",
                    goto)
+    where, line = _place(kind, where, line)
     raise reader.fail(f"{where}: limit {k} on {kind} {comp} cannot be expressed", line)
 
 

@@ -38,8 +38,9 @@ ROUND_TRIP = ["afmo_Cycle_Life_Standard_Protocol-Template-C-N_commadecimal.mps",
 READ_ONLY = {"biologiccom_GCPL.mps": "t1_ns1_rest", "biologiccom_GCPL7.mps": "t1_ns1_rest",
              "biologiccom_OCV-EIS_loop.mps": "t1_ns0"}
 REFUSED = {
-    "biologiccom_MB-GPCL.mps": r"line 98.*technique 1 \(Modulo Bat\) Ns 0: limit 2 on \|Q\|",
-    "biologiccom_MBSeq.mps": r"Ns 1: Modulo Bat sequence type 'UP'",
+    "biologiccom_MB-GPCL.mps":  # line 79 is the lim2_type row
+        r"line 79.*technique 1 \(Modulo Bat\) Ns 0, row 'lim2_type': limit 2 on \|Q\|",
+    "biologiccom_MBSeq.mps": r"line 36.*Ns 1: Modulo Bat sequence type 'UP'",
     "biologiccom_MB_UP.mps": r"technique 2 \(Modulo Bat\) Ns 0: .*'UP'",
     "biologiccom_GCPL_SingleStep.mps": "the settings hold no step",
     "beep_mb_test_sample_mb_text.mps": r"Ns 3: Modulo Bat sequence type 'CR'",  # SYNTHETIC
@@ -254,10 +255,12 @@ def test_broken_settings_are_refused_with_the_position(tmp_path):
     real = corpus_path("protocols", "biologic", "eightinks_S0013_E0001_1.mps").read_bytes()
     bad = tmp_path / "bad.mps"
     bad.write_bytes(real.replace(b"-0.231", b"-0.2x1", 1))
-    with pytest.raises(ProtocolError, match=r"line \d+.*Ns 1: expected a number, found '-0.2x1'"):
+    # line 35 is the Is row
+    with pytest.raises(ProtocolError, match=r"line 35.*Ns 1, row 'Is': expected a number, "
+                                            r"found '-0.2x1'"):
         parse_biologic(bad)
     bad.write_bytes(real.replace(b"30:00:0.0000", b"30:00", 1))
-    with pytest.raises(ProtocolError, match=r"Ns 1: expected a duration"):
+    with pytest.raises(ProtocolError, match=r"Ns 1, row 't1 \(h:m:s\)': expected a duration"):
         parse_biologic(bad)
     bad.write_bytes(b"EC-LAB SETTINGS\r\n")
     with pytest.raises(ProtocolError, match=r"line 1.*expected 'EC-LAB SETTING FILE'"):
