@@ -399,7 +399,7 @@ class _ZarcFit:
         return r_inf + 1j * self.omega * inductance + _zarc(self.omega, resistance, tau, n)
 
     def fit(self, r_inf: float, inductance: float, resistance: np.ndarray, tau: np.ndarray,
-            n: np.ndarray) -> tuple[tuple[float, float, np.ndarray, np.ndarray, np.ndarray], float
+            n: np.ndarray, bounded_fallback: bool = True) -> tuple[tuple[float, float, np.ndarray, np.ndarray, np.ndarray], float
                                     ] | None:
         """Fitted (r_inf, L, R, tau, n) and the weighted residual sum of squares."""
         count = len(tau)
@@ -431,19 +431,24 @@ class _ZarcFit:
         upper = np.concatenate([[np.inf, np.inf], np.full(count, 10.0),
                                 np.full(count, self.log_tau_bounds[1]), np.full(count, 1.0)])
         start = np.clip(start, lower + 1e-6, upper - 1e-6)
-        # Levenberg-Marquardt (MINPACK) first: fast; the bounded trust-region method
-        # only when it leaves the bounds.
-        for method in ("lm", "trf"):
+        # Levenberg-Marquardt (MINPACK) first: fast. When it leaves the bounds (n up to
+        # 1.05 is accepted as noise around an ideal RC) the bounded trust-region method
+        # runs, unless ``bounded_fallback`` is off: a trial element that wants to leave
+        # the bounds is not a real arc anyway.
+        tolerance = np.zeros_like(upper)
+        tolerance[2 + 2 * count:] = 0.05
+        methods = ("lm", "trf") if bounded_fallback else ("lm",)
+        for method in methods:
             try:
                 with np.errstate(all="ignore"):  # trial steps may overflow; they are rejected
                     fit = least_squares(residual, start, jac=jacobian, x_scale="jac",
-                                        method=method, max_nfev=20 * len(start),
+                                        method=method, max_nfev=15 * len(start),
                                         bounds=(lower, upper) if method == "trf"
                                         else (-np.inf, np.inf))
             except (ValueError, np.linalg.LinAlgError):
                 continue
             if (fit.status >= 0 and np.all(np.isfinite(fit.x))
-                    and np.all(fit.x >= lower) and np.all(fit.x <= upper)):
+                    and np.all(fit.x >= lower) and np.all(fit.x <= upper + tolerance)):
                 break
         else:
             return None
@@ -462,7 +467,8 @@ def _refine_peaks(fitter: _ZarcFit, r_inf: float, inductance: float, areas: np.n
     best, best_score = None, math.inf
     for count in range(1, len(order) + 1):
         chosen = order[:count]
-        trial = fitter.fit(r_inf, inductance, areas[chosen], taus[chosen], dispersions[chosen])
+        trial = fitter.fit(r_inf, inductance, areas[chosen], taus[chosen], dispersions[chosen],
+                           bounded_fallback=count == 1)
         if trial is None:
             continue
         (r0, ind, resistance, tau, n), rss = trial
