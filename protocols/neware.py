@@ -302,22 +302,43 @@ def _value(element: ET.Element | None, tag: str) -> float | None:
         raise ProtocolError(f"<{tag}> Value should be a number, is {text!r}") from None
 
 
-def _parse_xml(path: Path) -> ET.Element:
+def _parse_xml(path: Path) -> tuple[ET.Element, dict[int, int]]:
+    """The root element, and the line of each ``<StepN Step_ID="k">`` by k."""
     raw = path.read_bytes()
     text = raw.decode("gb18030", errors="replace")
     # ElementTree cannot decode GB2312: drop the declaration, keep the lines in place.
     text = re.sub(r"^\ufeff?<\?xml[^>]*\?>", "", text, count=1)
     try:
-        return ET.fromstring(text)
+        root = ET.fromstring(text)
     except ET.ParseError as exc:
         raise ProtocolError(f"not well-formed XML: {exc}", file=path,
                             position=f"line {exc.position[0]}") from exc
+    lines = {int(m.group(1)): text.count("\n", 0, m.start()) + 1
+             for m in re.finditer(r'<Step[0-9]+ Step_ID="([0-9]+)"', text)}
+    return root, lines
+
+
+def _located(exc: ProtocolError, path: Path, line: int | None) -> ProtocolError:
+    """``exc`` with the file and line filled in where it had none."""
+    if exc.file is None:
+        exc.file = str(path)
+    if exc.position is None and line is not None:
+        exc.position = f"line {line}"
+    exc.args = (exc._render(),)
+    return exc
 
 
 def parse_neware(path: Path) -> Schedule:
     """Read a Neware BTS step file into a schedule (Cycle steps become loops)."""
     path = Path(path)
-    root = _parse_xml(path)
+    root, step_lines = _parse_xml(path)
+    try:
+        return _schedule(root, step_lines, path)
+    except ProtocolError as exc:
+        raise _located(exc, path, None) from None
+
+
+def _schedule(root: ET.Element, step_lines: dict[int, int], path: Path) -> Schedule:
     config = root.find("config")
     if root.tag != "root" or config is None or config.get("type") != "Step File":
         raise ProtocolError('expected <root><config type="Step File">', file=path)
@@ -338,15 +359,24 @@ def parse_neware(path: Path) -> Schedule:
         max_temperature_celsius=None if temperature is None else temperature / _DECI)
     items: list[tuple[int, Step | Loop]] = []  # (first Step_ID, item)
     for element in info:
-        number = int(element.get("Step_ID", "0"))
-        step_type = int(element.get("Step_Type", "-1"))
+        try:
+            number = int(element.get("Step_ID", ""))
+            step_type = int(element.get("Step_Type", ""))
+        except ValueError:
+            raise ProtocolError(f"<{element.tag}> needs integer Step_ID and Step_Type "
+                                "attributes") from None
         where = f"Step_ID {number} ({_TYPE_NAMES.get(step_type, f'Step_Type {step_type}')})"
         if step_type == _END:
             break
-        if step_type == _CYCLE:
-            _close_loop(items, element, number, where, path)
-            continue
-        step = _read_step(element, step_type, rate_mode, whole_volt, where, path)
+        try:
+            if step_type == _CYCLE:
+                _close_loop(items, element, number, where, path)
+                continue
+            step = _read_step(element, step_type, rate_mode, whole_volt, where, path)
+        except ProtocolError as exc:
+            if not exc.message.startswith(where):
+                exc.message = f"{where}: {exc.message}"
+            raise _located(exc, path, step_lines.get(number)) from None
         items.append((number, Step(**{**step.__dict__, "label": f"step_{number:03d}"})))
     steps = tuple(item for _, item in items)
     if not steps:

@@ -124,9 +124,15 @@ def test_broken_files_are_refused_with_the_position(tmp_path):
         b'<Step6 Step_ID="6" Step_Type="6">',
         b'<Step6 Step_ID="6" Step_Type="5"><Limit><Other><Start_Step Value="9" />'
         b'<Cycle_Count Value="2" /></Other></Limit>'))
-    with pytest.raises(ProtocolError, match="Step_ID 6.*Start_Step 9"):
+    with pytest.raises(ProtocolError, match=r"line 143\): Step_ID 6.*Start_Step 9"):
         parse_neware(bad_loop)
+    bad_number = tmp_path / "bad_number.xml"
+    bad_number.write_bytes(real.read_bytes().replace(b'<Curr Value="1000" />',
+                                                     b'<Curr Value="1 A" />', 1))
+    with pytest.raises(ProtocolError, match=r"line 61\): Step_ID 2 \(CC_Chg\): <Curr> "
+                                            r"Value should be a number, is '1 A'"):
+        parse_neware(bad_number)
     unknown = tmp_path / "unknown.xml"
     unknown.write_bytes(real.read_bytes().replace(b'Step_Type="4"', b'Step_Type="17"', 1))
-    with pytest.raises(ProtocolError, match="Step_ID 1 .SIM."):
+    with pytest.raises(ProtocolError, match=r"line 41\): Step_ID 1 \(SIM\)"):
         parse_neware(unknown)
