@@ -576,7 +576,8 @@ def _read_set_variable(read, keys, limits, where, path, counts_cycles, capacity_
                                 "loop a labkit schedule cannot express", file=path,
                                 position=f"line {limit_line}")
     if len(backward) > 1:
-        raise ProtocolError(f"{where}: more than one loop condition", file=path)
+        raise ProtocolError(f"{where}: more than one loop condition", file=path,
+                            position=f"line {read.line}")
     read.loop_back = backward[0] if backward else None
     return read
 
@@ -601,7 +602,7 @@ def _nest(reads: list[_Read], path: Path) -> tuple:
         target, passes = read.loop_back
         if target not in positions or positions[target] > read.index:
             raise ProtocolError(f"step {read.index} ({read.label!r}): loop target {target!r} is "
-                                "not an earlier step", file=path)
+                                "not an earlier step", file=path, position=f"line {read.line}")
         start = positions[target]
         body = []
         while items and items[-1][0] >= start:
@@ -609,7 +610,8 @@ def _nest(reads: list[_Read], path: Path) -> tuple:
         first_real = following[target]
         if not body or body[0][1] is not None and _first_label(body[0][1]) != first_real:
             raise ProtocolError(f"step {read.index} ({read.label!r}): the loop back to "
-                                f"{target!r} overlaps another loop", file=path)
+                                f"{target!r} overlaps another loop", file=path,
+                                position=f"line {read.line}")
         name = read.label[:-4] if read.label.endswith(" end") else f"loop_{read.label}"
         items.append((start, Loop(tuple(item for _, item in body), passes, name)))
     return tuple(item for _, item in items)
@@ -622,7 +624,7 @@ def _first_label(item: Step | Loop) -> str:
 def _target(goto: str, following: dict[str, str], read: _Read, path: Path) -> str:
     if goto not in following:
         raise ProtocolError(f"step {read.index} ({read.label!r}): goto {goto!r} names no step",
-                            file=path)
+                            file=path, position=f"line {read.line}")
     return following[goto]
 
 

@@ -131,6 +131,11 @@ def test_broken_schedules_are_refused_with_the_position(tmp_path):
     no_schedule.write_bytes(b"[Version Section]\nCurrent_Version=Schedule Version 7.00.13\n")
     with pytest.raises(ProtocolError, match=r"line 1.*\[Schedule\]"):
         parse_arbin(no_schedule)
+    lost = tmp_path / "lost.sdu"
+    lost.write_bytes(real.replace(b"m_szGotoStep=CC1", b"m_szGotoStep=CC9"))
+    with pytest.raises(ProtocolError, match=r"line \d+\): step 12 \('Loop'\): loop target "
+                                            r"'CC9' is not an earlier step"):
+        parse_arbin(lost)
     formula = tmp_path / "formula.sdu"
     formula.write_bytes(real.replace(b"m_szCtrlValue=5.83", b"m_szCtrlValue=F_Imax", 1))
     with pytest.raises(ProtocolError, match=r"step 3 \('CC1'.*'F_Imax' is a formula"):
