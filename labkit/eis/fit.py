@@ -344,7 +344,7 @@ def _polish(problem: _Problem, x0: np.ndarray, max_nfev: int):
     with np.errstate(all="ignore"):
         try:
             solution = least_squares(problem.residual, x0, jac=problem.jacobian, method=method,
-                                     max_nfev=max_nfev, x_scale=1.0, xtol=1e-10, ftol=1e-10)
+                                     max_nfev=max_nfev, x_scale=1.0, xtol=1e-8, ftol=1e-8)
         except (ValueError, np.linalg.LinAlgError) as exc:
             return x0, math.inf, False, str(exc)
     cost = float(2 * solution.cost)

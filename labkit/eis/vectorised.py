@@ -37,6 +37,7 @@ from labkit.errors import FitError
 
 _MAX_ITERATIONS = 200
 _MAX_STEP = 2.0
+_FTOL = 1e-6
 
 
 class _Batch:
@@ -110,6 +111,7 @@ class _Batch:
         # MINPACK's scaling: the damping of each parameter follows the largest curvature it
         # has shown, so a parameter whose effect fades is not let loose.
         scale = np.zeros_like(x)
+        slow = np.zeros(len(rows), dtype=int)
         for _ in range(_MAX_ITERATIONS):
             a = np.nonzero(active)[0]
             if a.size == 0:
@@ -145,8 +147,10 @@ class _Batch:
             damping[a[~better]] *= 5.0
             small_step = np.max(np.abs(step[better]), axis=1, initial=0.0) < 1e-9 \
                 if better.any() else np.zeros(0, bool)
-            # Converged: a nearly undamped step that no longer gains anything.
-            done = improved[((gain < 1e-10) & (damping[improved] < 1e-2)) | small_step]
+            # Converged: three accepted steps in a row that gain (relatively) almost
+            # nothing, as MINPACK's ftol, or a vanishing step.
+            slow[improved] = np.where(gain < _FTOL, slow[improved] + 1, 0)
+            done = improved[(slow[improved] >= 3) | small_step]
             stuck = a[~better][damping[a[~better]] > 1e10]
             converged[done] = True
             converged[stuck] = True
