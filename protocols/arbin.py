@@ -422,7 +422,8 @@ def parse_arbin(path: Path, battery: Path | None = None) -> Schedule:
         step_line, keys = sections[name]
         where = f"step {index} ({keys.get('m_szLabel', '')!r}, {keys.get('m_szStepCtrlType', '')})"
         limits = []
-        for number in range(int(keys.get("m_uLimitNum", "0") or 0)):
+        for number in range(_count(keys.get("m_uLimitNum", "0") or "0",
+                                   f"{where}: m_uLimitNum", step_line, path)):
             limit_name = f"{name}_Limit{number}"
             if limit_name not in sections:
                 raise ProtocolError(f"{where}: [{limit_name}] is missing", file=path,
@@ -436,8 +437,8 @@ def parse_arbin(path: Path, battery: Path | None = None) -> Schedule:
     items = _nest(reads, path)
     if not items:
         raise ProtocolError("schedule has no steps", file=path)
-    voltage = _scope(schedule, "m_bCheckVoltageSafety", "m_VoltageSafetyScope")
-    current = _scope(schedule, "m_bCheckCurrentSafety", "m_CurrentSafetyScope")
+    voltage = _scope(schedule, "m_bCheckVoltageSafety", "m_VoltageSafetyScope", path, line)
+    current = _scope(schedule, "m_bCheckCurrentSafety", "m_CurrentSafetyScope", path, line)
     safety = Safety(min_voltage_volt=voltage[0] if voltage else None,
                     max_voltage_volt=voltage[1] if voltage else None,
                     max_current_ampere=max(abs(current[0]), abs(current[1])) if current else None)
@@ -454,11 +455,25 @@ def _int(text: str | None) -> int:
         return 0
 
 
-def _scope(keys: dict[str, str], flag: str, name: str) -> tuple[float, float] | None:
+def _count(text: str, where: str, line: int, path: Path) -> int:
+    try:
+        return int(float(text))
+    except ValueError:
+        raise ProtocolError(f"{where}: expected a count, found {text!r}", file=path,
+                            position=f"line {line}") from None
+
+
+def _scope(keys: dict[str, str], flag: str, name: str, path: Path,
+           line: int) -> tuple[float, float] | None:
     if keys.get(flag, "0") != "1" or "^" not in keys.get(name, ""):
         return None
     low, high = keys[name].split("^", 1)
-    return float(low), float(high)
+    try:
+        return float(low), float(high)
+    except ValueError:
+        raise ProtocolError(f"[Schedule] {name} should be 'min^max' numbers, is "
+                            f"{keys[name]!r}", file=path, position=f"section at line {line}"
+                            ) from None
 
 
 def _amount(text: str, where: str, path: Path) -> tuple[float, str]:
@@ -564,13 +579,13 @@ def _read_set_variable(read, keys, limits, where, path, counts_cycles, capacity_
         sign, right = limit.get("Equation0_szCompareSign", ""), limit.get("Equation0_szRight", "")
         counter = re.fullmatch(r"TC_Counter([1-4])", left)
         if counter and increments & (1 << int(counter.group(1))) and sign == "<":
-            backward.append((goto, int(float(right))))
+            backward.append((goto, _count(right, where, limit_line, path)))
         elif left == "PV_CHAN_Cycle_Index" and increments & _CYCLE_BIT and sign in ("<=", "<"):
             if counts_cycles:
                 raise ProtocolError(f"{where}: a loop on PV_CHAN_Cycle_Index after other steps "
                                     "counted cycles has no fixed count", file=path,
                                     position=f"line {limit_line}")
-            backward.append((goto, int(float(right)) - (sign == "<")))
+            backward.append((goto, _count(right, where, limit_line, path) - (sign == "<")))
         else:
             raise ProtocolError(f"{where}: a jump on {left} {sign} {right} is a conditional "
                                 "loop a labkit schedule cannot express", file=path,
