@@ -34,7 +34,13 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from labkit.errors import AnalysisError, MetadataError
-from labkit.plot import OKABE_ITO, new_axes, plain_log_ticks, styled
+from labkit.plot import (
+    BOLTZMANN_EV_PER_KELVIN,
+    OKABE_ITO,
+    new_axes,
+    plain_log_ticks,
+    styled,
+)
 
 CITATION = ("J. Yu et al., Fast-Charging Solid-State Li Batteries: Materials, Strategies, and "
             "Prospects, Adv. Mater. 2025, 2417796, doi:10.1002/adma.202417796")
@@ -88,10 +94,24 @@ def _number(value: Any, attribute: str | None = None) -> tuple[float, float]:
 
 
 def _conductivity(value: Any, temperature_celsius: float) -> tuple[float, float]:
-    """σ in S/cm at a temperature from a number, an estimate or an Arrhenius-type result."""
-    for method in ("conductivity_at", "predict"):
-        if hasattr(value, method):
-            return _number(getattr(value, method)(temperature_celsius))
+    """σ in S/cm at a temperature from a number, an estimate or an Arrhenius result.
+
+    An ``ArrheniusSeries`` gives its total conductivity (bulk when there is no total);
+    an ``ArrheniusFit`` its σ(25 °C) with standard error, or at another temperature the
+    fitted line's value (without an error).
+    """
+    if hasattr(value, "fits"):
+        fits = value.fits
+        if not fits:
+            raise AnalysisError("the Arrhenius series holds no fit")
+        value = fits.get("total") or fits.get("bulk") or next(iter(fits.values()))
+    if hasattr(value, "activation_energy_electronvolt"):
+        if temperature_celsius == 25.0:
+            return _number(value.sigma_25c_siemens_per_centimeter)
+        kelvin = temperature_celsius + 273.15
+        sigma = value.prefactor.value * math.exp(
+            -value.activation_energy_electronvolt.value / (BOLTZMANN_EV_PER_KELVIN * kelvin))
+        return (sigma / kelvin if value.convention == "sigma_T" else sigma), math.nan
     return _number(value)
 
 
@@ -135,7 +155,7 @@ def ceramics_figure(
     ----------
     conductivity
         The lab's σ in S cm⁻¹ at ``temperature_celsius``: a number, an estimate with
-        ``value``/``stderr``, or a result with ``conductivity_at(temperature_celsius)``.
+        ``value``/``stderr``, or an Arrhenius fit or series of :mod:`labkit.eis.arrhenius`.
     ccd
         The lab's CCD: a :class:`~labkit.analysis.ccd.CcdResult` or mA cm⁻².
     temperature_celsius

@@ -427,6 +427,31 @@ def arrhenius(
     return ax
 
 
+@styled
+def arrhenius_result(result: Any, *, ax: Axes | None = None) -> Axes:
+    """Arrhenius plot of a :mod:`labkit.eis.arrhenius` result, Ea of each fit in the legend.
+
+    Parameters
+    ----------
+    result
+        An ``ArrheniusFit`` (one series) or an ``ArrheniusSeries`` (every fitted
+        series: bulk, grain boundary, total).
+    ax
+        Axes to draw on.
+    """
+    ax = new_axes(ax, (4.4, 3.4))
+    fits = result.fits if hasattr(result, "fits") else {"σ": result}
+    for number, (name, fit) in enumerate(fits.items()):
+        stderr = fit.sigma_stderr_siemens_per_centimeter
+        arrhenius(fit.temperature_kelvin - 273.15, fit.sigma_siemens_per_centimeter,
+                  stderr_siemens_per_centimeter=stderr,
+                  activation_energy_ev=fit.activation_energy_electronvolt,
+                  prefactor_siemens_kelvin_per_centimeter=fit.prefactor.value,
+                  sigma_t=fit.convention == "sigma_T", label=name.replace("_", " "),
+                  color=OKABE_ITO[number % len(OKABE_ITO)], ax=ax)
+    return ax
+
+
 def _celsius_axis(ax: Axes) -> None:
     """A top axis in °C for a 1000/T axis (added once)."""
     if getattr(ax, "_labkit_celsius", False):

@@ -170,3 +170,17 @@ def test_cells_figure_needs_specific_capacity():
 
     with pytest.raises(MetadataError, match="active mass"):
         literature.cells_figure(RateLike())
+
+
+def test_an_arrhenius_fit_gives_the_sigma_at_25_c():
+    arrhenius_module = pytest.importorskip("labkit.eis.arrhenius")
+    temperature = np.array([-20.0, 0.0, 25.0, 60.0])
+    kelvin = temperature + 273.15
+    sigma = 1e3 / kelvin * np.exp(-0.4 / (8.617333262e-5 * kelvin))
+    fit = arrhenius_module.fit_arrhenius(temperature, sigma)
+    ax = literature.ceramics_figure(fit, 1.0)
+    star = next(c for c in ax.containers if c.lines[0].get_marker() == "*")
+    assert star.lines[0].get_xdata()[0] == pytest.approx(sigma[2], rel=1e-9)
+    ax = literature.polymers_figure(fit, 0.5, temperature_celsius=60.0)
+    star = next(c for c in ax.containers if c.lines[0].get_marker() == "*")
+    assert star.lines[0].get_xdata()[0] == pytest.approx(sigma[3], rel=1e-9)

@@ -196,3 +196,14 @@ def test_functions_compose_on_given_axes_and_save(pellet, tmp_path):
     path = tmp_path / "panel.png"
     plot.save(left, str(path))
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_arrhenius_result_takes_an_arrhenius_fit():
+    arrhenius_module = pytest.importorskip("labkit.eis.arrhenius")
+    temperature = np.array([-20.0, 0.0, 25.0, 60.0])
+    kelvin = temperature + 273.15
+    sigma = 1e3 / kelvin * np.exp(-0.4 / (plot.BOLTZMANN_EV_PER_KELVIN * kelvin))
+    fit = arrhenius_module.fit_arrhenius(temperature, sigma)
+    ax = plot.arrhenius_result(fit)
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), sigma * kelvin)
+    assert "Ea = 0.400" in ax.get_legend().get_texts()[0].get_text()
