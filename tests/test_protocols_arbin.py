@@ -11,6 +11,7 @@ from labkit.protocols import formats
 from labkit.protocols.arbin import parse_arbin, read_battery_object, render_arbin
 from labkit.protocols.generators import GENERATORS
 from labkit.protocols.schedule import Cell, Loop
+from tests._mutations import mutations
 from tests._schedule_shape import shape
 from tests.conftest import CORPUS, corpus_path
 
@@ -160,3 +161,14 @@ def test_battery_object_gives_the_cell_and_resolves_nominal_capacity_rates(tmp_p
     assert cc1.end("current").si_value(schedule.cell) == pytest.approx(0.125)
     with pytest.raises(ProtocolError, match=r"line 1.*\[Content\]"):
         read_battery_object(corpus_path("protocols", "arbin", "attia_template_4step.sdu"))
+
+
+@pytest.mark.parametrize("path", sorted(FOLDER.glob("*.sd[ux]")), ids=lambda p: p.name)
+def test_damaged_files_give_a_protocol_error_or_a_schedule(path, tmp_path):
+    damaged = tmp_path / path.name
+    for raw in mutations(path.read_bytes()):
+        damaged.write_bytes(raw)
+        try:
+            parse_arbin(damaged)
+        except ProtocolError as exc:
+            assert exc.file == str(damaged)

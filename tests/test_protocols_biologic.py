@@ -13,6 +13,7 @@ from labkit.protocols import formats
 from labkit.protocols.biologic import parse_biologic, render_biologic
 from labkit.protocols.generators import GENERATORS
 from labkit.protocols.schedule import Cell, End, Loop, Schedule, Step
+from tests._mutations import mutations
 from tests._schedule_shape import shape
 from tests.conftest import CORPUS, corpus_path
 
@@ -284,3 +285,14 @@ def test_ascii_export_header_reads_like_the_log(tmp_path):
     schedule, name = formats.read(export)
     assert name == "biologic"
     assert shape(schedule) == shape(parse_biologic(log))
+
+
+@pytest.mark.parametrize("path", sorted(FOLDER.glob("*.mp[sl]")), ids=lambda p: p.name)
+def test_damaged_files_give_a_protocol_error_or_a_schedule(path, tmp_path):
+    damaged = tmp_path / path.name
+    for raw in mutations(path.read_bytes()):
+        damaged.write_bytes(raw)
+        try:
+            parse_biologic(damaged)
+        except ProtocolError as exc:
+            assert exc.file == str(damaged)

@@ -12,6 +12,7 @@ from labkit.protocols import formats
 from labkit.protocols.generators import GENERATORS
 from labkit.protocols.neware import parse_neware, render_neware
 from labkit.protocols.schedule import Cell, Loop
+from tests._mutations import mutations
 from tests._schedule_shape import shape
 from tests.conftest import CORPUS, corpus_path
 
@@ -136,3 +137,14 @@ def test_broken_files_are_refused_with_the_position(tmp_path):
     unknown.write_bytes(real.read_bytes().replace(b'Step_Type="4"', b'Step_Type="17"', 1))
     with pytest.raises(ProtocolError, match=r"line 41\): Step_ID 1 \(SIM\)"):
         parse_neware(unknown)
+
+
+@pytest.mark.parametrize("path", REAL, ids=lambda p: p.name)
+def test_damaged_files_give_a_protocol_error_or_a_schedule(path, tmp_path):
+    damaged = tmp_path / path.name
+    for raw in mutations(path.read_bytes()):
+        damaged.write_bytes(raw)
+        try:
+            parse_neware(damaged)
+        except ProtocolError as exc:
+            assert exc.file == str(damaged)
