@@ -386,7 +386,7 @@ def test_batch_on_a_process_pool_equals_serial_and_reports_failures():
 
 def test_vectorised_batch_reaches_the_same_optimum_as_single_fits():
     """The batch fast path (all spectra in one Levenberg-Marquardt) finds the optimum
-    fit_circuit finds, spectrum by spectrum; with constraints the batch fits in turn."""
+    fit_circuit finds, spectrum by spectrum, also with constraints."""
     spectra = pellet_spectra(12, seed=51)
     pairs = [(s.frequency_hertz, s.impedance) for s in spectra]
     together = fit_batch(pairs, PELLET_CIRCUIT)

@@ -1,16 +1,12 @@
 """Fit many spectra: in-process, on a local process pool, or on a Dask cluster.
 
-Spectra are cut into contiguous chunks. Without constraints a chunk is fitted
-in one vectorised pass (:mod:`labkit.eis.vectorised`): all spectra at once from
-their automatic guesses, then spectra that did not settle start from a settled
-neighbour's result (warm start: a temperature or cycle series changes little
-from one spectrum to the next), then the other guesses. With constraints or
-start values the chunk is fitted one spectrum after the other, each starting
-from its neighbour's result with the automatic guesses as fallback. Either way
-a bad neighbour never spoils a fit. Chunks run on a
-``concurrent.futures`` process pool (``workers``) or, when a
-``dask.distributed`` client or scheduler address is given, as Dask tasks on
-that cluster; the results come back in input order either way.
+Spectra are cut into contiguous chunks, and each chunk is fitted in one
+vectorised pass (:mod:`labkit.eis.vectorised`): all spectra at once from their
+automatic guesses (or the given start values), then spectra that did not
+settle start from a settled neighbour's result (warm start: a temperature or
+cycle series changes little from one spectrum to the next), then the other
+guesses and random restarts. A bad neighbour never spoils a fit: its result is
+only kept when it beats the spectrum's own starts.
 
 A spectrum that cannot be fitted gives a :class:`FailedFit` in its place; the
 others still run.
@@ -25,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from labkit.eis.fit import FitResult, checked_spectrum, fit_circuit
+from labkit.eis.fit import FitResult, checked_spectrum, constraints_from
 from labkit.eis.vectorised import fit_spectra_together
 from labkit.errors import FitError, LabkitError
 
@@ -44,20 +40,8 @@ class FailedFit:
         return {"error": dict(self.error), "success": False}
 
 
-#: fit_circuit options the vectorised path supports; any other (constraints, start
-#: values, DRT peaks) sends the chunk through fit_circuit one spectrum at a time.
-_VECTORISABLE = {"weighting", "starts", "restarts", "seed"}
-
-
 def _fit_chunk(chunk: Sequence[Spectrum], circuit: str, warm_start: bool,
                options: Mapping[str, Any]) -> list[FitResult | FailedFit]:
-    if set(options) <= _VECTORISABLE:
-        return _fit_chunk_together(chunk, circuit, options)
-    return _fit_chunk_in_turn(chunk, circuit, warm_start, options)
-
-
-def _fit_chunk_together(chunk: Sequence[Spectrum], circuit: str,
-                        options: Mapping[str, Any]) -> list[FitResult | FailedFit]:
     results: list[FitResult | FailedFit | None] = [None] * len(chunk)
     good, spectra = [], []
     for index, (frequency, impedance) in enumerate(chunk):
@@ -66,31 +50,16 @@ def _fit_chunk_together(chunk: Sequence[Spectrum], circuit: str,
             good.append(index)
         except LabkitError as exc:
             results[index] = FailedFit(exc.to_dict())
+    options = dict(options)
+    constraints = constraints_from(*(options.pop(key, None) for key in
+                                     ("fixed", "bounds", "shared", "initial", "parameters")))
     try:
-        fitted = fit_spectra_together(spectra, circuit, **options)
+        fitted = fit_spectra_together(spectra, circuit, constraints=constraints,
+                                      warm_start=warm_start, **options)
     except LabkitError as exc:
         fitted = [FailedFit(exc.to_dict())] * len(spectra)
     for index, result in zip(good, fitted, strict=True):
         results[index] = result
-    return results
-
-
-def _fit_chunk_in_turn(chunk: Sequence[Spectrum], circuit: str, warm_start: bool,
-                       options: Mapping[str, Any]) -> list[FitResult | FailedFit]:
-    results: list[FitResult | FailedFit] = []
-    previous: dict[str, float] | None = None
-    for frequency, impedance in chunk:
-        kwargs = dict(options)
-        if warm_start and previous is not None and "initial" not in options:
-            kwargs["initial"] = previous
-        try:
-            result = fit_circuit(frequency, impedance, circuit, **kwargs)
-        except LabkitError as exc:
-            results.append(FailedFit(exc.to_dict()))
-            continue
-        results.append(result)
-        if result.success:
-            previous = {n: p.value for n, p in result.parameters.items() if p.vary}
     return results
 
 
@@ -124,7 +93,7 @@ def fit_batch(
         A ``dask.distributed.Client`` or a scheduler address (``"tcp://host:8786"``):
         run the chunks on that cluster (needs the ``dask`` extra).
     warm_start
-        Start each fit from its neighbour's result (automatic guesses remain the fallback).
+        Let spectra the first guess did not settle start from a settled neighbour.
     chunk_size
         Spectra per task on a cluster; locally the spectra are split evenly over workers.
     fit_options
@@ -139,8 +108,8 @@ def fit_batch(
         raise FitError(f"workers must be at least 1, got {workers}")
     if workers == 1:
         return _fit_chunk(spectra, circuit, warm_start, fit_options)
-    # One chunk per worker when vectorised (bigger arrays are faster), else finer chunks.
-    chunks = _chunks(spectra, workers if set(fit_options) <= _VECTORISABLE else workers * 4)
+    # One chunk per worker: bigger arrays make the vectorised fit faster.
+    chunks = _chunks(spectra, workers)
     with ProcessPoolExecutor(max_workers=workers) as pool:
         parts = pool.map(_fit_chunk, chunks, [circuit] * len(chunks),
                          [warm_start] * len(chunks), [fit_options] * len(chunks))

@@ -11,10 +11,11 @@ elements), either through keyword arguments or an ``lmfit.Parameters`` object
 Starting values come from :mod:`labkit.eis.guess`; a few alternative starts
 are polished and the best kept (multi-start), and random restarts follow only
 when the best fit is still clearly above the noise floor the data show. The
-local solver is MINPACK's Levenberg-Marquardt (``scipy.optimize.least_squares``,
-the engine under lmfit's ``least_squares`` method) with analytic derivatives
-of the circuit. Standard errors and correlations come from the Jacobian at
-the optimum scaled by the reduced χ², as lmfit reports them.
+local solver is a Levenberg-Marquardt with MINPACK's parameter scaling and
+analytic derivatives of the circuit, run by :mod:`labkit.eis.vectorised` (one
+spectrum here, many at once in a batch). Standard errors and correlations come
+from the Jacobian at the optimum scaled by the reduced χ², as lmfit reports
+them; :meth:`FitResult.to_lmfit` hands the result over as ``lmfit.Parameters``.
 """
 
 from __future__ import annotations
@@ -26,17 +27,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import least_squares
 
 from labkit.eis.circuit import Circuit
 from labkit.eis.elements import FrequencyGrid
-from labkit.eis.guess import (
-    Arc,
-    Features,
-    canonical_arc_order,
-    initial_guesses,
-    spectrum_features,
-)
+from labkit.eis.guess import Arc, Features, initial_guesses
 from labkit.errors import FitError
 
 WEIGHTINGS = ("modulus", "proportional", "unit")
@@ -258,43 +252,47 @@ class _Mapping:
         self.lower_only = ~self.log & ~self.log_sine & ~self.sine & np.isfinite(low)
 
     def to_x(self, p_free: np.ndarray) -> np.ndarray:
+        """Optimiser coordinates of free parameter values (last axis = parameters)."""
         p = np.clip(p_free, self.low, self.high)
         x = p.copy()
         span = self.high - self.low
         with np.errstate(all="ignore"):
-            x[self.log] = np.log(np.maximum(p[self.log], 1e-300))
+            x[..., self.log] = np.log(np.maximum(p[..., self.log], 1e-300))
             u = (np.log(np.maximum(p, 1e-300)) - self.log_low) / (self.log_high - self.log_low)
-            x[self.log_sine] = np.arcsin(np.clip(2 * u[self.log_sine] - 1, -0.999, 0.999))
+            x[..., self.log_sine] = np.arcsin(np.clip(2 * u[..., self.log_sine] - 1,
+                                                      -0.999, 0.999))
             v = (p - self.low) / span
-            x[self.sine] = np.arcsin(np.clip(2 * v[self.sine] - 1, -0.999, 0.999))
-            x[self.lower_only] = np.log(np.maximum(p[self.lower_only] - self.low[self.lower_only],
-                                                   1e-300))
+            x[..., self.sine] = np.arcsin(np.clip(2 * v[..., self.sine] - 1, -0.999, 0.999))
+            x[..., self.lower_only] = np.log(np.maximum(
+                p[..., self.lower_only] - self.low[self.lower_only], 1e-300))
         return x
 
     def free_values(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Free parameter values and their derivatives dp/dx."""
+        """Free parameter values and their derivatives dp/dx (last axis = parameters)."""
         p = x.copy()
         d = np.ones_like(x)
-        e = np.exp(x[self.log])
-        p[self.log], d[self.log] = e, e
-        s = x[self.log_sine]
+        e = np.exp(x[..., self.log])
+        p[..., self.log], d[..., self.log] = e, e
+        s = x[..., self.log_sine]
         width = (self.log_high - self.log_low)[self.log_sine]
         value = np.exp(self.log_low[self.log_sine] + width * (np.sin(s) + 1) / 2)
-        p[self.log_sine], d[self.log_sine] = value, value * width * np.cos(s) / 2
-        s = x[self.sine]
+        p[..., self.log_sine], d[..., self.log_sine] = value, value * width * np.cos(s) / 2
+        s = x[..., self.sine]
         span = (self.high - self.low)[self.sine]
-        p[self.sine] = self.low[self.sine] + span * (np.sin(s) + 1) / 2
-        d[self.sine] = span * np.cos(s) / 2
-        e = np.exp(x[self.lower_only])
-        p[self.lower_only], d[self.lower_only] = self.low[self.lower_only] + e, e
+        p[..., self.sine] = self.low[self.sine] + span * (np.sin(s) + 1) / 2
+        d[..., self.sine] = span * np.cos(s) / 2
+        e = np.exp(x[..., self.lower_only])
+        p[..., self.lower_only] = self.low[self.lower_only] + e
+        d[..., self.lower_only] = e
         return p, d
 
     def full(self, p_free: np.ndarray) -> np.ndarray:
-        return self.base + self.matrix @ p_free
+        """All circuit parameters (fixed and shared filled in) from the free ones."""
+        return self.base + p_free @ self.matrix.T
 
 
 class _Problem:
-    """Residuals and Jacobian of one spectrum for the optimiser."""
+    """One spectrum with its circuit, parameter mapping and residual weights."""
 
     def __init__(self, circuit: Circuit, mapping: _Mapping, frequency: np.ndarray,
                  z: np.ndarray, weighting: str) -> None:
@@ -312,44 +310,6 @@ class _Problem:
         else:
             raise FitError(f"weighting must be one of {WEIGHTINGS}, got {weighting!r}")
         self.w_real, self.w_imag = w_real, w_imag
-        self.modulus_weight = 1.0 / np.abs(z)
-
-    def residual(self, x: np.ndarray) -> np.ndarray:
-        p_free, _ = self.mapping.free_values(x)
-        model, _ = self.circuit.evaluate(self.mapping.full(p_free), self.grid)
-        difference = model - self.z
-        out = np.concatenate([difference.real * self.w_real, difference.imag * self.w_imag])
-        return np.where(np.isfinite(out), out, 1e10)
-
-    def jacobian(self, x: np.ndarray) -> np.ndarray:
-        p_free, dp_dx = self.mapping.free_values(x)
-        _, derivative = self.circuit.evaluate(self.mapping.full(p_free), self.grid, True)
-        free = self.mapping.matrix.T @ derivative  # shared parameters add up
-        jac = np.hstack([free.real * self.w_real, free.imag * self.w_imag]).T
-        jac = jac * dp_dx[None, :]
-        return np.where(np.isfinite(jac), jac, 0.0)
-
-    def modulus_rms(self, x: np.ndarray) -> float:
-        p_free, _ = self.mapping.free_values(x)
-        model, _ = self.circuit.evaluate(self.mapping.full(p_free), self.grid)
-        r = (model - self.z) * self.modulus_weight
-        value = float(np.sqrt(np.mean(r.real**2 + r.imag**2) / 2))
-        return value if np.isfinite(value) else math.inf
-
-
-def _polish(problem: _Problem, x0: np.ndarray, max_nfev: int):
-    if x0.size == 0:
-        return x0, float(np.sum(problem.residual(x0) ** 2)), True, "nothing to fit"
-    method = "lm" if 2 * problem.z.size >= x0.size else "trf"
-    with np.errstate(all="ignore"):
-        try:
-            solution = least_squares(problem.residual, x0, jac=problem.jacobian, method=method,
-                                     max_nfev=max_nfev, x_scale=1.0, xtol=1e-8, ftol=1e-8)
-        except (ValueError, np.linalg.LinAlgError) as exc:
-            return x0, math.inf, False, str(exc)
-    cost = float(2 * solution.cost)
-    return solution.x, cost if np.isfinite(cost) else math.inf, solution.status > 0, \
-        solution.message
 
 
 def fit_circuit(
@@ -403,21 +363,25 @@ def fit_circuit(
     FitError
         On an unknown parameter, an empty bound, too few points or non-finite data.
     """
+    from labkit.eis.vectorised import fit_spectra_together
+
     circuit = circuit if isinstance(circuit, Circuit) else Circuit(circuit)
-    frequency, z = checked_spectrum(frequency_hertz, impedance)
+    spectrum = checked_spectrum(frequency_hertz, impedance)
+    constraints = constraints_from(fixed, bounds, shared, initial, parameters)
+    return fit_spectra_together([spectrum], circuit, constraints=constraints,
+                                weighting=weighting, peaks=peaks, starts=starts,
+                                restarts=restarts, seed=seed)[0]
+
+
+def constraints_from(fixed: Mapping[str, float] | None = None,
+                     bounds: Mapping[str, tuple[float, float]] | None = None,
+                     shared: Mapping[str, str] | None = None,
+                     initial: Mapping[str, float] | None = None,
+                     parameters=None) -> Constraints:
+    """The :class:`Constraints` of :func:`fit_circuit`'s keyword arguments."""
     if parameters is not None:
-        constraints = Constraints.from_lmfit(parameters)
-    else:
-        constraints = Constraints(fixed or {}, bounds or {}, shared or {}, initial or {})
-    mapping = _Mapping(circuit, constraints)
-    if 2 * z.size < len(mapping.free):
-        raise FitError(f"{z.size} points cannot determine {len(mapping.free)} parameters")
-    problem = _Problem(circuit, mapping, frequency, z, weighting)
-    with np.errstate(all="ignore"):
-        features = spectrum_features(frequency, z, peaks)
-        starts_full = _starting_vectors(circuit, features, constraints)
-        return _fit_from_starts(problem, features, starts_full, starts, restarts, seed,
-                                weighting)
+        return Constraints.from_lmfit(parameters)
+    return Constraints(fixed or {}, bounds or {}, shared or {}, initial or {})
 
 
 def checked_spectrum(frequency_hertz, impedance) -> tuple[np.ndarray, np.ndarray]:
@@ -452,44 +416,6 @@ def _starting_vectors(circuit: Circuit, features: Features, constraints: Constra
         for name, value in constraints.fixed.items():
             g[index[name]] = value
     return guesses
-
-
-def _fit_from_starts(problem: _Problem, features: Features, guesses: list[np.ndarray],
-                     starts: int, restarts: int, seed: int, weighting: str) -> FitResult:
-    mapping = problem.mapping
-    n_free = len(mapping.free)
-    max_nfev = 100 * (n_free + 1)
-    best = None
-    tried = 0
-    target = _GOOD_ENOUGH * features.noise_floor
-    for guess in guesses[:max(starts, 1)]:
-        x0 = mapping.to_x(guess[mapping.free_full_index])
-        x, cost, ok, message = _polish(problem, x0, max_nfev)
-        tried += 1
-        if best is None or cost < best[1]:
-            best = (x, cost, ok, message)
-        if problem.modulus_rms(best[0]) <= target:
-            break
-    if problem.modulus_rms(best[0]) > target and n_free:
-        rng = np.random.default_rng(seed)
-        stale = 0
-        for _ in range(restarts):
-            x0 = best[0] + rng.normal(0.0, 1.0, size=n_free)
-            x, cost, ok, message = _polish(problem, x0, max_nfev)
-            tried += 1
-            if cost < best[1] * (1 - 1e-6):
-                best, stale = (x, cost, ok, message), 0
-            else:
-                stale += 1
-            # Real spectra rarely reach the noise floor (the model is an approximation):
-            # stop once restarts keep landing on the same optimum.
-            if problem.modulus_rms(best[0]) <= target or stale >= _STALE_RESTARTS:
-                break
-    x, cost, ok, message = best
-    p_free, _ = mapping.free_values(x)
-    ordered = canonical_arc_order(problem.circuit, mapping.full(p_free), mapping.locked)
-    x = mapping.to_x(ordered[mapping.free_full_index])
-    return _result(problem, x, cost, ok, str(message), weighting, tried)
 
 
 def _result(problem: _Problem, x: np.ndarray, chi_square: float, converged: bool,

@@ -32,7 +32,7 @@ from labkit.eis.fit import (
     _result,
     _starting_vectors,
 )
-from labkit.eis.guess import canonical_arc_order, spectrum_features
+from labkit.eis.guess import Arc, canonical_arc_order, spectrum_features
 from labkit.errors import FitError
 
 _MAX_ITERATIONS = 200
@@ -45,8 +45,6 @@ class _Batch:
 
     def __init__(self, circuit: Circuit, mapping: _Mapping, frequency: np.ndarray,
                  z: np.ndarray, weighting: str) -> None:
-        if mapping.sine.size and (mapping.log_sine.any() or mapping.lower_only.any()):
-            raise FitError("the vectorised fit supports the elements' own bounds only")
         self.circuit, self.mapping = circuit, mapping
         self.frequency, self.z = frequency, z
         if weighting == "modulus":
@@ -61,38 +59,34 @@ class _Batch:
             raise FitError(f"weighting must be 'modulus', 'proportional' or 'unit', "
                            f"got {weighting!r}")
 
-    def values(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Parameter values (spectra × parameters) and dp/dx for transformed ``x``."""
-        m = self.mapping
-        p = x.copy()
-        d = np.ones_like(x)
-        e = np.exp(x[:, m.log])
-        p[:, m.log], d[:, m.log] = e, e
-        s = x[:, m.sine]
-        span = (m.high - m.low)[m.sine]
-        p[:, m.sine] = m.low[m.sine] + span * (np.sin(s) + 1) / 2
-        d[:, m.sine] = span * np.cos(s) / 2
-        return p, d
+    def _impedance(self, x: np.ndarray, rows: np.ndarray, jacobian: bool):
+        """Model impedance (spectra × points), dZ/dx (spectra × points × free parameters)."""
+        p_free, dp_dx = self.mapping.free_values(x)
+        full = self.mapping.full(p_free)
+        grid = FrequencyGrid(self.frequency[rows])
+        z, derivative = self.circuit.evaluate(full.T[:, :, None], grid, jacobian)
+        if not jacobian:
+            return z, None
+        # Shared parameters add up; the chain rule through the transform.
+        free = np.einsum("pf,psn->snf", self.mapping.matrix, derivative)
+        return z, free * dp_dx[:, None, :]
 
     def evaluate(self, x: np.ndarray, rows: np.ndarray, jacobian: bool):
-        p, d = self.values(x)
-        grid = FrequencyGrid(self.frequency[rows])
-        z, derivative = self.circuit.evaluate(p.T[:, :, None], grid, jacobian)
+        """Weighted residuals (spectra × 2 points) and, when asked, their Jacobian."""
+        z, derivative = self._impedance(x, rows, jacobian)
         difference = z - self.z[rows]
         w_real, w_imag = self.w_real[rows], self.w_imag[rows]
         residual = np.concatenate([difference.real * w_real, difference.imag * w_imag], axis=1)
         residual = np.where(np.isfinite(residual), residual, 1e10)
         if not jacobian:
             return residual, None
-        derivative = derivative.transpose(1, 2, 0)  # spectra × points × parameters
         jac = np.concatenate([derivative.real * w_real[:, :, None],
                               derivative.imag * w_imag[:, :, None]], axis=1)
-        jac = jac * d[:, None, :]
         return residual, np.where(np.isfinite(jac), jac, 0.0)
 
     def modulus_rms(self, x: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        p, _ = self.values(x)
-        z, _ = self.circuit.evaluate(p.T[:, :, None], FrequencyGrid(self.frequency[rows]))
+        """RMS modulus-weighted residual per real value (comparable to the noise floor)."""
+        z, _ = self._impedance(x, rows, False)
         r = (z - self.z[rows]) / np.abs(self.z[rows])
         rms = np.sqrt(np.mean(r.real**2 + r.imag**2, axis=1) / 2)
         return np.where(np.isfinite(rms), rms, np.inf)
@@ -103,6 +97,8 @@ class _Batch:
         x = x0.copy()
         residual, jac = self.evaluate(x, rows, True)
         cost = np.sum(residual**2, axis=1)
+        if x.shape[1] == 0:  # everything fixed: nothing to polish
+            return x, cost, np.ones(len(rows), dtype=bool)
         damping = np.full(len(rows), 1e-3)
         active = np.ones(len(rows), dtype=bool)
         converged = np.zeros(len(rows), dtype=bool)
@@ -163,12 +159,15 @@ def fit_spectra_together(
     spectra: Sequence[tuple[np.ndarray, np.ndarray]],
     circuit: str | Circuit,
     *,
+    constraints: Constraints | None = None,
     weighting: str = "modulus",
+    peaks: list[Arc] | None = None,
     starts: int = 5,
     restarts: int = _RANDOM_RESTARTS,
     seed: int = 0,
+    warm_start: bool = True,
 ) -> list[FitResult]:
-    """Fit one circuit to many checked spectra at once (no constraints; see module doc).
+    """Fit one circuit to many checked spectra at once (see the module doc).
 
     Parameters
     ----------
@@ -177,11 +176,21 @@ def fit_spectra_together(
         (:func:`labkit.eis.fit.checked_spectrum`), in series order.
     circuit
         Circuit string or :class:`Circuit`.
-    weighting, starts, restarts, seed
+    constraints
+        Fixed, bounded and shared parameters and start values, the same for every spectrum.
+    weighting, peaks, starts, restarts, seed
         As for :func:`labkit.eis.fit.fit_circuit`.
+    warm_start
+        Let a spectrum the first guess did not settle start from a settled neighbour.
+
+    Raises
+    ------
+    FitError
+        On an unknown parameter, an empty bound, a bad weighting or too few points.
     """
     circuit = circuit if isinstance(circuit, Circuit) else Circuit(circuit)
-    mapping = _Mapping(circuit, Constraints())
+    constraints = constraints or Constraints()
+    mapping = _Mapping(circuit, constraints)
     results: list[FitResult | None] = [None] * len(spectra)
     by_length: dict[int, list[int]] = {}
     for index, (frequency, _) in enumerate(spectra):
@@ -191,20 +200,22 @@ def fit_spectra_together(
             raise FitError(f"{length} points cannot determine {len(mapping.free)} parameters")
         group = [spectra[i] for i in members]
         with np.errstate(all="ignore"):
-            fitted = _fit_group(circuit, mapping, group, weighting, starts, restarts, seed)
+            fitted = _fit_group(circuit, mapping, constraints, group, weighting, peaks,
+                                starts, restarts, seed, warm_start)
         for index, result in zip(members, fitted, strict=True):
             results[index] = result
     return results
 
 
-def _fit_group(circuit: Circuit, mapping: _Mapping, group, weighting: str, starts: int,
-               restarts: int, seed: int) -> list[FitResult]:
+def _fit_group(circuit: Circuit, mapping: _Mapping, constraints: Constraints, group,
+               weighting: str, peaks: list[Arc] | None, starts: int, restarts: int,
+               seed: int, warm_start: bool) -> list[FitResult]:
     frequency = np.vstack([f for f, _ in group])
     z = np.vstack([impedance for _, impedance in group])
     batch = _Batch(circuit, mapping, frequency, z, weighting)
     count = len(group)
-    features = [spectrum_features(f, impedance) for f, impedance in group]
-    guesses = [_starting_vectors(circuit, feature, Constraints(), limit=1)
+    features = [spectrum_features(f, impedance, peaks) for f, impedance in group]
+    guesses = [_starting_vectors(circuit, feature, constraints, limit=1)
                for feature in features]
     target = _GOOD_ENOUGH * np.array([feature.noise_floor for feature in features])
     free = mapping.free_full_index
@@ -228,7 +239,7 @@ def _fit_group(circuit: Circuit, mapping: _Mapping, group, weighting: str, start
     everyone = np.arange(count)
     polish(everyone, np.array([mapping.to_x(g[0][free]) for g in guesses]))
     # Warm start: a spectrum the guess did not settle starts from a settled neighbour.
-    for offset in (-1, 1):
+    for offset in (-1, 1) if warm_start else ():
         rows = pending(everyone)
         neighbour = rows + offset
         usable = (neighbour >= 0) & (neighbour < count)
@@ -237,7 +248,7 @@ def _fit_group(circuit: Circuit, mapping: _Mapping, group, weighting: str, start
         if settled.any():
             polish(rows[settled], best_x[neighbour[settled]])
     for i in pending(everyone):
-        guesses[i] = _starting_vectors(circuit, features[i], Constraints())
+        guesses[i] = _starting_vectors(circuit, features[i], constraints)
     for k in range(1, max(starts, 1)):
         rows = np.array([i for i in pending(everyone) if k < len(guesses[i])], dtype=int)
         if rows.size:
