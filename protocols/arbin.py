@@ -38,9 +38,12 @@ Battery object files (``.to``, :func:`read_battery_object`) give the cell a sche
 with (``MV_NominalCapacity`` = ``m_fNorminalCapacity``); ``parse_arbin(path, battery=...)``
 uses it.
 
-Refused, naming the step: ``cp``, ``pulse`` and ``eis`` steps and chamber set points
-(no such step in the corpus schedules), current ends on CC or CV steps, dV/dt ends,
-loops nested more than 4 deep; when reading, control types other than the above
+A ``pulse`` step is written as such a loop of its on and off steps (``ceil(time /
+period)`` passes) whose voltage end jumps past the loop.
+
+Refused, naming the step: ``cp`` and ``eis`` steps and chamber set points (no such step
+in the corpus schedules), current ends on CC or CV steps, dV/dt ends, capacity ends on
+a pulse train, loops nested more than 4 deep; when reading, control types other than the above
 (``Internal Resistance``, ``Current Ramp(A)``, CAN messages...), formulas
 (``F_Vmax``) and CAN variables on the right-hand side, AND-ed conditions in a step
 limit, and loops on a condition (``PV_CHAN_Discharge_Capacity <= 0.825`` -> ``CC1``).
@@ -48,6 +51,7 @@ limit, and loops on a condition (``PV_CHAN_Discharge_Capacity <= 0.825`` -> ``CC
 
 from __future__ import annotations
 
+import math
 import re
 import uuid
 import zlib
@@ -213,6 +217,8 @@ class _Writer:
 
     def emit(self, items, depth: int = 0) -> None:
         for item in items:
+            if isinstance(item, Step) and item.kind == "pulse":
+                item = self._pulse_loop(item)
             if not isinstance(item, Loop):
                 self.step(item)
                 continue
@@ -231,9 +237,29 @@ class _Writer:
                                           (1, _NEXT, f"TC_Counter{counter}", ">=",
                                            str(item.count))]))
 
+    def _pulse_loop(self, step: Step) -> Loop:
+        """A pulse train as a TC-counter loop of the on and off steps; a voltage end of the
+        on step leaves the loop (goto ``@after:<loop>``, resolved when rendering)."""
+        pulse = step.pulse
+        if step.end("capacity") is not None:
+            raise ProtocolError(f"{step.label}: a capacity end on a pulse train cannot be written "
+                                "(Arbin counts capacity per pulse step)")
+        loop_label = f"{step.label} pulses"
+        count = max(1, math.ceil(step.end("time").value / (pulse.on_second + pulse.off_second)))
+        on = Step("cc", label=step.label, current=step.current, record=step.record,
+                  ends=(End("time", ">=", pulse.on_second, "s"),
+                        *[replace(e, goto=e.goto or f"@after:{loop_label}") for e in step.ends
+                          if e.quantity == "voltage"]))
+        off_kind = "rest" if pulse.off_current.value == 0 else "cc"
+        off = Step(off_kind, label=f"{step.label} off", record=step.record,
+                   current=None if off_kind == "rest" else pulse.off_current,
+                   ends=(End("time", ">=", pulse.off_second, "s"),))
+        self.entries[step.label] = f"{loop_label} start"
+        return Loop((on, off), count, loop_label)
+
     def step(self, step: Step) -> None:
         where = step.label
-        if step.kind in ("cp", "pulse", "eis"):
+        if step.kind in ("cp", "eis"):
             raise ProtocolError(f"{where}: the Arbin writer has no {step.kind} step (none in the "
                                 "corpus schedules to copy the layout from)")
         if step.chamber_celsius is not None:
@@ -305,6 +331,13 @@ class _Writer:
                 f"{body}\n{safeties}\n")
         return text.replace("\n", "\r\n")
 
+    def _resolve(self, goto: str) -> str:
+        if goto.startswith("@after:"):
+            labels = [row.label for row in self.rows]
+            after = labels.index(f"{goto[7:]} end") + 1
+            return labels[after] if after < len(labels) else _END_TEST
+        return self.entries.get(goto, goto)
+
     def _step(self, number: int, row: _Row) -> str:
         # a rest or CV step takes the range of the largest current the schedule sets
         ampere = abs(row.current_ampere) or self.largest_ampere
@@ -313,7 +346,7 @@ class _Writer:
             limits=len(row.limits), label=row.label, control=row.control,
             current_range=current_range, value=row.value, ext1=row.ext1)]
         for index, (step_limit, goto, left, sign, right) in enumerate(row.limits):
-            goto = self.entries.get(goto, goto)
+            goto = self._resolve(goto)
             lines += [f"[Schedule_Step{number}_Limit{index}]", _LIMIT_KEYS.format(
                 step_limit=step_limit, goto=goto, left=left, sign=sign, right=right)]
         return "\n".join(lines)
