@@ -1,0 +1,94 @@
+"""``labkit eis arrhenius``: conductivity vs temperature from a series of impedance files."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from labkit.cli import EXIT_OK, Outcome, add_json_flag, command_group
+from labkit.cli._records import number
+
+EIS_HELP = "impedance analysis: circuit fitting, DRT, conductivity"
+
+
+def register(subcommands: argparse._SubParsersAction) -> None:
+    """Add ``eis arrhenius``."""
+    group = command_group(subcommands, "eis", EIS_HELP)
+    arrhenius = group.add_parser(
+        "arrhenius",
+        help="Arrhenius (and VTF) fit of bulk, grain-boundary and total conductivity vs T",
+        description=(
+            "Fit an equivalent circuit to every spectrum of FILES..., turn the arcs into "
+            "bulk / grain-boundary / total conductivity (sigma = L / (R A)) and fit each "
+            "against temperature: Arrhenius with Ea and its standard error, sigma at 25 °C "
+            "with its uncertainty. Temperatures come from the file when it states them, "
+            "else from the file name (-140deg, _25C), else from --temperatures; the output "
+            "says which for every point."
+        ),
+    )
+    arrhenius.add_argument("files", metavar="FILE", nargs="+", help="impedance files")
+    arrhenius.add_argument("--area", metavar="CM2", type=float, required=True,
+                           help="electrode area, cm²")
+    arrhenius.add_argument("--thickness", metavar="CM", type=float, required=True,
+                           help="electrolyte thickness, cm")
+    arrhenius.add_argument("--temperatures", metavar="C1,C2,...",
+                           help="temperature (°C) of each spectrum in order, for spectra "
+                                "whose file and name state none")
+    which = arrhenius.add_mutually_exclusive_group()
+    which.add_argument("--circuit", metavar="C", help="circuit in impedance.py syntax")
+    which.add_argument("--model", metavar="NAME",
+                       help="named solid-electrolyte model (default: pellet)")
+    arrhenius.add_argument("--convention", choices=("sigma_T", "sigma"), default="sigma_T",
+                           help="sigma*T = A exp(-Ea/kT) (default) or sigma = sigma0 exp(-Ea/kT)")
+    arrhenius.add_argument("--vtf", action="store_true",
+                           help="also fit VTF sigma = A T^-1/2 exp(-B/(T-T0)) (>= 4 temperatures)")
+    arrhenius.add_argument("--workers", metavar="N", type=int, default=1,
+                           help="worker processes for the circuit fits (default: 1)")
+    add_json_flag(arrhenius)
+    arrhenius.set_defaults(handler=_arrhenius)
+
+
+def _temperatures(text: str | None) -> list[float] | None:
+    if text is None:
+        return None
+    try:
+        return [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise SystemExit(f"labkit eis arrhenius: error: --temperatures must be numbers "
+                         f"separated by commas, got {text!r}") from None
+
+
+def _arrhenius(args: argparse.Namespace) -> Outcome:
+    from labkit.eis.arrhenius import arrhenius_series
+    from labkit.eis.models import get_model
+
+    circuit = args.circuit or get_model(args.model or "pellet").circuit
+    series = arrhenius_series(
+        args.files, area_square_centimeter=args.area, thickness_centimeter=args.thickness,
+        circuit=circuit, temperatures_celsius=_temperatures(args.temperatures),
+        convention=args.convention, vtf=args.vtf, workers=args.workers)
+    payload = series.to_dict()
+    return Outcome(payload, _text(payload), EXIT_OK)
+
+
+def _text(payload: dict[str, Any]) -> str:
+    lines = [f"convention {payload['convention']}   circuit {payload['circuit']}   "
+             f"temperatures from {', '.join(payload['temperature_sources'])}"]
+    for role in ("bulk", "grain_boundary", "total"):
+        fit = payload[role]
+        if "error" in fit:
+            lines.append(f"{role:<15} {fit['error']}")
+            continue
+        ea, s25 = fit["activation_energy_electronvolt"], fit["sigma_25c_siemens_per_centimeter"]
+        lines.append(f"{role:<15} Ea {ea['value']:.4f} ± {ea['stderr']:.4f} eV   "
+                     f"σ(25 °C) {number(s25['value'])} ± {number(s25['stderr'], 2)} S/cm   "
+                     f"R² {fit['r_squared']:.5f}")
+    lines.append(f"{'T [°C]':>8} {'from':<9} {'σ bulk':>11} {'σ gb':>11} {'σ total':>11}  file")
+    for point in payload["points"]:
+        sigma = point["sigma_siemens_per_centimeter"]
+        cells = [number(sigma[r]["value"]) if r in sigma else "-"
+                 for r in ("bulk", "grain_boundary", "total")]
+        note = f"  ({point['error']['message']})" if "error" in point else ""
+        lines.append(f"{point['temperature_celsius']:>8.4g} {point['temperature_source']:<9} "
+                     f"{cells[0]:>11} {cells[1]:>11} {cells[2]:>11}  {point['file']}{note}")
+    return "\n".join(lines)

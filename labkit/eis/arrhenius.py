@@ -1,0 +1,435 @@
+"""Conductivity vs temperature: Arrhenius and VTF fits, and the whole series from spectra.
+
+Arrhenius, in either convention (the result states which):
+
+* ``sigma_T``: ``sigma T = A exp(-Ea / k T)`` (hopping conduction; the usual one for
+  solid electrolytes), fitted as ``ln(sigma T)`` vs ``1 / k T``;
+* ``sigma``: ``sigma = sigma0 exp(-Ea / k T)``, fitted as ``ln sigma`` vs ``1 / k T``.
+
+The fit is weighted least squares on the logarithm (weights ``(sigma / stderr)^2``
+when every point has a standard error, else equal), with the covariance scaled
+by the residual variance; Ea's standard error comes from it, and sigma at
+25 °C is extrapolated with its standard error by the delta method.
+
+VTF (polymer electrolytes): ``sigma = A T^-1/2 exp(-B / (T - T0))``, fitted as
+``ln(sigma sqrt(T))`` with T0 below the lowest temperature; ``k B`` is reported
+as the pseudo-activation energy.
+
+:func:`arrhenius_series` takes impedance files or records, fits an equivalent
+circuit to each spectrum (:func:`labkit.eis.batch.fit_batch`), converts the arcs
+to sigma_bulk, sigma_grain_boundary and sigma_total
+(:func:`labkit.eis.conductivity.interpret`) and fits each against temperature.
+Temperatures come from the record (a ``temperature_celsius`` column or the
+sample's temperature), else from the file name (``-140deg``, ``_25C``), else from
+a list given by the caller; the result says which for every point.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from os import PathLike
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from scipy.optimize import least_squares
+
+from labkit.data import ImpedanceRecord
+from labkit.errors import AnalysisError, MetadataError
+
+#: Boltzmann constant in eV/K.
+BOLTZMANN_EV_PER_KELVIN = 8.617333262e-5
+KELVIN_OFFSET = 273.15
+ROOM_TEMPERATURE_KELVIN = 298.15
+Convention = Literal["sigma_T", "sigma"]
+
+# "-140deg", "_25C", "_-25C", " 2p5degC": a separator, the number, a degree unit. A bare
+# "C" must end the name or be followed by "_" / "." / space, so "-1C-rate" is no temperature.
+_FILENAME_TEMPERATURE = re.compile(
+    r"(?:^|[_\-\s])(-?\d+(?:[.p]\d+)?)\s*"
+    r"(?:(?:deg(?:ree)?s?C?|°C)(?=$|[_\-\s.])|C(?=$|[_\s.]))",
+    re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A value with its standard error (and unit)."""
+
+    value: float
+    stderr: float
+    unit: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"value", "stderr"}`` (and ``unit`` when it has one)."""
+        out: dict[str, Any] = {"value": self.value, "stderr": self.stderr}
+        if self.unit:
+            out["unit"] = self.unit
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class ArrheniusFit:
+    """An Arrhenius fit of conductivity vs temperature.
+
+    Attributes
+    ----------
+    convention
+        ``"sigma_T"`` (sigma T = A exp(-Ea/kT)) or ``"sigma"`` (sigma = sigma0 exp(-Ea/kT)).
+    activation_energy_electronvolt
+        Ea with its standard error.
+    prefactor
+        A (S K/cm) or sigma0 (S/cm), with standard error.
+    sigma_25c_siemens_per_centimeter
+        The fit extrapolated (or interpolated) to 25 °C.
+    temperature_kelvin, sigma_siemens_per_centimeter, sigma_stderr_siemens_per_centimeter
+        The points fitted.
+    r_squared
+        Coefficient of determination of the (weighted) linear fit.
+    """
+
+    convention: str
+    activation_energy_electronvolt: Estimate
+    prefactor: Estimate
+    sigma_25c_siemens_per_centimeter: Estimate
+    temperature_kelvin: np.ndarray
+    sigma_siemens_per_centimeter: np.ndarray
+    sigma_stderr_siemens_per_centimeter: np.ndarray | None
+    r_squared: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (keys as in ``labkit eis arrhenius --json``)."""
+        stderr = self.sigma_stderr_siemens_per_centimeter
+        return {
+            "convention": self.convention,
+            "equation": ("sigma*T = A*exp(-Ea/(k*T))" if self.convention == "sigma_T"
+                         else "sigma = sigma0*exp(-Ea/(k*T))"),
+            "activation_energy_electronvolt": self.activation_energy_electronvolt.to_dict(),
+            "prefactor": self.prefactor.to_dict(),
+            "sigma_25c_siemens_per_centimeter": self.sigma_25c_siemens_per_centimeter.to_dict(),
+            "r_squared": self.r_squared,
+            "points": [
+                {"temperature_kelvin": float(t), "sigma_siemens_per_centimeter": float(s),
+                 "sigma_stderr_siemens_per_centimeter": None if stderr is None else float(e)}
+                for t, s, e in zip(self.temperature_kelvin, self.sigma_siemens_per_centimeter,
+                                   stderr if stderr is not None else [None] * len(
+                                       self.temperature_kelvin), strict=True)],
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class VtfFit:
+    """A Vogel-Tammann-Fulcher fit ``sigma = A T^-1/2 exp(-B / (T - T0))``."""
+
+    prefactor: Estimate  # A, S K^1/2 / cm
+    pseudo_activation_kelvin: Estimate  # B
+    vogel_temperature_kelvin: Estimate  # T0
+    pseudo_activation_energy_electronvolt: Estimate  # k B
+    sigma_25c_siemens_per_centimeter: Estimate
+    temperature_kelvin: np.ndarray
+    sigma_siemens_per_centimeter: np.ndarray
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {
+            "equation": "sigma = A*T^-0.5*exp(-B/(T-T0))",
+            "prefactor": self.prefactor.to_dict(),
+            "pseudo_activation_kelvin": self.pseudo_activation_kelvin.to_dict(),
+            "vogel_temperature_kelvin": self.vogel_temperature_kelvin.to_dict(),
+            "pseudo_activation_energy_electronvolt":
+                self.pseudo_activation_energy_electronvolt.to_dict(),
+            "sigma_25c_siemens_per_centimeter": self.sigma_25c_siemens_per_centimeter.to_dict(),
+        }
+
+
+def _checked(temperature_celsius: Sequence[float], sigma: Sequence[float], minimum: int
+             ) -> tuple[np.ndarray, np.ndarray]:
+    t = np.asarray(temperature_celsius, float) + KELVIN_OFFSET
+    s = np.asarray(sigma, float)
+    if t.shape != s.shape or t.ndim != 1:
+        raise AnalysisError("temperatures and conductivities must be 1-D and of equal length")
+    if len(t) < minimum:
+        raise AnalysisError(f"{len(t)} temperatures; this fit needs at least {minimum}")
+    if not (np.all(np.isfinite(t)) and np.all(np.isfinite(s)) and np.all(s > 0)
+            and np.all(t > 0)):
+        raise AnalysisError("conductivities must be positive and finite, temperatures above "
+                            "0 K")
+    if len(np.unique(t)) < 2:
+        raise AnalysisError("all points are at the same temperature")
+    return t, s
+
+
+def fit_arrhenius(
+    temperature_celsius: Sequence[float],
+    sigma_siemens_per_centimeter: Sequence[float],
+    sigma_stderr_siemens_per_centimeter: Sequence[float] | None = None,
+    *,
+    convention: Convention = "sigma_T",
+) -> ArrheniusFit:
+    """Fit Arrhenius to conductivities at several temperatures.
+
+    Raises
+    ------
+    AnalysisError
+        On fewer than 2 points (3 for a standard error), non-positive sigma or one temperature.
+    """
+    if convention not in ("sigma_T", "sigma"):
+        raise AnalysisError(f"convention must be 'sigma_T' or 'sigma', not {convention!r}")
+    t, s = _checked(temperature_celsius, sigma_siemens_per_centimeter, 3)
+    stderr = None if sigma_stderr_siemens_per_centimeter is None else np.asarray(
+        sigma_stderr_siemens_per_centimeter, float)
+    x = 1.0 / (BOLTZMANN_EV_PER_KELVIN * t)
+    y = np.log(s * t) if convention == "sigma_T" else np.log(s)
+    usable = stderr is not None and np.all(np.isfinite(stderr)) and np.all(stderr > 0)
+    weight = (s / stderr) ** 2 if usable else np.ones_like(s)
+    design = np.column_stack([np.ones_like(x), -x])
+    normal = design.T @ (weight[:, None] * design)
+    coefficients = np.linalg.solve(normal, design.T @ (weight * y))
+    residual = y - design @ coefficients
+    dof = len(y) - 2
+    scale = float(weight @ residual**2) / dof
+    covariance = scale * np.linalg.inv(normal)
+    log_prefactor, energy = coefficients
+    mean = np.average(y, weights=weight)
+    total = float(weight @ (y - mean) ** 2)
+    r_squared = 1.0 - float(weight @ residual**2) / total if total > 0 else 1.0
+    x25 = 1.0 / (BOLTZMANN_EV_PER_KELVIN * ROOM_TEMPERATURE_KELVIN)
+    gradient = np.array([1.0, -x25])
+    y25 = float(log_prefactor - energy * x25)
+    y25_err = math.sqrt(max(float(gradient @ covariance @ gradient), 0.0))
+    sigma25 = math.exp(y25) / (ROOM_TEMPERATURE_KELVIN if convention == "sigma_T" else 1.0)
+    prefactor = math.exp(log_prefactor)
+    return ArrheniusFit(
+        convention,
+        Estimate(float(energy), math.sqrt(max(covariance[1, 1], 0.0)), "eV"),
+        Estimate(prefactor, prefactor * math.sqrt(max(covariance[0, 0], 0.0)),
+                 "S K/cm" if convention == "sigma_T" else "S/cm"),
+        Estimate(sigma25, sigma25 * y25_err, "S/cm"),
+        t, s, stderr, r_squared)
+
+
+def fit_vtf(temperature_celsius: Sequence[float], sigma_siemens_per_centimeter: Sequence[float]
+            ) -> VtfFit:
+    """Fit VTF ``sigma = A T^-1/2 exp(-B / (T - T0))`` (needs at least 4 temperatures).
+
+    Raises
+    ------
+    AnalysisError
+        On too few points or when the fit does not converge to ``0 < T0 < min T``.
+    """
+    t, s = _checked(temperature_celsius, sigma_siemens_per_centimeter, 4)
+    y = np.log(s * np.sqrt(t))
+
+    def model(p: np.ndarray, temperature: np.ndarray) -> np.ndarray:
+        return p[0] - p[1] / (temperature - p[2])
+
+    t_min = float(t.min())
+    start = np.array([float(y.max()) + 5.0, 1000.0, max(t_min - 80.0, 1.0)])
+    fit = least_squares(lambda p: model(p, t) - y, start,
+                        bounds=([-np.inf, 1e-3, 0.0], [np.inf, np.inf, t_min - 1.0]))
+    if not fit.success or len(t) <= 3:
+        raise AnalysisError(f"VTF fit did not converge ({fit.message})")
+    dof = len(t) - 3
+    scale = float(fit.fun @ fit.fun) / dof
+    jac = fit.jac
+    try:
+        covariance = scale * np.linalg.inv(jac.T @ jac)
+    except np.linalg.LinAlgError as exc:
+        raise AnalysisError("VTF parameters are not determined by these points "
+                            "(singular covariance)") from exc
+    log_a, b, t0 = fit.x
+    errors = np.sqrt(np.maximum(np.diag(covariance), 0.0))
+    gradient = np.array([1.0, -1.0 / (ROOM_TEMPERATURE_KELVIN - t0),
+                         -b / (ROOM_TEMPERATURE_KELVIN - t0) ** 2])
+    y25 = float(model(fit.x, np.array([ROOM_TEMPERATURE_KELVIN]))[0])
+    sigma25 = math.exp(y25) / math.sqrt(ROOM_TEMPERATURE_KELVIN)
+    y25_err = math.sqrt(max(float(gradient @ covariance @ gradient), 0.0))
+    prefactor = math.exp(log_a)
+    return VtfFit(
+        Estimate(prefactor, prefactor * errors[0], "S K^0.5/cm"),
+        Estimate(float(b), float(errors[1]), "K"),
+        Estimate(float(t0), float(errors[2]), "K"),
+        Estimate(float(b) * BOLTZMANN_EV_PER_KELVIN, float(errors[1]) * BOLTZMANN_EV_PER_KELVIN,
+                 "eV"),
+        Estimate(sigma25, sigma25 * y25_err, "S/cm"),
+        t, s)
+
+
+# --------------------------------------------------------------------------- temperatures
+
+
+def temperature_from_filename(path: str | PathLike[str]) -> float | None:
+    """Temperature in °C stated in a file name (``s04147-140deg`` -> 140, ``x_-25C`` -> -25)."""
+    found = _FILENAME_TEMPERATURE.findall(Path(path).stem)
+    return float(found[-1].replace("p", ".")) if found else None
+
+
+def temperature_from_record(record: ImpedanceRecord, spectrum: int) -> float | None:
+    """Temperature in °C of one spectrum as the file states it (column, then sample)."""
+    if "temperature_celsius" in record.data:
+        rows = record.spectrum(spectrum)["temperature_celsius"].dropna()
+        if len(rows):
+            return float(rows.mean())
+    return record.meta.sample.temperature_celsius
+
+
+# --------------------------------------------------------------------------- series
+
+
+@dataclass(frozen=True)
+class SeriesPoint:
+    """One spectrum of a temperature series: where it came from and what it gave."""
+
+    file: str
+    spectrum: int
+    temperature_celsius: float
+    temperature_source: str  # "file", "filename" or "given"
+    sigma_siemens_per_centimeter: dict[str, Estimate]
+    error: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        out: dict[str, Any] = {
+            "file": self.file, "spectrum": self.spectrum,
+            "temperature_celsius": self.temperature_celsius,
+            "temperature_source": self.temperature_source,
+            "sigma_siemens_per_centimeter": {k: v.to_dict() for k, v in
+                                             self.sigma_siemens_per_centimeter.items()},
+        }
+        if self.error is not None:
+            out["error"] = self.error
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class ArrheniusSeries:
+    """A temperature series analysed: per-spectrum conductivities and fits per process.
+
+    ``fits`` maps ``bulk`` / ``grain_boundary`` / ``total`` to an :class:`ArrheniusFit`
+    (absent when fewer than 3 spectra gave that conductivity, with the reason in
+    ``missing``); ``vtf`` likewise when requested.
+    """
+
+    convention: str
+    circuit: str
+    points: tuple[SeriesPoint, ...]
+    fits: dict[str, ArrheniusFit]
+    vtf: dict[str, VtfFit]
+    missing: dict[str, str]
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"convention", "bulk", "grain_boundary", "total", "points", ...}``."""
+        out: dict[str, Any] = {"convention": self.convention, "circuit": self.circuit}
+        for role in ("bulk", "grain_boundary", "total"):
+            if role in self.fits:
+                entry = self.fits[role].to_dict()
+                if role in self.vtf:
+                    entry["vtf"] = self.vtf[role].to_dict()
+                out[role] = entry
+            else:
+                out[role] = {"error": self.missing.get(role, "not computed")}
+        out["points"] = [p.to_dict() for p in self.points]
+        out["temperature_sources"] = sorted({p.temperature_source for p in self.points})
+        return out
+
+
+def arrhenius_series(
+    sources: Sequence[str | PathLike[str] | ImpedanceRecord],
+    *,
+    area_square_centimeter: float,
+    thickness_centimeter: float,
+    circuit: str = "R0-p(R1,CPE1)-p(R2,CPE2)-CPE3",
+    temperatures_celsius: Sequence[float] | None = None,
+    convention: Convention = "sigma_T",
+    vtf: bool = False,
+    workers: int = 1,
+) -> ArrheniusSeries:
+    """Fit ``circuit`` to every spectrum of ``sources`` and Arrhenius-fit sigma vs T.
+
+    Parameters
+    ----------
+    sources
+        Impedance files or records; every spectrum of each is one point.
+    area_square_centimeter, thickness_centimeter
+        Pellet geometry for sigma = L / (R A).
+    circuit
+        Equivalent circuit whose arcs :func:`labkit.eis.conductivity.interpret` assigns
+        (by capacitance) to bulk and grain boundary.
+    temperatures_celsius
+        One temperature per spectrum, in order; used for spectra whose file and
+        file name state none.
+    convention
+        ``"sigma_T"`` or ``"sigma"``.
+    vtf
+        Also fit VTF (needs 4 temperatures).
+    workers
+        Worker processes for the circuit fits.
+
+    Raises
+    ------
+    MetadataError
+        When a spectrum's temperature is stated nowhere.
+    """
+    import labkit
+    from labkit.eis.batch import FailedFit, fit_batch
+    from labkit.eis.conductivity import interpret
+
+    spectra, where = [], []
+    for source in sources:
+        record = source if isinstance(source, ImpedanceRecord) else labkit.read(source)
+        name = str(source) if not isinstance(source, ImpedanceRecord) else str(
+            record.meta.source_path)
+        for index, _ in record.spectra():
+            spectra.append(record.impedance(index))
+            where.append((name, index, record))
+    if temperatures_celsius is not None and len(temperatures_celsius) != len(spectra):
+        raise MetadataError(f"{len(temperatures_celsius)} temperatures given for "
+                            f"{len(spectra)} spectra")
+    temperatures = []
+    for position, (name, index, record) in enumerate(where):
+        stated = temperature_from_record(record, index)
+        if stated is not None:
+            temperatures.append((stated, "file"))
+        elif (from_name := temperature_from_filename(name)) is not None:
+            temperatures.append((from_name, "filename"))
+        elif temperatures_celsius is not None:
+            temperatures.append((float(temperatures_celsius[position]), "given"))
+        else:
+            raise MetadataError("no temperature: the file does not state one, its name has no "
+                                "'-140deg' / '_25C' pattern and none was given",
+                                file=name, position=f"spectrum {index}")
+    results = fit_batch(spectra, circuit, workers=workers)
+    points = []
+    for (name, index, _), (temperature, origin), result in zip(where, temperatures, results,
+                                                               strict=True):
+        if isinstance(result, FailedFit):
+            points.append(SeriesPoint(name, index, temperature, origin, {}, dict(result.error)))
+            continue
+        try:
+            meaning = interpret(result, area_square_centimeter=area_square_centimeter,
+                                thickness_centimeter=thickness_centimeter)
+        except AnalysisError as exc:
+            points.append(SeriesPoint(name, index, temperature, origin, {}, exc.to_dict()))
+            continue
+        sigma = {role: Estimate(q.value, q.stderr, "S/cm")
+                 for role, q in meaning.conductivity_siemens_per_centimeter.items()}
+        points.append(SeriesPoint(name, index, temperature, origin, sigma))
+    fits, vtf_fits, missing = {}, {}, {}
+    for role in ("bulk", "grain_boundary", "total"):
+        have = [p for p in points if role in p.sigma_siemens_per_centimeter]
+        if len(have) < 3:
+            missing[role] = (f"{len(have)} spectra gave a {role} conductivity; an Arrhenius "
+                             "fit needs at least 3")
+            continue
+        t = [p.temperature_celsius for p in have]
+        s = [p.sigma_siemens_per_centimeter[role].value for p in have]
+        e = [p.sigma_siemens_per_centimeter[role].stderr for p in have]
+        fits[role] = fit_arrhenius(t, s, e, convention=convention)
+        if vtf:
+            try:
+                vtf_fits[role] = fit_vtf(t, s)
+            except AnalysisError as exc:
+                missing[f"{role}_vtf"] = exc.message
+    return ArrheniusSeries(convention, circuit, tuple(points), fits, vtf_fits, missing)
