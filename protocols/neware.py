@@ -7,7 +7,8 @@ as *numbered element names* ``<Step1 Step_ID="1" Step_Type="4">`` inside
 ``<Step_Info Num="n">`` and an ``SMBUS`` block. CRLF, two-space indentation,
 ``<Tag Value="…" />`` and no newline after ``</root>``. The writer emits the form the
 BTS Client editor saves (``EditStep.xml``: ``Operate`` 66, version 17, declared
-GB2312, Record in every step); the reader accepts both versions and both forms.
+GB2312, Record in every step); the reader accepts both versions and both forms, and reads
+the ``Step.xml`` stored in a ``.ndax`` data archive (the steps the test ran).
 
 Units: voltage in 0.1 mV, current in mA (a magnitude; the direction is in the step
 type), time in ms, capacity in mA·s, temperature in 0.1 °C. ``RateType`` 105 is
@@ -38,6 +39,8 @@ from __future__ import annotations
 import re
 import uuid
 import xml.etree.ElementTree as ET
+import zipfile
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
@@ -302,9 +305,26 @@ def _value(element: ET.Element | None, tag: str) -> float | None:
         raise ProtocolError(f"<{tag}> Value should be a number, is {text!r}") from None
 
 
-def _parse_xml(path: Path) -> tuple[ET.Element, dict[int, int]]:
+def _step_file(path: Path) -> tuple[bytes, Path, list[str]]:
+    """The step-file bytes and the name to report: the file itself, or the ``Step.xml``
+    member of a ``.ndax`` archive (the steps the test ran; ``EditStep.xml`` if absent)."""
+    if not zipfile.is_zipfile(path):
+        return path.read_bytes(), path, []
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            member = next((n for n in ("Step.xml", "EditStep.xml") if n in names), None)
+            if member is None:
+                raise ProtocolError("the .ndax archive holds no Step.xml or EditStep.xml",
+                                    file=path)
+            others = sorted(n for n in names if re.fullmatch(r"Step[0-9]+\.xml", n))
+            return archive.read(member), Path(f"{path}!{member}"), others
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise ProtocolError(f"damaged .ndax archive: {exc}", file=path) from exc
+
+
+def _parse_xml(raw: bytes, path: Path) -> tuple[ET.Element, dict[int, int]]:
     """The root element, and the line of each ``<StepN Step_ID="k">`` by k."""
-    raw = path.read_bytes()
     text = raw.decode("gb18030", errors="replace")
     # ElementTree cannot decode GB2312: drop the declaration, keep the lines in place.
     text = re.sub(r"^\ufeff?<\?xml[^>]*\?>", "", text, count=1)
@@ -329,11 +349,16 @@ def _located(exc: ProtocolError, path: Path, line: int | None) -> ProtocolError:
 
 
 def parse_neware(path: Path) -> Schedule:
-    """Read a Neware BTS step file into a schedule (Cycle steps become loops)."""
-    path = Path(path)
-    root, step_lines = _parse_xml(path)
+    """Read a Neware BTS step file, or the one inside a ``.ndax`` data archive, into a
+    schedule (Cycle steps become loops)."""
+    raw, path, others = _step_file(Path(path))
+    root, step_lines = _parse_xml(raw, path)
     try:
-        return _schedule(root, step_lines, path)
+        schedule = _schedule(root, step_lines, path)
+        if others:  # the step file was changed while the test ran
+            schedule = replace(schedule, description=f"the archive also holds {', '.join(others)} "
+                               "(earlier versions of the steps); this is Step.xml")
+        return schedule
     except ProtocolError as exc:
         raise _located(exc, path, None) from None
 
@@ -387,7 +412,7 @@ def _schedule(root: ET.Element, step_lines: dict[int, int], path: Path) -> Sched
                 max_voltage_volt=5.0 if high is None else high / _VOLT)
     remark = head.find("Remark")
     name = remark.get("Value", "") if remark is not None else ""
-    return Schedule(name or path.stem, cell, steps, safety=safety)
+    return Schedule(name or Path(str(path).split("!")[0]).stem, cell, steps, safety=safety)
 
 
 def _close_loop(items: list, element: ET.Element, number: int, where: str, path: Path) -> None:
@@ -471,7 +496,8 @@ def _setpoint(main, tag: str, rate_tag: str, rate_mode: bool) -> Setpoint | None
 
 
 def _sniff(head: bytes, path: Path) -> bool:
-    return b'type="Step File"' in head[:1024]
+    return b'type="Step File"' in head[:1024] or (
+        head.startswith(b"PK\x03\x04") and path.suffix.lower() == ".ndax")
 
 
 register(ScheduleFormat("neware", ".xml", "Neware BTS step file (Step.xml / EditStep.xml)",

@@ -148,3 +148,16 @@ def test_damaged_files_give_a_protocol_error_or_a_schedule(path, tmp_path):
             parse_neware(damaged)
         except ProtocolError as exc:
             assert exc.file == str(damaged)
+
+
+def test_step_file_inside_an_ndax_archive_is_read():
+    # The corpus step file was extracted byte-for-byte from this archive's Step.xml.
+    archive = corpus_path("cycler", "neware",
+                          "fastnda_TESTCELL0001-B2-2025-M50T_NewareNDA_Investigation.ndax")
+    extracted = parse_neware(corpus_path("protocols", "neware",
+                                         "newarenda_TESTCELL0001-B2-M50T_v18_cccv.xml"))
+    schedule, name = formats.read(archive)
+    assert name == "neware" and schedule.steps == extracted.steps
+    assert schedule.safety == extracted.safety and schedule.description == ""
+    changed = parse_neware(corpus_path("cycler", "neware", "fastnda_interp-test.ndax"))
+    assert "Step0.xml, Step1.xml" in changed.description
