@@ -164,6 +164,9 @@ def _sniff_parquet(head: bytes, path: Path) -> bool:
 def read_btsda_parquet(path: Path) -> CyclingRecord:
     """Read a BTSDA export stored as Parquet (times already in seconds, smallest units)."""
     frame = pd.read_parquet(path)
+    if not len(frame):
+        raise FormatError("the export holds no records (0 rows)", file=path,
+                          position="parquet row 0")
     if "Cycle Index" not in frame or "Step Type" not in frame:
         raise FormatError(f"expected BTSDA columns (Cycle Index, Step Type...), found "
                           f"{list(frame.columns)}", file=path, position="parquet schema")
