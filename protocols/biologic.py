@@ -154,12 +154,24 @@ def _decode(path: Path) -> list[str]:
     return path.read_bytes().decode("cp1252", errors="replace").splitlines()
 
 
-def _tables(lines: list[str], path: Path) -> tuple[list[_Table], dict[str, str]]:
-    """The technique tables and the ``key : value`` header of a settings or log file."""
+@dataclass
+class _Settings:
+    """What a settings or log file holds: technique tables, ``key : value`` header lines,
+    TAB-indented safety lines, and whether the log records later modifications."""
+
+    tables: list[_Table]
+    header: dict[str, str]
+    safety_lines: list[str]
+    modified: bool = False
+
+
+def _settings(lines: list[str], path: Path) -> _Settings:
+    """Split a settings (``.mps``), log (``.mpl``) or export (``.mpt``) header."""
     first = lines[0].strip() if lines else ""
     header: dict[str, str] = {}
     safety_lines: list[str] = []
     tables: list[_Table] = []
+    modified = False
     if first in ("EC-LAB SETTING FILE", "BT-LAB SETTING FILE"):
         index = 1
         while index < len(lines):
@@ -171,7 +183,7 @@ def _tables(lines: list[str], path: Path) -> tuple[list[_Table], dict[str, str]]
                 tables.append(_Table(int(match.group(1)), name, rows, index + 3, row_lines))
                 index = end
                 continue
-            _header_line(line, header, safety_lines, lines, index)
+            _header_line(line, header, safety_lines, index + 1)
             index += 1
     elif first in ("EC-Lab LOG FILE", "BT-Lab LOG FILE", "EC-Lab ASCII FILE"):
         index = 1  # the technique name is the first line after the title (and line count)
@@ -183,29 +195,28 @@ def _tables(lines: list[str], path: Path) -> tuple[list[_Table], dict[str, str]]
         # the run header ends with "Cycle Definition : ..."; the table follows
         while index < len(lines) and not (
                 "Cycle Definition" in header and _is_row(lines[index])):
-            _header_line(lines[index], header, safety_lines, lines, index)
+            _header_line(lines[index], header, safety_lines, index + 1)
             index += 1
         rows, row_lines, end = _rows(lines, index)
         tables.append(_Table(1, name, rows, index + 1, row_lines))
-        index = end
-        if any(line.startswith("Modify on") for line in lines[index:]):
-            header["labkit modified"] = "yes"
+        modified = any(line.startswith("Modify on") for line in lines[end:])
     else:
         raise ProtocolError("expected 'EC-LAB SETTING FILE', 'BT-LAB SETTING FILE', a "
                             f"LOG FILE or ASCII FILE title, found {first[:40]!r}", file=path,
                             position="line 1")
-    header["labkit safety"] = "\n".join(safety_lines)
     if not tables:
         raise ProtocolError("no technique table found", file=path)
-    return tables, header
+    return _Settings(tables, header, safety_lines, modified)
 
 
-def _header_line(line: str, header: dict[str, str], safety: list[str], lines, index) -> None:
+def _header_line(line: str, header: dict[str, str], safety: list[str], number: int) -> None:
+    """File ``line`` (1-based ``number``) into the header (first value of each key) or the
+    TAB-indented safety lines; values remember their line for error messages."""
     if line.startswith("\t"):
-        safety.append(line.strip())
+        safety.append(_Cell(line.strip(), "Safety Limits", number))
     elif " : " in line:
         key, _, value = line.partition(" : ")
-        header.setdefault(key.strip(), value.strip())
+        header.setdefault(key.strip(), _Cell(value.strip(), key.strip(), number))
 
 
 def _is_row(line: str) -> bool:
@@ -234,7 +245,8 @@ def parse_biologic(path: Path) -> Schedule:
     """Read a BioLogic ``.mps`` settings file (or the settings of a ``.mpl`` log)."""
     path = Path(path)
     lines = _decode(path)
-    tables, header = _tables(lines, path)
+    settings = _settings(lines, path)
+    tables, header = settings.tables, settings.header
     comma = bool(re.search(r"\d,\d", header.get("Ecell ctrl range", "")
                            + header.get("Ewe ctrl range", ""))) or any(
         re.fullmatch(r"-?\d+,\d+", cell) for table in tables for row in table.rows.values()
@@ -251,7 +263,7 @@ def parse_biologic(path: Path) -> Schedule:
     steps = _resolve_gotos(tuple(item for _, item in items), reader)
     if not steps:
         raise reader.fail("the settings hold no step")
-    safety = _safety(header, reader)
+    safety = _safety(settings.safety_lines, reader)
     notes = []
     if capacity is None and reader.implied_capacity is not None:
         capacity = float(f"{reader.implied_capacity:.9g}")
@@ -262,11 +274,10 @@ def parse_biologic(path: Path) -> Schedule:
                 else _control_range(header, reader)[0],
                 max_voltage_volt=safety.max_voltage_volt if safety.max_voltage_volt is not None
                 else _control_range(header, reader)[1])
-    if header.get("labkit modified"):
+    if settings.modified:
         notes.append("the log records settings modified during the run (Modify on); "
                      "these are the settings it started with")
-    comments = [value for key, value in header.items() if key == "Comments" and value]
-    return Schedule(comments[0] if comments else path.stem, cell, steps, safety=safety,
+    return Schedule(str(header.get("Comments", "")) or path.stem, cell, steps, safety=safety,
                     description="; ".join(notes))
 
 
@@ -274,7 +285,9 @@ def _battery_capacity(header: dict[str, str], reader: _Reader) -> float | None:
     match = re.fullmatch(r"([-0-9.,]+) (\S+)", header.get("Battery capacity", ""))
     if not match or match.group(2) not in _CHARGE:
         return None
-    value = reader.scaled(match.group(1), match.group(2), _CHARGE, "Battery capacity", 1)
+    text = header["Battery capacity"]
+    value = reader.scaled(_Cell(match.group(1), "Battery capacity", text.line), match.group(2),
+                          _CHARGE, "header", None)
     return value or None
 
 
@@ -283,16 +296,18 @@ def _control_range(header: dict[str, str], reader: _Reader) -> tuple[float, floa
     match = re.fullmatch(r"min = (\S+) V, max = (\S+) V", text)
     if not match:
         return 0.0, 5.0
-    return (reader.number(match.group(1), "ctrl range", 1),
-            reader.number(match.group(2), "ctrl range", 1))
+    line = getattr(text, "line", None)
+    return (reader.number(match.group(1), "control range", line),
+            reader.number(match.group(2), "control range", line))
 
 
-def _safety(header: dict[str, str], reader: _Reader) -> Safety:
+def _safety(safety_lines: list[str], reader: _Reader) -> Safety:
     limits = {}
-    for line in header["labkit safety"].splitlines():
+    for line in safety_lines:
         match = re.fullmatch(r"(?:Ecell|Ewe) (min|max) = (\S+) V", line)
         if match:
-            limits[match.group(1)] = reader.number(match.group(2), "Safety Limits", 1)
+            limits[match.group(1)] = reader.number(match.group(2), "Safety Limits",
+                                                   getattr(line, "line", None))
     return Safety(min_voltage_volt=limits.get("min"), max_voltage_volt=limits.get("max"))
 
 
