@@ -376,3 +376,41 @@ def test_aux_files_pair_with_testinfo_channels_by_name() -> None:
     assert 20 < data["temperature_celsius"].median() < 30
     assert 20 < data["neware_aux_cpu1_celsius"].median() < 30
     assert not np.allclose(data["temperature_celsius"], data["neware_aux_cpu1_celsius"])
+
+
+def test_generated_btsda_csv_units_sign_and_cycle_accumulation(tmp_path: Path) -> None:
+    """A record-layer export written here (cp1252, µA/mV/mAs/mWs): every value is known."""
+    header = ("DataPoint,Cycle Index,Step Index,Step Type,Time,Total Time,Current(µA),"
+              "Voltage(mV),Capacity(mAs),Chg. Cap.(mAs),DChg. Cap.(mAs),Energy(mWs),"
+              "Chg. Energy(mWs),DChg. Energy(mWs),Date,Power(mW),T1(°C)")
+    rows = [  # cycle 1: charge 2 records, discharge 2 records; cycle 2: charge 1 record
+        "1,1,1,CC Chg,00:00:01.000,00:00:01.000,1000000,3500.0,1000,1000,0,3500,3500,0,"
+        "2024-01-01 00:00:01.000,3500,25.0",
+        "2,1,1,CC Chg,00:00:02.000,00:00:02.000,1000000,3600.0,2000,2000,0,7100,7100,0,"
+        "2024-01-01 00:00:02.000,3600,25.5",
+        "3,1,2,CC Dchg,00:00:01.000,00:00:03.000,-500000,3400.0,500,0,500,1700,0,1700,"
+        "2024-01-01 00:00:03.000,-1700,26.0",
+        "4,1,2,CC Dchg,00:00:02.500,00:00:04.500,-500000,3300.0,1250,0,1250,4175,0,4175,"
+        "2024-01-01 00:00:04.500,-1650,26.5",
+        "5,2,3,CC Chg,00:00:01.000,00:00:05.500,2000000,3500.0,2000,2000,0,7000,7000,0,"
+        "2024-01-01 00:00:05.500,7000,27.0",
+    ]
+    path = tmp_path / "generated.csv"
+    path.write_bytes(("\r\n".join([header, *rows]) + "\r\n").encode("cp1252"))
+    record = read_btsda_csv(path)
+    data = record.data
+    np.testing.assert_allclose(data["current_ampere"], [1, 1, -0.5, -0.5, 2])
+    np.testing.assert_allclose(data["voltage_volt"], [3.5, 3.6, 3.4, 3.3, 3.5])
+    np.testing.assert_allclose(data["test_time_second"], [1, 2, 3, 4.5, 5.5])
+    np.testing.assert_allclose(data["charging_capacity_ampere_hour"] * 3.6e6,
+                               [1000, 2000, 2000, 2000, 2000])
+    np.testing.assert_allclose(data["discharging_capacity_ampere_hour"] * 3.6e6,
+                               [0, 0, 500, 1250, 0])
+    np.testing.assert_allclose(data["step_capacity_ampere_hour"] * 3.6e6,
+                               [1000, 2000, 500, 1250, 2000])
+    np.testing.assert_allclose(data["power_watt"], [3.5, 3.6, -1.7, -1.65, 7.0])
+    np.testing.assert_allclose(data["temperature_celsius"], [25, 25.5, 26, 26.5, 27])
+    np.testing.assert_array_equal(data["step_count"], [1, 1, 2, 2, 3])
+    assert list(data["neware_step_type"].astype(str)) == ["CC Chg"] * 2 + ["CC DChg"] * 2 + [
+        "CC Chg"]
+    assert data["unix_time_second"].iloc[0] == pytest.approx(1704067201.0)
