@@ -56,6 +56,8 @@ def test_sand_time_and_max_c_rate():
     assert solid.max_c_rate_per_hour == pytest.approx(1e-3 * 0.05 / 30e-4 * 1000 / 4.0)
     assert solid.limiting_current_milliampere_per_square_centimeter is None
     assert "i_ohm = sigma eta / L" in solid.to_dict()["formulas"].values()
+    table = solid.to_frame().set_index("quantity")
+    assert table.loc["max_c_rate_per_hour", "value"] == pytest.approx(solid.max_c_rate_per_hour)
 
 
 def test_bad_inputs_are_refused():

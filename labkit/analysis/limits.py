@@ -47,6 +47,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import pandas as pd
+
 from labkit.analysis._base import plain
 
 FARADAY = 96485.33212  # C/mol
@@ -102,6 +104,21 @@ class ElectrolyteLimits:
     limiting_current_note: str = ""
     formulas: dict[str, str] = field(default_factory=lambda: dict(FORMULAS))
     assumptions: tuple[str, ...] = ASSUMPTIONS
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per computed quantity: name, value, and the formula it came from."""
+        rows = [
+            ("limiting_current_milliampere_per_square_centimeter",
+             self.limiting_current_milliampere_per_square_centimeter, FORMULAS["limiting_current"]),
+            ("ohmic_limit_milliampere_per_square_centimeter",
+             self.ohmic_limit_milliampere_per_square_centimeter, FORMULAS["ohmic_limit"]),
+            ("electrolyte_limited_current_milliampere_per_square_centimeter",
+             self.electrolyte_limited_current_milliampere_per_square_centimeter,
+             "min(i_lim, i_ohm)"),
+            ("sand_time_second", self.sand_time_second, FORMULAS["sand_time"]),
+            ("max_c_rate_per_hour", self.max_c_rate_per_hour, FORMULAS["max_c_rate"]),
+        ]
+        return pd.DataFrame(rows, columns=["quantity", "value", "formula"])
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly result (``inf`` written as ``None`` by JSON output)."""
