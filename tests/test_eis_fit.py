@@ -113,6 +113,16 @@ def test_standard_errors_match_the_scatter_over_noise_realisations():
     assert np.all((ratio > 0.6) & (ratio < 1.6)), ratio
 
 
+def test_drt_peaks_can_seed_the_guess():
+    """Peaks from labkit.eis.drt (another module) replace the guess's own arc detection."""
+    drt = pytest.importorskip("labkit.eis.drt")
+    s = pellet_spectra(1, seed=64)[0]
+    peaks = drt.drt((s.frequency_hertz, s.impedance)).peaks
+    assert len(peaks) >= 2
+    result = fit_circuit(s.frequency_hertz, s.impedance, s.circuit, peaks=list(peaks))
+    assert _recovered(result, s.truth)
+
+
 def test_result_carries_statistics_and_serialises():
     s = pellet_spectra(1, seed=3)[0]
     result = fit_circuit(s.frequency_hertz, s.impedance, s.circuit)

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from labkit.eis.circuit import Circuit, Leaf, Parallel
+from labkit.eis.circuit import Circuit, Leaf, Parallel, Series
 from labkit.eis.fit import FitResult
 from labkit.eis.guess import arc_slots
 from labkit.errors import AnalysisError, MetadataError
@@ -242,8 +242,8 @@ def interpret(
                             "interpret")
     geometry_known = area_square_centimeter is not None and thickness_centimeter is not None
     cell_constant = thickness_centimeter / area_square_centimeter if geometry_known else 1.0
-    series = [leaf.label for leaf in (circuit.root.children if hasattr(circuit.root, "children")
-                                      else (circuit.root,))
+    top = circuit.root.children if isinstance(circuit.root, Series) else (circuit.root,)
+    series = [leaf.label for leaf in top
               if isinstance(leaf, Leaf) and leaf.element.symbol == "R"]
     notes = []
     if not geometry_known:

@@ -20,6 +20,7 @@ Two stages, both cheap:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -86,7 +87,7 @@ class Features:
 
 
 def spectrum_features(frequency_hertz: np.ndarray, impedance: np.ndarray,
-                      peaks: list[Arc] | None = None) -> Features:
+                      peaks: Sequence | None = None) -> Features:
     """Read the intercept, arcs and low-frequency tail of one spectrum.
 
     Parameters
@@ -94,8 +95,9 @@ def spectrum_features(frequency_hertz: np.ndarray, impedance: np.ndarray,
     frequency_hertz, impedance
         The spectrum (any frequency order).
     peaks
-        Arcs from a distribution-of-relaxation-times analysis (e.g. labkit.eis.drt);
-        when given they replace the arcs found here.
+        Arcs from a distribution-of-relaxation-times analysis (``labkit.eis.drt``'s
+        ``DrtResult.peaks``, or :class:`Arc` objects); when given they replace the
+        arcs found here.
     """
     omega = 2 * np.pi * np.asarray(frequency_hertz, float)
     z = np.asarray(impedance, complex)
@@ -110,12 +112,22 @@ def spectrum_features(frequency_hertz: np.ndarray, impedance: np.ndarray,
     tail = coefficients[1 + n_tau:1 + n_tau + _TAIL_EXPONENTS.size]
     inductance = float(coefficients[-1])
     tail_q, tail_alpha = _tail_from_terms(tail, omega)
-    arcs = tuple(peaks) if peaks is not None else _arcs_from_relaxation(relaxation, taus, r_inf)
+    arcs = tuple(sorted((_as_arc(p) for p in peaks), key=lambda a: a.tau_second)) \
+        if peaks is not None else _arcs_from_relaxation(relaxation, taus, r_inf)
     return Features(
         r_inf_ohm=max(r_inf, 0.0), arcs=arcs, tail_q=tail_q, tail_alpha=tail_alpha,
         inductance_henry=inductance, noise_floor=noise_floor,
         omega_min=float(omega.min()), omega_max=float(omega.max()),
         z_scale_ohm=float(np.median(np.abs(z))))
+
+
+def _as_arc(peak) -> Arc:
+    """An :class:`Arc` from a DRT peak (anything with ``resistance_ohm`` and ``tau_second``,
+    and ``alpha`` or ``dispersion`` when known, like :class:`labkit.eis.drt.DrtPeak`)."""
+    if isinstance(peak, Arc):
+        return peak
+    alpha = getattr(peak, "alpha", None) or getattr(peak, "dispersion", None) or 0.9
+    return Arc(float(peak.resistance_ohm), float(peak.tau_second), float(alpha))
 
 
 def _weighted_basis(omega: np.ndarray, z: np.ndarray,
@@ -325,7 +337,7 @@ class _Builder:
             elif unit.startswith("ohm s^-1/2"):
                 values.append(f.z_scale_ohm * np.sqrt(1.0 / self.default_tau))
             else:
-                values.append(max(low, 1.0) if np.isfinite(high) is False else (low + high) / 2)
+                values.append((low + high) / 2 if np.isfinite(high) else max(low, 1.0))
         self.set(leaf, values)
 
     def arc(self, node: Node, arc: Arc) -> None:
