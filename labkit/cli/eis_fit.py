@@ -107,6 +107,7 @@ def _result_entry(result, area: float | None, thickness: float | None) -> dict[s
                 role: {"value": q.value, "stderr": q.stderr}
                 for role, q in meaning.conductivity_siemens_per_centimeter.items()}
             entry["arcs"] = [a.to_dict() for a in meaning.arcs]
+            entry["interpretation_notes"] = list(meaning.notes)
     return entry
 
 

@@ -271,6 +271,11 @@ def interpret(
                     + (" — near a class boundary" if ambiguous else ""))
         arcs.append(ArcInterpretation(resistor, element, r, c, capacitance_method, normalised,
                                       role, ambiguous, evidence))
+    for role in ("bulk", "grain_boundary"):
+        same = [a.resistor for a in arcs if a.role == role]
+        if len(same) > 1:
+            notes.append(f"{len(same)} arcs ({', '.join(same)}) fall in the {role} capacitance "
+                         "range; their resistances are summed for its conductivity")
     conductivity = {}
     asr = {}
     if geometry_known:
