@@ -102,7 +102,7 @@ def run(count: int, seed: int, tools: list[str],
         table["labkit"] = (count, count / elapsed, _success_rate(values, spectra))
     for name in (t for t in tools if t != "labkit"):
         fit = TOOLS[name]
-        subset = spectra if name == "labkit" or competitor_count is None \
+        subset = spectra if name.startswith("labkit") or competitor_count is None \
             else spectra[:competitor_count]
         values = []
         start = time.perf_counter()
@@ -132,7 +132,8 @@ def main() -> None:
     parser.add_argument("--tools", default="labkit,labkit-one-by-one,impedance,"
                                            "impedance-true-start,pyimpspec")
     parser.add_argument("--competitor-count", type=int, default=None,
-                        help="competitors fit only the first N spectra (they take seconds each)")
+                        help="competitors fit only the first N of the spectra "
+                             "(they take seconds each)")
     args = parser.parse_args()
     tools = [t.strip() for t in args.tools.split(",") if t.strip()]
     table = run(args.count, args.seed, tools, args.competitor_count)
