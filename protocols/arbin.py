@@ -484,14 +484,14 @@ def parse_arbin(path: Path, battery: Path | None = None) -> Schedule:
 def _int(text: str | None) -> int:
     try:
         return int(float(text or 0))
-    except ValueError:
+    except (ValueError, OverflowError):
         return 0
 
 
 def _count(text: str, where: str, line: int, path: Path) -> int:
     try:
         return int(float(text))
-    except ValueError:
+    except (ValueError, OverflowError):
         raise ProtocolError(f"{where}: expected a count, found {text!r}", file=path,
                             position=f"line {line}") from None
 
@@ -514,9 +514,10 @@ def _amount(text: str, where: str, path: Path) -> tuple[float, str]:
     text = text.strip()
     match = re.fullmatch(rf"([-+0-9.eE]+)\s*\*\s*{_NOMINAL}", text)
     try:
-        if match:
-            return float(match.group(1)), "C"
-        return float(text), "A"
+        value, unit = (float(match.group(1)), "C") if match else (float(text), "A")
+        if not math.isfinite(value):
+            raise ValueError(text)
+        return value, unit
     except ValueError:
         raise ProtocolError(f"{where}: {text!r} is a formula or variable, not a number labkit "
                             "can express", file=path) from None

@@ -129,9 +129,12 @@ class _Reader:
         where, line = _place(text, where, line)
         cleaned = text.strip().replace(",", ".") if self.comma else text.strip()
         try:
-            return float(cleaned)
+            value = float(cleaned)
         except ValueError:
-            raise self.fail(f"{where}: expected a number, found {text.strip()!r}", line) from None
+            value = math.nan
+        if not math.isfinite(value):
+            raise self.fail(f"{where}: expected a number, found {text.strip()!r}", line)
+        return value
 
     def duration(self, text: str, where: str, line: int | None) -> float:
         where, line = _place(text, where, line)
@@ -327,8 +330,7 @@ def _columns(table: _Table) -> list[int]:
     return list(range(len(table.rows.get("Ns", [""]))))
 
 
-def _wrap(items: list, start: tuple[int, int], count: int, label: str, reader: _Reader,
-          where: str, line: int) -> None:
+def _wrap(items: list, start: tuple[int, int], count: int, label: str) -> None:
     """Collapse the items from ``start`` on into a loop of ``count`` passes."""
     body = []
     while items and items[-1][0] >= start:
@@ -343,9 +345,7 @@ def _gcpl(table: _Table, reader: _Reader, items: list) -> None:
     for column in _columns(table):
         where = f"technique {t} ({table.name}) Ns {column}"
         line = table.line
-
         cell = _column(table, column)
-
         key = (t, column)
         mode = cell("Set I/C", "I")
         if cell("vs.", "<None>") not in ("<None>", ""):
@@ -356,7 +356,7 @@ def _gcpl(table: _Table, reader: _Reader, items: list) -> None:
                 current = Setpoint(reader.scaled(cell("Is"), cell("unit Is"), _CURRENT, where,
                                                  line), "A")
             else:
-                n = reader.number(cell("N"), where, line)
+                n = _multiplier(reader, cell("N"), where, line)
                 sign = -1.0 if cell("I sign").startswith("<") else 1.0
                 current = Setpoint(sign * (n if mode == "C x N" else 1 / n), "C")
                 shown = abs(reader.scaled(cell("Is", "0"), cell("unit Is", "A"), _CURRENT,
@@ -386,12 +386,20 @@ def _gcpl(table: _Table, reader: _Reader, items: list) -> None:
                                         ends=tuple(cv_ends),
                                         record=Recording(every_second=_positive(
                                             reader, cell("dtq (s)"), where, line)))))
-        _rest_part(table, reader, items, key, cell, where, line, f"t{t}_ns{column}_rest")
+        _rest_part(reader, items, key, cell, where, line, f"t{t}_ns{column}_rest")
         goto, cycles = cell("goto Ns'", "0"), cell("nc cycles", "0")
         if cycles and reader.number(cycles, where, line) > 0:
             _wrap(items, (t, int(reader.number(goto, where, line))),
-                  int(reader.number(cycles, where, line)) + 1, f"t{t}_loop{column}", reader,
-                  where, line)
+                  int(reader.number(cycles, where, line)) + 1, f"t{t}_loop{column}")
+
+
+def _multiplier(reader: _Reader, text: str, where: str, line: int) -> float:
+    """The N of ``C / N`` and ``C x N``: a positive number."""
+    value = reader.number(text, where, line)
+    if not value > 0:
+        where, line = _place(text, where, line)
+        raise reader.fail(f"{where}: N of a C-rate must be positive, is {value:g}", line)
+    return value
 
 
 def _positive(reader: _Reader, text: str, where: str, line: int) -> float | None:
@@ -407,7 +415,7 @@ def _gcpl_record(reader, de: str, dt: str, where: str, line: int) -> Recording:
                      every_volt=None if volt is None else volt * 1e-3)
 
 
-def _rest_part(table, reader, items, key, cell, where, line, label) -> None:
+def _rest_part(reader, items, key, cell, where, line, label) -> None:
     rest = reader.duration(cell("tR (h:m:s)", "0:00:0"), where, line)
     if rest <= 0:
         return
@@ -425,7 +433,7 @@ def _rest_part(table, reader, items, key, cell, where, line, label) -> None:
 
 def _ocv(table: _Table, reader: _Reader, items: list) -> None:
     where = f"technique {table.number} ({table.name})"
-    _rest_part(table, reader, items, (table.number, 0), _column(table, 0),
+    _rest_part(reader, items, (table.number, 0), _column(table, 0),
                where, table.line, f"t{table.number}_ns0")
 
 
@@ -433,9 +441,7 @@ def _chronopotentiometry(table: _Table, reader: _Reader, items: list) -> None:
     t = table.number
     for column in _columns(table):
         where = f"technique {t} ({table.name}) Ns {column}"
-
         cell = _column(table, column)
-
         line = table.line
         if cell("vs.", "<None>") not in ("<None>", ""):
             raise reader.fail(f"{where}: a current vs. {cell('vs.')} cannot be expressed", line)
@@ -457,17 +463,14 @@ def _chronopotentiometry(table: _Table, reader: _Reader, items: list) -> None:
         goto, cycles = cell("goto Ns'", "0"), cell("nc cycles", "0")
         if cycles and reader.number(cycles, where, line) > 0:
             _wrap(items, (t, int(reader.number(goto, where, line))),
-                  int(reader.number(cycles, where, line)) + 1, f"t{t}_loop{column}", reader,
-                  where, line)
+                  int(reader.number(cycles, where, line)) + 1, f"t{t}_loop{column}")
 
 
 def _peis(table: _Table, reader: _Reader, items: list) -> None:
     t = table.number
     for column in _columns(table):
         where = f"technique {t} ({table.name}) Ns {column}"
-
         cell = _column(table, column)
-
         line = table.line
         if cell("vs.") != "Eoc" or reader.number(cell("E (V)", "0"), where, line) != 0:
             raise reader.fail(f"{where}: EIS at {cell('E (V)')} V vs. {cell('vs.')} cannot be "
@@ -489,8 +492,7 @@ def _loop_technique(table: _Table, reader: _Reader, items: list) -> None:
     target = int(reader.number(_cell(table, "goto Ne", 0, "1"), where, table.line))
     times = int(reader.number(_cell(table, "nt times", 0, "0"), where, table.line))
     if times > 0:
-        _wrap(items, (target, 0), times + 1, f"t{table.number}_loop", reader, where,
-              table.line)
+        _wrap(items, (target, 0), times + 1, f"t{table.number}_loop")
 
 
 def _modulo_bat(table: _Table, reader: _Reader, items: list) -> None:
@@ -498,16 +500,14 @@ def _modulo_bat(table: _Table, reader: _Reader, items: list) -> None:
     for column in _columns(table):
         where = f"technique {t} (Modulo Bat) Ns {column}"
         line = table.line
-
         cell = _column(table, column)
-
         kind = cell("ctrl_type")
         label = f"t{t}_ns{column}"
         if kind == "Loop":
             repeat = int(reader.number(cell("ctrl_repeat", "0"), where, line))
             if repeat > 0:
                 _wrap(items, (t, int(reader.number(cell("ctrl_seq"), where, line))),
-                      repeat + 1, label, reader, where, line)
+                      repeat + 1, label)
             continue
         charge = cell("charge/discharge", "Charge") != "Discharge"
         ends = tuple(_mb_limit(cell, k, charge, t, reader, where, line)
@@ -522,7 +522,7 @@ def _modulo_bat(table: _Table, reader: _Reader, items: list) -> None:
                                           where, line)
                 current = Setpoint(magnitude if charge else -magnitude, "A")
             else:
-                n = reader.number(cell("N"), where, line)
+                n = _multiplier(reader, cell("N"), where, line)
                 rate = n if mode == "C x N" else 1 / n
                 current = Setpoint(rate if charge else -rate, "C")
             if cell("ctrl1_val_vs", "<None>") not in ("<None>", ""):

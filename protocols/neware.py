@@ -36,6 +36,7 @@ are not read as step ends; current and temperature protection of single steps,
 
 from __future__ import annotations
 
+import math
 import re
 import uuid
 import xml.etree.ElementTree as ET
@@ -296,31 +297,18 @@ def render_neware(schedule: Schedule) -> bytes:
 
 def _value(element: ET.Element | None, tag: str) -> float | None:
     child = None if element is None else element.find(tag)
-    if child is None:
-        return None
-    text = child.get("Value")
+    return None if child is None else _number_attribute(child, "Value")
+
+
+def _number_attribute(element: ET.Element, name: str) -> float:
+    text = element.get(name)
     try:
-        return float(text)
+        value = float(text)
     except (TypeError, ValueError):
-        raise ProtocolError(f"<{tag}> Value should be a number, is {text!r}") from None
-
-
-def _step_file(path: Path) -> tuple[bytes, Path, list[str]]:
-    """The step-file bytes and the name to report: the file itself, or the ``Step.xml``
-    member of a ``.ndax`` archive (the steps the test ran; ``EditStep.xml`` if absent)."""
-    if not zipfile.is_zipfile(path):
-        return path.read_bytes(), path, []
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
-            member = next((n for n in ("Step.xml", "EditStep.xml") if n in names), None)
-            if member is None:
-                raise ProtocolError("the .ndax archive holds no Step.xml or EditStep.xml",
-                                    file=path)
-            others = sorted(n for n in names if re.fullmatch(r"Step[0-9]+\.xml", n))
-            return archive.read(member), Path(f"{path}!{member}"), others
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise ProtocolError(f"damaged .ndax archive: {exc}", file=path) from exc
+        value = math.nan
+    if not math.isfinite(value):
+        raise ProtocolError(f"<{element.tag}> {name} should be a number, is {text!r}")
+    return value
 
 
 def _parse_xml(raw: bytes, path: Path) -> tuple[ET.Element, dict[int, int]]:
@@ -458,9 +446,9 @@ def _read_step(element, step_type, rate_mode, whole_volt, where, path) -> Step:
                 or condition.get("type") != "3"):
             raise ProtocolError(f"{where}: only a chamber temperature Control step with a "
                                 "wait time can be expressed", file=path)
-        wait = float(condition.get("Value", "nan")) / _MS
+        wait = _number_attribute(condition, "Value") / _MS
         return Step("rest", ends=(End("time", ">=", wait, "s"), *stops), record=record,
-                    chamber_celsius=float(control.get("TempValue", "nan")) / _DECI)
+                    chamber_celsius=_number_attribute(control, "TempValue") / _DECI)
     if step_type not in _KIND_OF_TYPE:
         raise ProtocolError(f"{where}: this Neware step type cannot be expressed in a labkit "
                             "schedule", file=path)
