@@ -232,6 +232,14 @@ def _split_records(data: _Member, members: dict[str, bytes],
     if len(run) > 1 and not (run_index[1:] > run_index[:-1]).all():
         run_index, first = np.unique(run_index, return_index=True)
         run = nw.gather(run, first)
+    # Steps are counted over every runInfo record; one for a record number data.ndc
+    # lacks has nothing to attach to.
+    step_of_run = nw.count_changes(run["step_number"])
+    starts_at = np.searchsorted(index, run_index, side="left")
+    present = index[np.minimum(starts_at, len(index) - 1)] == run_index
+    if not present.all():
+        run, run_index = nw.gather(run, present), run_index[present]
+        starts_at, step_of_run = starts_at[present], step_of_run[present]
     if not len(run) or run_index[0] > index[0]:
         raise run_member.error(f"expected a runInfo record for the first data record "
                                f"({int(index[0])}), found none", _PAGE)
@@ -239,7 +247,6 @@ def _split_records(data: _Member, members: dict[str, bytes],
     current = values["current"] * amp_unit
     # Each data record takes the values of the last runInfo record at or before it
     # (both record numbers are sorted: count the runInfo records at or below each).
-    starts_at = np.searchsorted(index, run_index, side="left")
     at = np.cumsum(np.bincount(starts_at, minlength=len(index) + 1)[:len(index)]) - 1
     exact = run_index[at] == index
     dt = np.where(exact, 0.0, run["dt_ms"][at] * 1e-3)
@@ -247,7 +254,6 @@ def _split_records(data: _Member, members: dict[str, bytes],
     elapsed = _since_anchor(dt, last_anchor)
     charge_step = _since_anchor(dt * current / 3600, last_anchor)
     energy_step = _since_anchor(dt * current * voltage / 3600, last_anchor)
-    step_of_run = nw.count_changes(run["step_number"])
     step_number = step_of_run[at]
     steps_member = _Member("data_step.ndc", members["data_step.ndc"], path)
     steps, _ = steps_member.slots(step_dtype)
