@@ -300,6 +300,24 @@ def _value(element: ET.Element | None, tag: str) -> float | None:
     return None if child is None else _number_attribute(child, "Value")
 
 
+def _step_file(path: Path) -> tuple[bytes, Path, list[str]]:
+    """The step-file bytes and the name to report: the file itself, or the ``Step.xml``
+    member of a ``.ndax`` archive (the steps the test ran; ``EditStep.xml`` if absent)."""
+    if not zipfile.is_zipfile(path):
+        return path.read_bytes(), path, []
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            member = next((n for n in ("Step.xml", "EditStep.xml") if n in names), None)
+            if member is None:
+                raise ProtocolError("the .ndax archive holds no Step.xml or EditStep.xml",
+                                    file=path)
+            others = sorted(n for n in names if re.fullmatch(r"Step[0-9]+\.xml", n))
+            return archive.read(member), Path(f"{path}!{member}"), others
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise ProtocolError(f"damaged .ndax archive: {exc}", file=path) from exc
+
+
 def _number_attribute(element: ET.Element, name: str) -> float:
     text = element.get(name)
     try:
