@@ -38,7 +38,6 @@ import numpy as np
 from scipy.linalg import cholesky
 from scipy.optimize import least_squares, nnls
 from scipy.signal import find_peaks
-from scipy.special import expit
 
 from labkit.eis._spectra import Spectrum, as_spectrum, iter_spectra
 
@@ -174,9 +173,11 @@ def rbf_impedance_matrices(
     """
     y = np.log(2.0 * np.pi * frequency_hertz)[:, None] + log_tau[None, :]
     table = np.arange(y.min() - 0.02, y.max() + 0.02, 0.01)
-    shifted = table[:, None] + _HERMITE_NODES / epsilon
-    k_re = expit(-2.0 * shifted) @ _HERMITE_WEIGHTS / epsilon
-    k_im = -(0.5 / np.cosh(shifted)) @ _HERMITE_WEIGHTS / epsilon
+    # With t = exp(y + x): 1 / (1 + t^2) and t / (1 + t^2) = 1 / (2 cosh(y + x)).
+    t = np.exp(np.clip(table[:, None] + _HERMITE_NODES / epsilon, -300.0, 300.0))
+    inverse = 1.0 / (1.0 + t * t)
+    k_re = inverse @ _HERMITE_WEIGHTS / epsilon
+    k_im = -(t * inverse) @ _HERMITE_WEIGHTS / epsilon
     return np.interp(y, table, k_re), np.interp(y, table, k_im)
 
 
@@ -399,27 +400,38 @@ class _ZarcFit:
         return r_inf + 1j * self.omega * inductance + _zarc(self.omega, resistance, tau, n)
 
     def fit(self, r_inf: float, inductance: float, resistance: np.ndarray, tau: np.ndarray,
-            n: np.ndarray, bounded_fallback: bool = True) -> tuple[tuple[float, float, np.ndarray, np.ndarray, np.ndarray], float
-                                    ] | None:
+            n: np.ndarray, bounded_fallback: bool = True
+            ) -> tuple[tuple[float, float, np.ndarray, np.ndarray, np.ndarray], float] | None:
         """Fitted (r_inf, L, R, tau, n) and the weighted residual sum of squares."""
         count = len(tau)
+        cache: dict[bytes, tuple] = {}
+
+        def parts(p: np.ndarray) -> tuple:
+            """Shared by residual and Jacobian, which the solver calls at the same point."""
+            key = p.tobytes()
+            if key not in cache:
+                cache.clear()
+                r0, ind, resistance, tau, n = self._unpack(p, count)
+                phase = self.log_omega[None, :] + np.log(tau)[:, None] + 0.5j * np.pi
+                u = np.exp(n[:, None] * phase)
+                cache[key] = (r0, ind, n, phase, u, resistance[:, None] / (1.0 + u))
+            return cache[key]
 
         def residual(p: np.ndarray) -> np.ndarray:
-            difference = self.weight * (self.model(*self._unpack(p, count)) - self.z)
+            r0, ind, _, _, _, element = parts(p)
+            model = r0 + 1j * self.omega * ind + element.sum(axis=0)
+            difference = self.weight * (model - self.z)
             return np.concatenate([difference.real, difference.imag])
 
         def jacobian(p: np.ndarray) -> np.ndarray:
-            _, _, resistance, tau, n = self._unpack(p, count)
-            log_omega_tau = self.log_omega[None, :] + np.log(tau)[:, None]
-            u = np.exp(n[:, None] * (log_omega_tau + 0.5j * np.pi))
-            element = resistance[:, None] / (1.0 + u)
+            _, _, n, phase, u, element = parts(p)
             shared = -element * u / (1.0 + u)
             columns = np.vstack([
                 np.full(len(self.omega), self.scale, dtype=complex),
                 1j * self.omega * self.scale / self.omega.max(),
                 element,
                 shared * n[:, None],
-                shared * (log_omega_tau + 0.5j * np.pi),
+                shared * phase,
             ]).T * self.weight[:, None]
             return np.vstack([columns.real, columns.imag])
 
@@ -434,7 +446,8 @@ class _ZarcFit:
         # Levenberg-Marquardt (MINPACK) first: fast. When it leaves the bounds (n up to
         # 1.05 is accepted as noise around an ideal RC) the bounded trust-region method
         # runs, unless ``bounded_fallback`` is off: a trial element that wants to leave
-        # the bounds is not a real arc anyway.
+        # the bounds is not a real arc anyway; such trial fits also get fewer iterations
+        # (an element the data need improves the fit quickly from its seed).
         tolerance = np.zeros_like(upper)
         tolerance[2 + 2 * count:] = 0.05
         methods = ("lm", "trf") if bounded_fallback else ("lm",)
@@ -442,7 +455,8 @@ class _ZarcFit:
             try:
                 with np.errstate(all="ignore"):  # trial steps may overflow; they are rejected
                     fit = least_squares(residual, start, jac=jacobian, x_scale="jac",
-                                        method=method, max_nfev=15 * len(start),
+                                        method=method,
+                                        max_nfev=(15 if bounded_fallback else 6) * len(start),
                                         bounds=(lower, upper) if method == "trf"
                                         else (-np.inf, np.inf))
             except (ValueError, np.linalg.LinAlgError):
@@ -535,7 +549,7 @@ def drt(
     non_negative: bool = True,
     fit_inductance: bool = True,
     weighting: Literal["modulus", "none"] = "modulus",
-    derivative_order: int = 1,
+    derivative_order: int = 2,
     fwhm_coefficient: float = 0.5,
     log_tau: np.ndarray | None = None,
     refine_peaks: bool = True,
