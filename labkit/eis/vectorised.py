@@ -4,8 +4,8 @@ Fitting spectra one by one spends most of its time in Python and numpy call
 overhead on arrays of a few dozen points. Here every spectrum of a batch with
 the same number of points is one row of 2-D arrays: the circuit is evaluated
 for all of them in one pass (the element functions broadcast), the normal
-equations are built with one ``einsum`` and solved with one batched
-``numpy.linalg.solve``, and each spectrum keeps its own damping and stops on
+equations are built with one batched matrix product and solved with one
+batched ``numpy.linalg.solve``, and each spectrum keeps its own damping and stops on
 its own. The strategy is the one of :func:`labkit.eis.fit.fit_circuit`, in
 rounds over the spectra that still need it: the automatic guess, then the
 neighbours' solutions (warm start across a series), then the alternative
@@ -47,6 +47,9 @@ class _Batch:
                  z: np.ndarray, weighting: str) -> None:
         self.circuit, self.mapping = circuit, mapping
         self.frequency, self.z = frequency, z
+        matrix = mapping.matrix
+        self.all_free = matrix.shape[0] == matrix.shape[1] and \
+            np.array_equal(matrix, np.eye(matrix.shape[0]))
         if weighting == "modulus":
             self.w_real = self.w_imag = 1.0 / np.abs(z)
         elif weighting == "proportional":
@@ -68,7 +71,9 @@ class _Batch:
         if not jacobian:
             return z, None
         # Shared parameters add up; the chain rule through the transform.
-        free = np.einsum("pf,psn->snf", self.mapping.matrix, derivative)
+        free = derivative.transpose(1, 2, 0)
+        if not self.all_free:
+            free = free @ self.mapping.matrix.astype(complex)
         return z, free * dp_dx[:, None, :]
 
     def evaluate(self, x: np.ndarray, rows: np.ndarray, jacobian: bool):
@@ -113,8 +118,9 @@ class _Batch:
             if a.size == 0:
                 break
             j = jac[a]
-            normal = np.einsum("smf,smg->sfg", j, j)
-            gradient = np.einsum("smf,sm->sf", j, residual[a])
+            j_transposed = j.transpose(0, 2, 1)
+            normal = j_transposed @ j
+            gradient = (j_transposed @ residual[a][:, :, None])[:, :, 0]
             scale[a] = np.maximum(scale[a], np.einsum("sff->sf", normal))
             diagonal = np.maximum(scale[a], 1e-12 * scale[a].max(axis=1, keepdims=True)
                                   + 1e-300)
