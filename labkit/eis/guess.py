@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 from scipy.optimize import nnls
@@ -130,14 +131,23 @@ def _as_arc(peak) -> Arc:
     return Arc(float(peak.resistance_ohm), float(peak.tau_second), float(alpha))
 
 
+@lru_cache(maxsize=64)
+def _basis(omega_bytes: bytes, taus_bytes: bytes) -> np.ndarray:
+    """The unweighted basis for a frequency grid; cached, as a batch shares its grid."""
+    jw = 1j * np.frombuffer(omega_bytes)
+    taus = np.frombuffer(taus_bytes)
+    basis = np.column_stack([np.ones_like(jw), 1.0 / (1.0 + jw[:, None] * taus[None, :]),
+                             np.exp(-_TAIL_EXPONENTS[None, :] * np.log(jw)[:, None]), jw])
+    basis.flags.writeable = False
+    return basis
+
+
 def _weighted_basis(omega: np.ndarray, z: np.ndarray,
                     taus: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Modulus-weighted basis (R_inf, RC grid, tail terms, inductance), real rows then
     imaginary rows, columns scaled to unit norm; the column norms; the weighted data."""
     weight = 1.0 / np.maximum(np.abs(z), 1e-300)
-    jw = 1j * omega
-    basis = np.column_stack([np.ones_like(jw), 1.0 / (1.0 + jw[:, None] * taus[None, :]),
-                             np.exp(-_TAIL_EXPONENTS[None, :] * np.log(jw)[:, None]), jw])
+    basis = _basis(omega.tobytes(), taus.tobytes())
     weighted = basis * weight[:, None]
     stacked = np.vstack([weighted.real, weighted.imag])
     norms = np.linalg.norm(stacked, axis=0)
