@@ -1,0 +1,638 @@
+"""One self-contained HTML page about a set of records: metadata, analyses, figures, tables.
+
+:func:`write_report` reads files (any format labkit reads, or Parquet records) or
+every record of a lab store folder, runs the analyses that apply to each record
+and writes one HTML file with the figures embedded as PNG (no network needed to
+view it, nothing fetched). The page reads well at laptop width and prints cleanly.
+
+Which analyses apply is decided from the record:
+
+* impedance: per spectrum, the Kramers–Kronig test, a fit of the named
+  solid-electrolyte models that suit the spectrum (blocking electrodes: ``pellet``
+  and ``pellet-bulk``; otherwise ``symmetric-li`` and ``symmetric-li-gb``; the one
+  with the lower BIC is shown), σ and ASR when the sample geometry is known, and the DRT;
+* cycling, voltage held constant with current of one sign: a chronoamperometry
+  (Bruce–Vincent transference number when spectra "before" and "after" with the
+  same file-name prefix are among the inputs);
+* cycling, voltage changing sign: a symmetric-cell stepped-current (CCD) test;
+* other cycling: cycle summary, V–Q curves, capacity and coulombic efficiency,
+  dQ/dV, fast-charge metrics, and rate capability when the discharge currents
+  form a ladder of four or more rates.
+
+An analysis that cannot run (a sample value missing, too few cycles) is listed
+with the reason instead of its result.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import html
+import io
+import math
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from labkit import __version__
+from labkit.data import CyclingRecord, ImpedanceRecord
+from labkit.errors import LabkitError
+from labkit.fileio import atomic_write
+
+#: Spectra of one impedance record analysed in full; the rest are listed only.
+MAX_SPECTRA = 4
+
+
+@dataclass
+class Section:
+    """The part of the report about one record (or one input that could not be read)."""
+
+    title: str
+    source: str
+    kind: str
+    metadata: list[tuple[str, str]] = field(default_factory=list)
+    figures: list[tuple[str, str]] = field(default_factory=list)  # (caption, PNG base64)
+    tables: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
+    findings: list[tuple[str, str]] = field(default_factory=list)  # (quantity, value ± error)
+    skipped: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    def figure(self, caption: str, axes: Any) -> None:
+        """Add the figure holding ``axes`` (closed afterwards)."""
+        import matplotlib.pyplot as plt
+
+        first = axes[0] if isinstance(axes, (tuple, list)) else axes
+        figure = first.figure
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=120)  # laid out already (constrained)
+        plt.close(figure)
+        self.figures.append((caption, base64.b64encode(buffer.getvalue()).decode("ascii")))
+
+    def attempt(self, what: str, action: Callable[[], Any]) -> Any:
+        """Run one analysis; on a labkit error record why it was skipped and return ``None``."""
+        try:
+            return action()
+        except LabkitError as exc:
+            self.skipped.append(f"{what}: {exc}")
+            return None
+
+
+@dataclass(frozen=True)
+class ReportSummary:
+    """What :func:`write_report` did."""
+
+    output: str
+    records: int
+    failed_inputs: list[dict[str, str]]
+    sections: list[dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly."""
+        return dataclasses.asdict(self)
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+def with_uncertainty(value: float | None, stderr: float | None = None, unit: str = "") -> str:
+    """``"(1.022 ± 0.012) × 10⁻⁵ S cm⁻¹"``: the value rounded to the two leading digits of its error.
+
+    Without a usable error (missing, zero, or below 10⁻⁹ of the value) the value is
+    given to four significant digits; an error larger than the value gives both to two.
+    """
+    if value is None or not math.isfinite(value):
+        return "–"
+    suffix = f" {unit}" if unit else ""
+    if (stderr is None or not math.isfinite(stderr) or stderr <= 1e-9 * abs(value)
+            or value == 0):
+        return f"{value:.4g}{suffix}"
+    if stderr >= abs(value):
+        return f"{value:.2g} ± {stderr:.2g}{suffix}"
+    exponent = math.floor(math.log10(abs(value)))
+    scientific = exponent < -3 or exponent > 4
+    scale = 10.0 ** exponent if scientific else 1.0
+    digits = max(0, 1 - math.floor(math.log10(stderr / scale)))
+    text = f"{value / scale:.{digits}f} ± {stderr / scale:.{digits}f}"
+    if scientific:
+        text = f"({text}) × 10{str(exponent).translate(_SUPERSCRIPT)}"
+    return text + suffix
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _estimate_text(estimate: Any, unit: str = "") -> str:
+    return with_uncertainty(getattr(estimate, "value", None), getattr(estimate, "stderr", None),
+                            unit)
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def _records(inputs: Iterable[str | PathLike[str]]) -> list[tuple[str, Any]]:
+    """``(name, record or LabkitError)`` for every file or every record of a store folder."""
+    import labkit
+    from labkit.store import Store
+
+    found: list[tuple[str, Any]] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir() and (path / "catalog.sqlite").exists():
+            store = Store(path)
+            for row in store.query(status="ok").itertuples():
+                found.append((str(row.path), _read(labkit.read_parquet, store.path / row.output)))
+        elif path.is_dir():
+            for child in sorted(p for p in path.iterdir() if p.is_file()):
+                found.append((str(child), _read(_read_file, child)))
+        else:
+            found.append((str(path), _read(_read_file, path)))
+    return found
+
+
+def _read_file(path: Path) -> Any:
+    import labkit
+
+    if path.suffix == ".parquet":
+        return labkit.read_parquet(path)
+    return labkit.read(path)
+
+
+def _read(reader: Callable[[Path], Any], path: Path) -> Any:
+    try:
+        return reader(path)
+    except LabkitError as exc:
+        return exc
+
+
+def _with_sample(record: Any, sample: dict[str, float | None]) -> Any:
+    """The record with sample values filled in where its file states none."""
+    missing = {k: v for k, v in sample.items()
+               if v is not None and getattr(record.meta.sample, k) is None}
+    if not missing:
+        return record
+    return dataclasses.replace(record, meta=record.meta.with_sample(**missing))
+
+
+# --------------------------------------------------------------------------- analyses
+
+
+def _metadata(record: Any) -> list[tuple[str, str]]:
+    meta = record.meta
+    rows = [("file", meta.source_path or "–"), ("SHA-256", (meta.source_sha256 or "–")[:16] + "…"),
+            ("format", f"{meta.file_format or '–'} ({meta.vendor or 'unknown vendor'})"),
+            ("technique", ", ".join(meta.technique) or "–"), ("start", meta.start_time or "–"),
+            ("instrument", meta.instrument or "–"), ("channel", meta.channel or "–"),
+            ("rows", f"{len(record.data):,}")]
+    for name, value in dataclasses.asdict(meta.sample).items():
+        if value is not None:
+            rows.append((name.replace("_", " "), str(value)))
+    rows.extend(("note", note) for note in meta.notes)
+    return rows
+
+
+def _impedance_section(record: ImpedanceRecord, section: Section) -> None:
+    spectra = sorted(record.data["spectrum"].unique())
+    if len(spectra) > MAX_SPECTRA:
+        section.skipped.append(f"{len(spectra)} spectra: the first {MAX_SPECTRA} are analysed "
+                               "here; the conditions of all are tabulated")
+        section.tables.append(("conditions of every spectrum", record.conditions()))
+    for index in spectra[:MAX_SPECTRA]:
+        _spectrum(record, int(index), section, f" (spectrum {index})" if len(spectra) > 1 else "")
+
+
+def _spectrum(record: ImpedanceRecord, index: int, section: Section, tag: str) -> None:
+    from labkit import plot
+    from labkit.eis.drt import drt
+    from labkit.eis.kramers_kronig import kramers_kronig
+
+    frequency, z = record.impedance(index)
+    kk = section.attempt("Kramers–Kronig test", lambda: kramers_kronig((frequency, z)))
+    if kk is not None:
+        section.findings.append((f"Kramers–Kronig{tag}",
+                                 ("valid: " if kk.valid else "not valid: ") + kk.reason))
+    blocking = -np.degrees(np.angle(z[np.argmin(frequency)])) > 45
+    fit = section.attempt("circuit fit", lambda: _best_fit(frequency, z, blocking))
+    section.figure(f"Nyquist plot{tag}" + (f" with the {fit.circuit} fit" if fit else ""),
+                   plot.nyquist((frequency, z), fit=fit))
+    knee = _blocking_knee(frequency, z) if blocking else frequency.min()
+    arcs = frequency >= knee
+    if knee > frequency.min():
+        section.figure(f"Nyquist plot{tag}, electrolyte arcs only (f ≥ {knee:.3g} Hz)",
+                       plot.nyquist((frequency, z), fit=fit,
+                                    frequency_range_hertz=(knee, frequency.max())))
+    section.figure(f"Bode plot{tag}", plot.bode((frequency, z), fit=fit))
+    if fit is not None:
+        section.figure(f"fit residuals{tag}", plot.fit_residuals(fit))
+        table = fit.to_frame().reset_index()
+        table.insert(1, "value ± stderr", [with_uncertainty(v, s) for v, s in
+                                           zip(table["value"], table["stderr"], strict=True)])
+        section.tables.append((f"fit of {fit.circuit}{tag}: reduced χ² = "
+                               f"{fit.reduced_chi_square:.3g}, BIC = {fit.bic:.1f}",
+                               table[["parameter", "value ± stderr", "unit", "vary"]]))
+        _conductivity(record, fit, section, tag)
+    if kk is not None:
+        section.figure(f"Kramers–Kronig residuals{tag}", plot.kk_residuals(kk))
+    result = section.attempt("DRT", lambda: drt((frequency[arcs], z[arcs])))
+    if result is not None:
+        where = "" if arcs.all() else f" of the electrolyte arcs (f ≥ {knee:.3g} Hz)"
+        section.figure(f"distribution of relaxation times{where}{tag}", plot.drt(result))
+        if result.peaks:
+            section.tables.append((f"DRT peaks{tag}", pd.DataFrame(
+                [peak.to_dict() for peak in result.peaks])))
+
+
+def _blocking_knee(frequency: np.ndarray, z: np.ndarray) -> float:
+    """Frequency of least −phase below the arcs: where the blocking-electrode spike begins."""
+    order = np.argsort(frequency)
+    if order.size < 8:
+        return float(frequency.min())
+    phase = -np.angle(z[order])
+    start = order.size // 4  # the spike itself is the lowest quarter or more
+    return float(frequency[order][start + int(np.argmin(phase[start:]))])
+
+
+def _best_fit(frequency: np.ndarray, z: np.ndarray, blocking: bool) -> Any:
+    from labkit.eis.fit import fit_circuit
+    from labkit.eis.models import get_model
+
+    names = ("pellet", "pellet-bulk") if blocking else ("symmetric-li", "symmetric-li-gb")
+    fits = [fit_circuit(frequency, z, get_model(name).circuit, starts=3) for name in names]
+    good = [f for f in fits if f.success] or fits
+    return min(good, key=lambda f: f.bic)
+
+
+def _conductivity(record: ImpedanceRecord, fit: Any, section: Section, tag: str) -> None:
+    from labkit.eis.conductivity import interpret
+
+    sample = record.meta.sample
+    if sample.area_square_centimeter is None:
+        section.skipped.append("conductivity and ASR: the electrode area is not known "
+                               "(give it with --area, and --thickness for σ)")
+        return
+    meaning = section.attempt("arc interpretation", lambda: interpret(
+        fit, area_square_centimeter=sample.area_square_centimeter,
+        thickness_centimeter=sample.thickness_centimeter))
+    if meaning is None:
+        return
+    for role, quantity in meaning.conductivity_siemens_per_centimeter.items():
+        section.findings.append((f"σ {role.replace('_', ' ')}{tag}",
+                                 with_uncertainty(quantity.value, quantity.stderr, "S cm⁻¹")))
+    for role, quantity in meaning.area_specific_resistance_ohm_square_centimeter.items():
+        section.findings.append((f"ASR {role.replace('_', ' ')}{tag}",
+                                 with_uncertainty(quantity.value, quantity.stderr, "Ω cm²")))
+    section.tables.append((f"arc assignment{tag}", meaning.to_frame()))
+
+
+def _cycling_type(record: CyclingRecord) -> str:
+    """``"chronoamperometry"``, ``"stepped-current"`` or ``"galvanostatic"`` from the data."""
+    data = record.data
+    if "voltage_volt" not in data or "current_ampere" not in data:
+        return "galvanostatic"
+    voltage = data["voltage_volt"].to_numpy(float)
+    current = data["current_ampere"].to_numpy(float)
+    voltage, current = voltage[np.isfinite(voltage)], current[np.isfinite(current)]
+    if voltage.size == 0:
+        return "galvanostatic"
+    level = abs(float(np.median(voltage)))
+    one_sign = (current >= 0).all() or (current <= 0).all()
+    if level > 0 and np.ptp(voltage) < 0.05 * level and one_sign:
+        return "chronoamperometry"
+    if voltage.min() < -1e-3 and voltage.max() > 1e-3 and np.abs(voltage).max() < 2.0:
+        return "stepped-current"
+    return "galvanostatic"
+
+
+def _chronoamperometry(record: CyclingRecord, section: Section, spectra: dict[str, Any]) -> None:
+    from labkit import plot
+    from labkit.analysis.transference import transference_number
+
+    result = section.attempt("transference number", lambda: transference_number(
+        record, eis_before=spectra.get("before"), eis_after=spectra.get("after")))
+    if result is None:
+        return
+    section.figure("chronoamperogram with I₀ and I_ss", plot.transference(record, result))
+    for name, label in (("t_plus_bruce_vincent", "t⁺ Bruce–Vincent"),
+                        ("t_plus_bruce_vincent_ohm", "t⁺ Bruce–Vincent, I₀ from Ohm's law"),
+                        ("t_plus_watanabe", "t⁺ Watanabe"), ("t_plus_evans", "t⁺ Evans (I_ss/I₀)")):
+        estimate = getattr(result, name)
+        if estimate is not None:
+            section.findings.append((label, _estimate_text(estimate)))
+    table = result.to_frame()
+    table["value ± stderr"] = [with_uncertainty(v, s) for v, s in
+                               zip(table["value"], table["stderr"], strict=True)]
+    section.tables.append(("transference inputs and results", table[["quantity",
+                                                                      "value ± stderr"]]))
+
+
+def _stepped_current(record: CyclingRecord, section: Section) -> None:
+    from labkit import plot
+    from labkit.analysis.ccd import critical_current_density
+
+    result = section.attempt("critical current density",
+                             lambda: critical_current_density(record))
+    if result is None:
+        return
+    section.figure("stepped-current test with the failure marked", plot.ccd(record, result))
+    section.findings.append(("critical current density",
+                             with_uncertainty(result.ccd_milliampere_per_square_centimeter,
+                                              None, "mA cm⁻²")))
+    if result.failed:
+        section.findings.append(("failure", f"{result.criterion} at "
+                                 f"{result.failed_at_milliampere_per_square_centimeter:g} mA cm⁻², "
+                                 f"t = {result.failure_time_second:.0f} s"))
+    section.tables.append(("half cycles", result.half_cycles))
+
+
+def _cycling(record: CyclingRecord, section: Section) -> None:
+    from labkit import plot
+    from labkit.analysis.cycling import summarize_cycles
+    from labkit.analysis.dqdv import differential_capacity
+    from labkit.analysis.fast_charge import fast_charge_metrics
+    from labkit.analysis.rate import rate_capability
+
+    summary = section.attempt("cycle summary", lambda: summarize_cycles(record))
+    if "voltage_volt" in record.data and "current_ampere" in record.data:
+        section.figure("voltage against capacity, coloured by cycle",
+                       plot.voltage_capacity(record))
+    if summary is None:
+        return
+    table = summary.table
+    section.figure("capacity and coulombic efficiency by cycle",
+                   plot.capacity_and_efficiency(summary))
+    cycles = table["cycle_count"].to_numpy()
+    chosen = sorted({int(cycles[0]), int(cycles[len(cycles) // 2]), int(cycles[-1])})
+    dqdv = section.attempt("dQ/dV", lambda: differential_capacity(record, cycles=chosen))
+    if dqdv is not None and len(dqdv.curves):
+        section.figure(f"dQ/dV of cycles {', '.join(map(str, chosen))}", plot.dqdv(dqdv))
+    section.findings.append(("cycles", str(len(table))))
+    first = table["discharge_capacity_ampere_hour"].iloc[0]
+    section.findings.append(("first discharge capacity", with_uncertainty(1000 * first,
+                                                                          None, "mAh")))
+    if summary.cycle_below_threshold is not None:
+        section.findings.append((f"first cycle below {summary.retention_threshold:.0%} "
+                                 "retention", str(summary.cycle_below_threshold)))
+    columns = [c for c in ("cycle_count", "charge_capacity_ampere_hour",
+                           "discharge_capacity_ampere_hour", "coulombic_efficiency",
+                           "energy_efficiency", "capacity_retention") if c in table]
+    section.tables.append(("per-cycle summary", table[columns]))
+    if _is_rate_ladder(table):
+        result = section.attempt("rate capability", lambda: rate_capability(record,
+                                                                            summary=summary))
+        if result is not None:
+            section.figure("rate capability with the Tian fit", plot.rate_capability(result))
+            section.tables.append(("capacity by C-rate", result.rates))
+            if result.tian_fit is not None and result.tian_fit.success:
+                section.findings.append(("Tian τ", _estimate_text(dataclasses.replace(
+                    result.tian_fit.tau_hour, value=result.tian_fit.tau_hour.value * 3600,
+                    stderr=result.tian_fit.tau_hour.stderr * 3600), "s")))
+                section.findings.append(("Tian n", _estimate_text(result.tian_fit.n)))
+    fast = section.attempt("fast-charge metrics", lambda: fast_charge_metrics(record))
+    if fast is not None and len(fast.charges):
+        section.tables.append((f"fast-charge metrics ({fast.soc_reference})",
+                               fast.charges.head(10)))
+
+
+def _is_rate_ladder(table: pd.DataFrame) -> bool:
+    """Whether the mean discharge currents take four or more distinct values (±10 %)."""
+    current = (table["discharge_capacity_ampere_hour"] * 3600
+               / table["discharge_time_second"]).to_numpy(float)
+    current = np.sort(current[np.isfinite(current) & (current > 0)])
+    if current.size < 4:
+        return False
+    return int((np.diff(np.log(current)) > np.log(1.1)).sum()) + 1 >= 4
+
+
+def _paired_spectra(name: str, records: list[tuple[str, Any]]) -> dict[str, Any]:
+    """Spectra named ``<prefix>…before…``/``…after…`` for a CA file named ``<prefix>_…``."""
+    prefix = Path(name).name.split("_")[0].lower()
+    pairs: dict[str, Any] = {}
+    for other, record in records:
+        stem = Path(other).name.lower()
+        if isinstance(record, ImpedanceRecord) and stem.startswith(prefix):
+            for when in ("before", "after"):
+                if re.search(rf"(^|[_\-.]){when}([_\-.]|$)", stem):
+                    pairs[when] = record
+    return pairs
+
+
+def build_sections(inputs: Iterable[str | PathLike[str]], *,
+                   sample: dict[str, float | None] | None = None) -> list[Section]:
+    """One :class:`Section` per record found in ``inputs`` (files, folders, store folders).
+
+    Parameters
+    ----------
+    inputs
+        Files labkit reads, Parquet records, folders of them, or store folders.
+    sample
+        Sample values (``area_square_centimeter``...) used for records whose file does
+        not state them.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    records = _records(inputs)
+    records = [(name, r if isinstance(r, LabkitError) else _with_sample(r, sample or {}))
+               for name, r in records]
+    sections = []
+    for name, record in records:
+        title = Path(name).name
+        if isinstance(record, LabkitError):
+            sections.append(Section(title, name, "unreadable", error=str(record)))
+            continue
+        section = Section(title, name, record.kind, metadata=_metadata(record))
+        if isinstance(record, ImpedanceRecord):
+            _impedance_section(record, section)
+        else:
+            kind = _cycling_type(record)
+            section.kind = f"cycling ({kind})"
+            if kind == "chronoamperometry":
+                _chronoamperometry(record, section, _paired_spectra(name, records))
+            elif kind == "stepped-current":
+                _stepped_current(record, section)
+            else:
+                _cycling(record, section)
+        sections.append(section)
+    return sections
+
+
+# --------------------------------------------------------------------------- HTML
+
+_CSS = """
+:root { --ink: #1d2430; --muted: #5b6573; --line: #d9dee5; --accent: #0072B2;
+        --bad: #D55E00; --card: #ffffff; --page: #f5f7fa; }
+* { box-sizing: border-box; }
+body { margin: 0; background: var(--page); color: var(--ink);
+       font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
+       sans-serif; }
+header.top { background: var(--ink); color: #fff; padding: 1.4rem 2rem; }
+header.top h1 { margin: 0 0 .3rem; font-size: 1.5rem; font-weight: 600; }
+header.top p { margin: 0; color: #c9d1dc; font-size: .9rem; }
+main { max-width: 1180px; margin: 0 auto; padding: 1.2rem 1.5rem 3rem; }
+nav.toc { background: var(--card); border: 1px solid var(--line); border-radius: 8px;
+          padding: .8rem 1.2rem; margin-bottom: 1.5rem; }
+nav.toc ol { margin: .3rem 0 0; padding-left: 1.3rem; columns: 2; column-gap: 2rem; }
+nav.toc a { color: var(--accent); text-decoration: none; }
+section.record { background: var(--card); border: 1px solid var(--line); border-radius: 8px;
+                 padding: 1.2rem 1.5rem; margin-bottom: 1.6rem; }
+section.record h2 { margin: 0 0 .2rem; font-size: 1.2rem; word-break: break-all; }
+.kind { display: inline-block; font-size: .78rem; padding: .1rem .55rem; border-radius: 99px;
+        background: #e6f0f8; color: var(--accent); margin-bottom: .8rem; }
+.kind.unreadable { background: #fbe9e1; color: var(--bad); }
+h3 { font-size: 1rem; margin: 1.2rem 0 .5rem; color: var(--muted); font-weight: 600; }
+dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: .15rem 1rem; margin: 0;
+          font-size: .86rem; }
+dl.meta dt { color: var(--muted); }
+dl.meta dd { margin: 0; word-break: break-all; }
+.findings { display: grid; grid-template-columns: repeat(auto-fill, minmax(240px, 1fr));
+            gap: .6rem; }
+.finding { border: 1px solid var(--line); border-left: 4px solid var(--accent);
+           border-radius: 6px; padding: .45rem .7rem; font-size: .88rem; }
+.finding b { display: block; color: var(--muted); font-weight: 500; font-size: .8rem; }
+.figures { display: grid; grid-template-columns: repeat(auto-fill, minmax(440px, 1fr));
+           gap: 1rem; }
+figure { margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: .5rem;
+         background: #fff; break-inside: avoid; page-break-inside: avoid; }
+figure img { display: block; width: 100%; height: auto; }
+figcaption { font-size: .82rem; color: var(--muted); margin-top: .3rem; }
+.table-wrap { overflow-x: auto; margin-bottom: 1rem; }
+table { border-collapse: collapse; font-size: .8rem; min-width: 50%;
+        font-variant-numeric: tabular-nums; }
+caption { text-align: left; font-size: .82rem; color: var(--muted); padding-bottom: .3rem; }
+th, td { border-bottom: 1px solid var(--line); padding: .25rem .6rem; text-align: right;
+         white-space: nowrap; }
+th:first-child, td:first-child { text-align: left; }
+thead th { background: #eef2f6; font-weight: 600; white-space: normal; max-width: 9rem;
+           vertical-align: bottom; }
+tbody tr:nth-child(even) { background: #fafbfc; }
+.skipped { font-size: .84rem; color: var(--muted); margin: .3rem 0 0; padding-left: 1.2rem; }
+.error { color: var(--bad); font-weight: 500; }
+footer { text-align: center; color: var(--muted); font-size: .8rem; padding: 1rem; }
+@media (max-width: 700px) { nav.toc ol { columns: 1; } .figures { grid-template-columns: 1fr; }
+                            main { padding: .8rem; } }
+@media print {
+  @page { size: A4; margin: 14mm 12mm; }
+  body { background: #fff; font-size: 10pt; }
+  header.top { background: none; color: #000; padding: 0 0 .5rem;
+               border-bottom: 2px solid #000; }
+  header.top p { color: #333; }
+  nav.toc { display: none; }
+  main { max-width: none; padding: 0; }
+  section.record { border: none; padding: 0; margin: 0 0 1rem; break-before: page; }
+  section.record:first-of-type { break-before: auto; }
+  .figures { grid-template-columns: 1fr 1fr; gap: .5rem; }
+  figure { border: none; padding: 0; }
+  table { font-size: 8pt; }
+  .table-wrap { overflow: visible; }
+  h2, h3, caption { break-after: avoid; }
+  tr { break-inside: avoid; }
+}
+"""
+
+
+def _table_html(caption: str, table: pd.DataFrame, max_rows: int = 60) -> str:
+    shown = table.head(max_rows)
+    formatted = shown.map(_cell) if hasattr(shown, "map") else shown.applymap(_cell)
+    formatted.columns = [str(c).replace("_", " ") for c in formatted.columns]
+    body = formatted.to_html(index=False, escape=True, border=0, na_rep="–")
+    body = body.replace('<table class="dataframe">', "<table>")
+    more = (f" (first {max_rows} of {len(table)} rows)" if len(table) > max_rows else "")
+    return body.replace("<table>", f"<table><caption>{html.escape(caption + more)}</caption>", 1)
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, (float, np.floating)):
+        if not math.isfinite(value):
+            return "–"
+        return f"{value:.5g}"
+    return value
+
+
+def render(sections: Sequence[Section], title: str) -> str:
+    """The HTML page of the sections."""
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    escape = html.escape
+    parts = [
+        "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{escape(title)}</title>", f"<style>{_CSS}</style>", "</head>", "<body>",
+        f'<header class="top"><h1>{escape(title)}</h1><p>{len(sections)} record(s) · '
+        f"generated {stamp} by labkit {__version__}</p></header>", "<main>",
+        '<nav class="toc"><strong>Contents</strong><ol>',
+    ]
+    for number, section in enumerate(sections, 1):
+        parts.append(f'<li><a href="#record-{number}">{escape(section.title)}</a> '
+                     f"<small>({escape(section.kind)})</small></li>")
+    parts.append("</ol></nav>")
+    for number, section in enumerate(sections, 1):
+        unreadable = " unreadable" if section.error else ""
+        parts.append(f'<section class="record" id="record-{number}">'
+                     f"<h2>{escape(section.title)}</h2>"
+                     f'<span class="kind{unreadable}">{escape(section.kind)}</span>')
+        if section.error:
+            parts.append(f'<p class="error">{escape(section.error)}</p></section>')
+            continue
+        if section.findings:
+            parts.append('<h3>Results</h3><div class="findings">')
+            parts.extend(f'<div class="finding"><b>{escape(name)}</b>{escape(value)}</div>'
+                         for name, value in section.findings)
+            parts.append("</div>")
+        if section.figures:
+            parts.append('<h3>Figures</h3><div class="figures">')
+            parts.extend(f'<figure><img alt="{escape(caption)}" src="data:image/png;base64,'
+                         f'{data}"><figcaption>{escape(caption)}</figcaption></figure>'
+                         for caption, data in section.figures)
+            parts.append("</div>")
+        if section.tables:
+            parts.append("<h3>Tables</h3>")
+            parts.extend(f'<div class="table-wrap">{_table_html(caption, table)}</div>'
+                         for caption, table in section.tables)
+        if section.skipped:
+            parts.append('<h3>Not analysed</h3><ul class="skipped">')
+            parts.extend(f"<li>{escape(text)}</li>" for text in section.skipped)
+            parts.append("</ul>")
+        parts.append('<h3>Record</h3><dl class="meta">')
+        parts.extend(f"<dt>{escape(key)}</dt><dd>{escape(value)}</dd>"
+                     for key, value in section.metadata)
+        parts.append("</dl></section>")
+    parts.append(f"</main><footer>labkit {__version__} · figures embedded; this page needs no "
+                 "network</footer></body></html>")
+    return "\n".join(parts)
+
+
+def write_report(
+    inputs: Iterable[str | PathLike[str]],
+    output: str | PathLike[str],
+    *,
+    title: str = "labkit report",
+    sample: dict[str, float | None] | None = None,
+) -> ReportSummary:
+    """Analyse ``inputs`` and write the HTML report to ``output`` atomically.
+
+    Parameters
+    ----------
+    inputs
+        Files, folders, or lab store folders.
+    output
+        The HTML file to write (replaced only when the whole page is ready).
+    title
+        Page title.
+    sample
+        Sample values for records whose files do not state them
+        (``{"area_square_centimeter": 1.0}``).
+    """
+    sections = build_sections(inputs, sample=sample)
+    page = render(sections, title)
+    with atomic_write(output, "w", encoding="utf-8") as handle:
+        handle.write(page)
+    failed = [{"file": s.source, "error": s.error} for s in sections if s.error]
+    return ReportSummary(str(output), sum(1 for s in sections if not s.error), failed,
+                         [{"file": s.source, "kind": s.kind, "figures": len(s.figures),
+                           "tables": len(s.tables), "skipped": s.skipped,
+                           "results": dict(s.findings)} for s in sections])
