@@ -28,6 +28,8 @@ TRUTH = {
     "t_plus": 0.4,
     "sigma_bulk_25c_siemens_per_centimeter": 1e-5,
     "sigma_gb_25c_siemens_per_centimeter": 5e-6,
+    "ea_bulk_electronvolt": 0.35,
+    "ea_gb_electronvolt": 0.50,
 }
 
 
@@ -63,6 +65,7 @@ def run_demo(folder: str | Path) -> DemoReport:
     from labkit.analysis.cycling import summarize_cycles
     from labkit.analysis.rate import rate_capability
     from labkit.analysis.transference import transference_number
+    from labkit.eis.arrhenius import arrhenius_series
     from labkit.eis.conductivity import interpret
     from labkit.eis.fit import fit_circuit
     from labkit.eis.models import get_model
@@ -114,6 +117,14 @@ def run_demo(folder: str | Path) -> DemoReport:
         if role in sigma:
             report.add(f"σ {role.replace('_', ' ')} at 25 °C (S/cm)", sigma[role].value,
                        sigma[role].stderr, TRUTH[key])
+
+    series = arrhenius_series(sorted(data.glob("pellet_eis_*C.csv")), area_square_centimeter=0.785,
+                              thickness_centimeter=0.1, circuit=pellet.circuit)
+    for role, key in (("bulk", "ea_bulk_electronvolt"), ("grain_boundary", "ea_gb_electronvolt")):
+        if role in series.fits:
+            ea = series.fits[role].activation_energy_electronvolt
+            report.add(f"Ea {role.replace('_', ' ')}, σT Arrhenius, -20–40 °C (eV)", ea.value,
+                       ea.stderr, TRUTH[key])
 
     store = folder / "store"
     ingested = ingest([data], store, hooks=["cycles"])

@@ -18,6 +18,8 @@ TOLERANCE = {  # relative, per quantity; None = exact
     "t⁺ (Bruce–Vincent)": 0.02,
     "σ bulk at 25 °C (S/cm)": 0.05,
     "σ grain boundary at 25 °C (S/cm)": 0.05,
+    "Ea bulk, σT Arrhenius, -20–40 °C (eV)": 0.03,
+    "Ea grain boundary, σT Arrhenius, -20–40 °C (eV)": 0.03,
 }
 
 
