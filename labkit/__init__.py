@@ -20,6 +20,7 @@ from labkit.errors import (  # noqa: E402
 )
 from labkit.parquet import read_parquet  # noqa: E402
 from labkit.registry import detect, formats, read  # noqa: E402
+from labkit.store import Store  # noqa: E402
 
 __all__ = [
     "AnalysisError",
@@ -33,6 +34,7 @@ __all__ = [
     "ProtocolError",
     "Sample",
     "SchemaError",
+    "Store",
     "StoreError",
     "__version__",
     "detect",
