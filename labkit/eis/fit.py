@@ -30,7 +30,7 @@ import pandas as pd
 
 from labkit.eis.circuit import Circuit
 from labkit.eis.elements import FrequencyGrid
-from labkit.eis.guess import Arc, Features, initial_guesses
+from labkit.eis.guess import Features, initial_guesses
 from labkit.errors import FitError
 
 WEIGHTINGS = ("modulus", "proportional", "unit")
@@ -323,7 +323,7 @@ def fit_circuit(
     shared: Mapping[str, str] | None = None,
     initial: Mapping[str, float] | None = None,
     parameters=None,
-    peaks: list[Arc] | None = None,
+    peaks: Sequence | None = None,
     starts: int = 5,
     restarts: int = _RANDOM_RESTARTS,
     seed: int = 0,
@@ -349,7 +349,8 @@ def fit_circuit(
     parameters
         An ``lmfit.Parameters`` giving all of the above at once (overrides them).
     peaks
-        Arcs from a DRT analysis to seed the guess (see :class:`labkit.eis.guess.Arc`).
+        Arcs from a DRT analysis to seed the guess: ``labkit.eis.drt``'s
+        ``DrtResult.peaks`` or :class:`labkit.eis.guess.Arc` objects.
     starts
         Most starting points (user values, then automatic guesses) polished.
     restarts
