@@ -39,7 +39,8 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     make.add_argument("--vmax", type=float, metavar="V", help="upper voltage limit")
     make.add_argument("--imax", type=float, metavar="A", help="largest current in A")
     make.add_argument("--format", required=True, metavar="FORMAT",
-                      help="maccor, biologic, neware, arbin, pybamm, yaml, json or table")
+                      help="a writable format of `labkit protocol formats`: maccor, biologic, "
+                           "biologic-bt, neware, arbin, pybamm, yaml, json or table")
     make.add_argument("-o", "--output", required=True, metavar="FILE")
     add_json_flag(make)
     make.set_defaults(handler=_make, accepts_extra=True)
@@ -69,7 +70,8 @@ def _formats(args: argparse.Namespace) -> Outcome:
     entries = [{"name": f.name, "extension": f.extension, "description": f.description,
                 "write": f.render is not None, "read": f.parse is not None}
                for f in schedule_formats()]
-    text = "\n".join(f"{e['name']:<10} {e['extension']:<6} "
+    width = max((len(e["name"]) for e in entries), default=8)
+    text = "\n".join(f"{e['name']:<{width}} {e['extension']:<6} "
                      f"{'w' if e['write'] else '-'}{'r' if e['read'] else '-'}  {e['description']}"
                      for e in entries)
     return Outcome({"formats": entries}, text)
