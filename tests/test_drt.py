@@ -156,3 +156,18 @@ def test_cli_batch_over_files_and_spectra(tmp_path, capsys):
     assert code == 0
     (entry,) = json.loads(capsys.readouterr().out)["results"]
     assert all(p["method"] == "drt_area" for p in entry["peaks"])
+
+
+def test_drt_peaks_seed_the_circuit_fit():
+    from labkit.eis.fit import fit_circuit
+
+    frequency = np.logspace(6, -2, 81)
+    z = 15 + zarc_impedance(frequency, [200, 80], [1e-4, 1e-2], [0.85, 0.8])
+    rng = np.random.default_rng(7)
+    z = z + 0.005 * np.abs(z) * (rng.standard_normal(81) + 1j * rng.standard_normal(81))
+    peaks = drt((frequency, z)).peaks
+    assert len(peaks) == 2
+    fit = fit_circuit(frequency, z, "R0-p(R1,CPE1)-p(R2,CPE2)", peaks=list(peaks))
+    assert fit.value("R0") == pytest.approx(15, rel=0.05)
+    assert fit.value("R1") == pytest.approx(200, rel=0.03)
+    assert fit.value("R2") == pytest.approx(80, rel=0.05)

@@ -262,8 +262,11 @@ def kramers_kronig_batch(spectra: Any, **options: Any) -> list[KramersKronigResu
 def trim_invalid(spectrum: Any, **options: Any) -> tuple[Spectrum, KramersKronigResult]:
     """Drop high- and low-frequency end points until the linear KK test passes.
 
-    At each step the end point (highest or lowest frequency) with the larger
-    residual is removed and the test is repeated.
+    First the ends outside the longest run of passing points (of the test on the
+    whole spectrum) are cut; then, while the test on what is left fails, the end
+    point (highest or lowest frequency) with the larger residual is removed and
+    the test repeated (number of elements chosen anew, tau extension as chosen
+    on the whole spectrum).
 
     Returns
     -------
@@ -276,11 +279,16 @@ def trim_invalid(spectrum: Any, **options: Any) -> tuple[Spectrum, KramersKronig
     """
     spec = as_spectrum(spectrum, minimum_points=MINIMUM_POINTS)
     start, stop = 0, len(spec.frequency_hertz)
-    while True:
-        part = Spectrum(spec.frequency_hertz[start:stop], spec.impedance_ohm[start:stop])
-        result = kramers_kronig(part, **options)
-        if result.valid:
-            return part, result
+    result = kramers_kronig(spec, **options)
+    options = {**options, "tau_extensions_decades": (result.tau_extension_decades,)}
+    if not result.valid and result.valid_frequency_range_hertz is not None:
+        low, high = result.valid_frequency_range_hertz
+        inside = np.flatnonzero((spec.frequency_hertz >= low) & (spec.frequency_hertz <= high))
+        if len(inside) >= MINIMUM_POINTS:
+            start, stop = int(inside[0]), int(inside[-1]) + 1
+            part = Spectrum(spec.frequency_hertz[start:stop], spec.impedance_ohm[start:stop])
+            result = kramers_kronig(part, **options)
+    while not result.valid:
         if stop - start - 1 < MINIMUM_POINTS or result.number_of_rc == 0:
             raise AnalysisError(
                 f"no run of at least {MINIMUM_POINTS} consecutive points from either end of "
@@ -291,3 +299,6 @@ def trim_invalid(spectrum: Any, **options: Any) -> tuple[Spectrum, KramersKronig
             start += 1
         else:
             stop -= 1
+        part = Spectrum(spec.frequency_hertz[start:stop], spec.impedance_ohm[start:stop])
+        result = kramers_kronig(part, **options)
+    return Spectrum(spec.frequency_hertz[start:stop], spec.impedance_ohm[start:stop]), result
