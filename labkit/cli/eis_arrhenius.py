@@ -83,6 +83,12 @@ def _text(payload: dict[str, Any]) -> str:
         lines.append(f"{role:<15} Ea {ea['value']:.4f} ± {ea['stderr']:.4f} eV   "
                      f"σ(25 °C) {number(s25['value'])} ± {number(s25['stderr'], 2)} S/cm   "
                      f"R² {fit['r_squared']:.5f}")
+        if "vtf" in fit:
+            vtf = fit["vtf"]
+            b, t0 = vtf["pseudo_activation_kelvin"], vtf["vogel_temperature_kelvin"]
+            lines.append(f"{'':<15} VTF B {b['value']:.4g} ± {b['stderr']:.2g} K   "
+                         f"T0 {t0['value']:.4g} ± {t0['stderr']:.2g} K   k·B "
+                         f"{vtf['pseudo_activation_energy_electronvolt']['value']:.4f} eV")
     lines.append(f"{'T [°C]':>8} {'from':<9} {'σ bulk':>11} {'σ gb':>11} {'σ total':>11}  file")
     for point in payload["points"]:
         sigma = point["sigma_siemens_per_centimeter"]
