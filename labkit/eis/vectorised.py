@@ -223,7 +223,8 @@ def _fit_group(circuit: Circuit, mapping: _Mapping, constraints: Constraints, gr
     features = [spectrum_features(f, impedance, peaks) for f, impedance in group]
     guesses = [_starting_vectors(circuit, feature, constraints, limit=1)
                for feature in features]
-    target = _GOOD_ENOUGH * np.array([feature.noise_floor for feature in features])
+    # Noise-free data: a relative residual of 1e-8 is as good as it gets in practice.
+    target = np.maximum(_GOOD_ENOUGH * np.array([f.noise_floor for f in features]), 1e-8)
     free = mapping.free_full_index
     best_x = np.zeros((count, len(mapping.free)))
     best_cost = np.full(count, np.inf)
