@@ -450,3 +450,22 @@ def test_cli_fits_every_file_and_reports_unreadable_ones(tmp_path, capsys):
         assert "total" in entry["conductivity_siemens_per_centimeter"]
     code = main(["eis", "fit", paths[0], "--circuit", "R0-p(R1,CPE1)-p(R2,CPE2)-CPE3"])
     assert code == 0 and "R1" in capsys.readouterr().out
+
+
+def test_cli_reports_area_specific_resistance_of_a_symmetric_cell(tmp_path, capsys):
+    """Li | SE | Li: 100 Ω electrolyte (pF), 400 Ω interfaces (µF), area 0.8 cm²."""
+    from labkit.cli import main
+
+    truth = {"R0": 2.0, "R1": 100.0, "CPE1_0": 1e-10, "CPE1_1": 0.95, "R2": 400.0,
+             "CPE2_0": 2e-6, "CPE2_1": 0.9}
+    z = Circuit(get_model("symmetric-li").circuit).impedance(truth, FREQUENCY)
+    path = tmp_path / "symmetric.csv"
+    np.savetxt(path, np.column_stack([FREQUENCY, z.real, z.imag]), delimiter=",",
+               header="frequency_hertz,z_real_ohm,z_imag_ohm", comments="")
+    assert main(["eis", "fit", str(path), "--model", "symmetric-li", "--area", "0.8",
+                 "--json"]) == 0
+    entry = json.loads(capsys.readouterr().out)["results"][0]
+    asr = entry["area_specific_resistance_ohm_square_centimeter"]
+    assert asr["total"]["value"] == pytest.approx(320.0, rel=1e-4)
+    assert asr["per_interface"]["value"] == pytest.approx(160.0, rel=1e-4)
+    assert "R A / 2" in asr["per_interface"]["formula"]

@@ -20,7 +20,9 @@ def register(subcommands: argparse._SubParsersAction) -> None:
             "Fit an equivalent circuit to every spectrum in FILE... (or only --spectrum N) as "
             "one batch; starting values are read from the data. With --area and --thickness, "
             "arcs are assigned by capacitance (bulk / grain boundary / interface) and their "
-            "conductivity is reported. Exit code 1 when any file or fit failed."
+            "conductivity is reported; with a symmetric-li model and --area, the interface "
+            "arcs' area-specific resistance (total R·A and per interface R·A/2). "
+            "Exit code 1 when any file or fit failed."
         ),
     )
     fit.add_argument("files", metavar="FILE", nargs="+", help="impedance files labkit reads")
@@ -53,6 +55,8 @@ def _fit(args: argparse.Namespace) -> Outcome:
     if args.workers < 1:
         raise SystemExit("labkit eis fit: error: --workers must be at least 1")
     circuit = args.circuit or get_model(args.model or "pellet").circuit
+    # Li | SE | Li models: report the interface arcs as area-specific resistance.
+    symmetric = bool(args.model and args.model.startswith("symmetric"))
     Circuit(circuit)  # a malformed circuit is a usage problem for every file alike
     entries: list[dict[str, Any]] = []
     jobs: list[tuple[int, Any]] = []  # (index into entries, spectrum)
@@ -85,29 +89,36 @@ def _fit(args: argparse.Namespace) -> Outcome:
         if isinstance(result, FailedFit):
             entry.update(result.to_dict())
             continue
-        entry.update(_result_entry(result, *geometry[position]))
+        entry.update(_result_entry(result, *geometry[position], symmetric))
     failed = sum(1 for e in entries if not e.get("success"))
     return Outcome({"results": entries}, _text(entries),
                    EXIT_INPUT_ERROR if failed else EXIT_OK)
 
 
-def _result_entry(result, area: float | None, thickness: float | None) -> dict[str, Any]:
+def _result_entry(result, area: float | None, thickness: float | None,
+                  symmetric: bool) -> dict[str, Any]:
     from labkit.eis.conductivity import interpret
     from labkit.errors import AnalysisError
 
     entry = result.to_dict()
-    if area is not None and thickness is not None:
-        try:
-            meaning = interpret(result, area_square_centimeter=area,
-                                thickness_centimeter=thickness)
-        except AnalysisError as exc:
-            entry["conductivity_error"] = exc.to_dict()
-        else:
-            entry["conductivity_siemens_per_centimeter"] = {
-                role: {"value": q.value, "stderr": q.stderr}
-                for role, q in meaning.conductivity_siemens_per_centimeter.items()}
-            entry["arcs"] = [a.to_dict() for a in meaning.arcs]
-            entry["interpretation_notes"] = list(meaning.notes)
+    if area is None or (thickness is None and not symmetric):
+        return entry
+    try:
+        meaning = interpret(result, area_square_centimeter=area, thickness_centimeter=thickness,
+                            symmetric_cell=symmetric)
+    except AnalysisError as exc:
+        entry["interpretation_error"] = exc.to_dict()
+        return entry
+    if thickness is not None:
+        entry["conductivity_siemens_per_centimeter"] = {
+            role: {"value": q.value, "stderr": q.stderr}
+            for role, q in meaning.conductivity_siemens_per_centimeter.items()}
+    if symmetric:
+        entry["area_specific_resistance_ohm_square_centimeter"] = {
+            kind: {"value": q.value, "stderr": q.stderr, "formula": q.inputs["formula"]}
+            for kind, q in meaning.area_specific_resistance_ohm_square_centimeter.items()}
+    entry["arcs"] = [a.to_dict() for a in meaning.arcs]
+    entry["interpretation_notes"] = list(meaning.notes)
     return entry
 
 
@@ -124,4 +135,7 @@ def _text(entries: list[dict[str, Any]]) -> str:
             lines.append(f"  {name:<10} {p['value']:>12.5g} ± {p['stderr']:.2g}")
         for role, q in entry.get("conductivity_siemens_per_centimeter", {}).items():
             lines.append(f"  σ {role:<15} {q['value']:.4g} ± {q['stderr']:.2g} S/cm")
+        for kind, q in entry.get("area_specific_resistance_ohm_square_centimeter", {}).items():
+            lines.append(f"  ASR {kind:<13} {q['value']:.4g} ± {q['stderr']:.2g} Ω cm² "
+                         f"({q['formula']})")
     return "\n".join(lines)
