@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from labkit.cli import EXIT_OK, Outcome, add_json_flag, command_group
+from labkit.cli import EXIT_INPUT_ERROR, EXIT_OK, Outcome, add_json_flag, command_group
 from labkit.cli._records import number
 
 EIS_HELP = "impedance analysis: circuit fitting, DRT, conductivity"
@@ -23,7 +23,8 @@ def register(subcommands: argparse._SubParsersAction) -> None:
             "against temperature: Arrhenius with Ea and its standard error, sigma at 25 °C "
             "with its uncertainty. Temperatures come from the file when it states them, "
             "else from the file name (-140deg, _25C), else from --temperatures; the output "
-            "says which for every point."
+            "says which for every point. Exit code 1 when a spectrum could not be fitted "
+            "(it is listed with its error; the others are used)."
         ),
     )
     arrhenius.add_argument("files", metavar="FILE", nargs="+", help="impedance files")
@@ -68,7 +69,8 @@ def _arrhenius(args: argparse.Namespace) -> Outcome:
         circuit=circuit, temperatures_celsius=_temperatures(args.temperatures),
         convention=args.convention, vtf=args.vtf, workers=args.workers)
     payload = series.to_dict()
-    return Outcome(payload, _text(payload), EXIT_OK)
+    failed = any("error" in point for point in payload["points"])
+    return Outcome(payload, _text(payload), EXIT_INPUT_ERROR if failed else EXIT_OK)
 
 
 def _text(payload: dict[str, Any]) -> str:
@@ -77,7 +79,7 @@ def _text(payload: dict[str, Any]) -> str:
     for role in ("bulk", "grain_boundary", "total"):
         fit = payload[role]
         if "error" in fit:
-            lines.append(f"{role:<15} {fit['error']}")
+            lines.append(f"{role:<15} {fit['error']['message']}")
             continue
         ea, s25 = fit["activation_energy_electronvolt"], fit["sigma_25c_siemens_per_centimeter"]
         lines.append(f"{role:<15} Ea {ea['value']:.4f} ± {ea['stderr']:.4f} eV   "

@@ -329,7 +329,9 @@ class ArrheniusSeries:
                     entry["vtf"] = self.vtf[role].to_dict()
                 out[role] = entry
             else:
-                out[role] = {"error": self.missing.get(role, "not computed")}
+                out[role] = {"error": {"type": "AnalysisError",
+                                       "message": self.missing.get(role, "not computed"),
+                                       "file": None, "position": None}}
         out["points"] = [p.to_dict() for p in self.points]
         out["temperature_sources"] = sorted({p.temperature_source for p in self.points})
         return out
