@@ -360,7 +360,7 @@ def test_interpretation_assigns_arcs_and_gives_conductivity():
 
 
 def test_symmetric_cell_area_specific_resistance():
-    truth = {"R0": 2.0, "R1": 100.0, "CPE1_0": 1e-10, "CPE1_1": 0.95, "R2": 400.0,
+    truth = {"R0": 2.0, "R1": 100.0, "CPE1_0": 1e-8, "CPE1_1": 0.95, "R2": 400.0,
              "CPE2_0": 2e-6, "CPE2_1": 0.9}
     circuit = get_model("symmetric-li").circuit
     z = Circuit(circuit).impedance(truth, FREQUENCY)
@@ -453,10 +453,10 @@ def test_cli_fits_every_file_and_reports_unreadable_ones(tmp_path, capsys):
 
 
 def test_cli_reports_area_specific_resistance_of_a_symmetric_cell(tmp_path, capsys):
-    """Li | SE | Li: 100 Ω electrolyte (pF), 400 Ω interfaces (µF), area 0.8 cm²."""
+    """Li | SE | Li: 100 Ω electrolyte (apex ~100 kHz), 400 Ω interfaces (µF), 0.8 cm²."""
     from labkit.cli import main
 
-    truth = {"R0": 2.0, "R1": 100.0, "CPE1_0": 1e-10, "CPE1_1": 0.95, "R2": 400.0,
+    truth = {"R0": 2.0, "R1": 100.0, "CPE1_0": 1e-8, "CPE1_1": 0.95, "R2": 400.0,
              "CPE2_0": 2e-6, "CPE2_1": 0.9}
     z = Circuit(get_model("symmetric-li").circuit).impedance(truth, FREQUENCY)
     path = tmp_path / "symmetric.csv"
