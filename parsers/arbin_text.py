@@ -24,10 +24,8 @@ from __future__ import annotations
 
 import re
 import struct
-import zipfile
 import zlib
 from pathlib import Path
-from xml.etree import ElementTree
 
 import numpy as np
 import pandas as pd
@@ -35,6 +33,7 @@ import pandas as pd
 from labkit.data import CyclingRecord, Metadata, Sample
 from labkit.errors import FormatError, LabkitError
 from labkit.parsers._arbin_columns import canonical_key, labkit_column
+from labkit.parsers._spreadsheet import read_sheets
 from labkit.parsers._text import decode, decode_head, looks_binary, read_table
 from labkit.registry import register
 
@@ -179,12 +178,7 @@ def _sniff_datapro(head: bytes, path: Path) -> bool:
 )
 def read_arbin_xlsx(path: Path) -> CyclingRecord:
     """Read an Arbin DataPro .xlsx export (first channel; parts joined in order)."""
-    try:
-        sheets = pd.read_excel(path, sheet_name=None, header=None, engine="openpyxl")
-    except (ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile, zlib.error,
-            ElementTree.ParseError) as exc:
-        raise FormatError(f"not a readable .xlsx workbook (damaged zip or sheet XML): "
-                          f"{type(exc).__name__}: {exc}", file=path, position="byte 0") from exc
+    sheets = read_sheets(path, header=None)
     channel_sheets = [name for name in sheets if re.fullmatch(r"Channel_\d+(_\d+)?", name)]
     if not channel_sheets:
         raise FormatError(f"expected Channel_<n>_<part> sheets, found {list(sheets)}", file=path,

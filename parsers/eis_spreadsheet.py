@@ -2,12 +2,11 @@
 
 Each sheet has a header row naming frequency and Z'/Z'' (or |Z|/phase) columns, read
 like the delimited tables of ``eis-csv`` (``f``, ``Zre``, ``-Zim``, ``|Z|``,
-``-phase``...). ``.ods`` needs the ``odfpy`` package.
+``-phase``...). Both kinds are read by the calamine engine.
 """
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +21,7 @@ from labkit.parsers._impedance import (
     plan_columns,
     require_finite_frequency,
 )
+from labkit.parsers._spreadsheet import read_sheets
 from labkit.registry import register
 
 
@@ -46,16 +46,8 @@ def read_eis_spreadsheet(path: Path) -> ImpedanceRecord:
         a non-numeric cell by sheet and row.
     """
     path = Path(path)
-    engine = "odf" if path.suffix.lower() == ".ods" or _is_ods(path) else "openpyxl"
-    try:
-        sheets = pd.read_excel(path, sheet_name=None, engine=engine, dtype=object)
-    except ImportError as exc:
-        raise FormatError(f"reading this spreadsheet needs an extra package: {exc}",
-                          file=path) from exc
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise FormatError(f"not a readable spreadsheet: {exc}", file=path) from exc
     frames, notes, names = [], [], []
-    for sheet, table in sheets.items():
+    for sheet, table in read_sheets(path, dtype=object).items():
         table = table.dropna(how="all")
         if table.empty:
             continue
@@ -85,8 +77,3 @@ def read_eis_spreadsheet(path: Path) -> ImpedanceRecord:
     require_finite_frequency(data, path, None)
     return ImpedanceRecord(data, Metadata(technique=("EIS",), notes=tuple(notes),
                                           extra={"sheets": names}))
-
-
-def _is_ods(path: Path) -> bool:
-    with open(path, "rb") as handle:
-        return b"opendocument.spreadsheet" in handle.read(200)
