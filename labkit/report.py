@@ -136,13 +136,16 @@ def _estimate_text(estimate: Any, unit: str = "") -> str:
 # --------------------------------------------------------------------------- inputs
 
 
-def _records(inputs: Iterable[str | PathLike[str]]) -> list[tuple[str, Any]]:
-    """``(name, record or LabkitError)`` for every file or every record of a store folder."""
+def _records(inputs: Iterable[Any]) -> list[tuple[str, Any]]:
+    """``(name, record or LabkitError)`` for every record, file, or record of a store folder."""
     import labkit
     from labkit.store import Store
 
     found: list[tuple[str, Any]] = []
     for item in inputs:
+        if isinstance(item, (CyclingRecord, ImpedanceRecord)):
+            found.append((item.meta.source_path or f"record {len(found) + 1}", item))
+            continue
         path = Path(item)
         if path.is_dir() and (path / "catalog.sqlite").exists():
             store = Store(path)
@@ -422,14 +425,14 @@ def _paired_spectra(name: str, records: list[tuple[str, Any]]) -> dict[str, Any]
     return pairs
 
 
-def build_sections(inputs: Iterable[str | PathLike[str]], *,
+def build_sections(inputs: Iterable[Any], *,
                    sample: dict[str, float | None] | None = None) -> list[Section]:
     """One :class:`Section` per record found in ``inputs`` (files, folders, store folders).
 
     Parameters
     ----------
     inputs
-        Files labkit reads, Parquet records, folders of them, or store folders.
+        Records, files labkit reads, Parquet records, folders of them, or store folders.
     sample
         Sample values (``area_square_centimeter``...) used for records whose file does
         not state them.
@@ -607,7 +610,7 @@ def render(sections: Sequence[Section], title: str) -> str:
 
 
 def write_report(
-    inputs: Iterable[str | PathLike[str]],
+    inputs: Iterable[Any],
     output: str | PathLike[str],
     *,
     title: str = "labkit report",
@@ -618,7 +621,7 @@ def write_report(
     Parameters
     ----------
     inputs
-        Files, folders, or lab store folders.
+        Records, files, folders, or lab store folders.
     output
         The HTML file to write (replaced only when the whole page is ready).
     title
