@@ -592,6 +592,8 @@ def drt(
     AnalysisError
         When the spectrum has too few points for the requested fit.
     """
+    if data_used not in ("combined", "real", "imaginary"):
+        raise ValueError(f"data_used must be 'combined', 'real' or 'imaginary', not {data_used!r}")
     spec = as_spectrum(spectrum, minimum_points=4)
     centres = default_log_tau(spec.frequency_hertz) if log_tau is None else np.asarray(log_tau)
     epsilon = rbf_shape_factor(centres, fwhm_coefficient)
