@@ -148,20 +148,17 @@ class _Record:
             Naming the offending column.
         """
         where = self.meta.source_path
-        for column in self.data.columns:
+        dtypes = self.data.dtypes  # one Series of dtypes: no per-column Series objects
+        for column, dtype in dtypes.items():
             if not isinstance(column, str) or not is_valid_name(column):
                 raise SchemaError(f"column name {column!r} is not snake_case", file=where)
-        missing = [c for c in self.required_columns if c not in self.data.columns]
+            if (column in self.known_columns or unit_of(column)) and not (
+                pd.api.types.is_numeric_dtype(dtype)
+            ):
+                raise SchemaError(f"column {column!r} must be numeric, is {dtype}", file=where)
+        missing = [c for c in self.required_columns if c not in dtypes.index]
         if missing:
             raise SchemaError(f"{self.kind} record lacks required columns {missing}", file=where)
-        for column in self.data.columns:
-            if (column in self.known_columns or unit_of(column)) and not (
-                pd.api.types.is_numeric_dtype(self.data[column].dtype)
-            ):
-                raise SchemaError(
-                    f"column {column!r} must be numeric, is {self.data[column].dtype}",
-                    file=where,
-                )
 
     def units(self) -> dict[str, str]:
         """Column name -> unit (``""`` for counts and labels)."""

@@ -10,6 +10,7 @@ provenance (path, SHA-256, size, format, parser version).
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import importlib
 import pkgutil
@@ -87,6 +88,7 @@ class Format:
 
 
 _FORMATS: dict[str, Format] = {}
+_HASHER = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="labkit-sha256")
 _BROKEN: dict[str, str] = {}
 _loaded = False
 
@@ -163,8 +165,13 @@ def get_format(name: str) -> Format:
 
 def read_head(path: Path) -> bytes:
     """The first :data:`HEAD_BYTES` bytes of a file."""
-    with open(path, "rb") as handle:
-        return handle.read(HEAD_BYTES)
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(HEAD_BYTES)
+    except FileNotFoundError:
+        raise LabkitError("no such file", file=path) from None
+    except IsADirectoryError:
+        raise LabkitError("not a regular file (a folder?); give a file", file=path) from None
 
 
 def detect(path: str | PathLike[str]) -> Format:
@@ -175,7 +182,7 @@ def detect(path: str | PathLike[str]) -> Format:
     FormatError
         When the file is empty or no format recognises it.
     """
-    path = _existing_file(path)
+    path = Path(path)
     head = read_head(path)
     if not head:
         raise FormatError("file is empty (0 bytes); expected instrument data", file=path,
@@ -235,6 +242,8 @@ def read(path: str | PathLike[str], format: str | None = None) -> Record:
     """
     path = _existing_file(path)
     fmt = get_format(format) if format else detect(path)
+    # hashlib releases the GIL: the SHA-256 runs on another core while the parser works.
+    digest = _HASHER.submit(sha256_of, path)
     try:
         record = fmt.read(path)
     except LabkitError as exc:
@@ -247,10 +256,12 @@ def read(path: str | PathLike[str], format: str | None = None) -> Record:
             f"{fmt.name} parser could not make sense of the content: {type(exc).__name__}: {exc}",
             file=path,
         ) from exc
+    finally:
+        sha256 = digest.result()
     meta = dataclasses.replace(
         record.meta,
         source_path=str(path),
-        source_sha256=sha256_of(path),
+        source_sha256=sha256,
         source_size_byte=path.stat().st_size,
         file_format=fmt.name,
         parser_version=f"{__version__}+{fmt.name}.{fmt.version}",
