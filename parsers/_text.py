@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -145,4 +146,41 @@ def numeric_column(frame: pd.DataFrame, column: str, path: Path, first_data_line
             file=path,
             position=f"line {first_data_line + row}",
         )
+    return values.to_numpy(dtype=np.float64)
+
+
+def parse_numbers(column: pd.Series, header: str, path: Path, where: Callable[[int], str], *,
+                  blanks: tuple[str, ...] = ("",), decimal: str = ".") -> np.ndarray:
+    """A column of text cells as float64; blank cells are NaN.
+
+    Parameters
+    ----------
+    column, header
+        The cells and the column's name in the file (for the error message).
+    path
+        The file, for error messages.
+    where
+        Position of a 0-based data row in the file (``"line 12"``), called on error only.
+    blanks
+        Cell texts (after stripping white space) that stand for a missing value.
+    decimal
+        The decimal separator of the cells.
+
+    Raises
+    ------
+    FormatError
+        At the first cell that is neither blank nor a number.
+    """
+    if pd.api.types.is_numeric_dtype(column.dtype):
+        return column.to_numpy(dtype=np.float64)
+    text = column.astype(str).str.strip()
+    if decimal != ".":
+        text = text.str.replace(decimal, ".", regex=False)
+    blank = text.isin(blanks) | column.isna()
+    values = pd.to_numeric(text.where(~blank), errors="coerce")
+    bad = values.isna() & ~blank
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise FormatError(f"expected a number in column {header!r}, found {column.iloc[row]!r}",
+                          file=path, position=where(row))
     return values.to_numpy(dtype=np.float64)

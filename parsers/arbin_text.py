@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 import struct
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +35,7 @@ from labkit.data import CyclingRecord, Metadata, Sample
 from labkit.errors import FormatError, LabkitError
 from labkit.parsers._arbin_columns import canonical_key, labkit_column
 from labkit.parsers._spreadsheet import read_sheets
-from labkit.parsers._text import decode, decode_head, looks_binary, read_table
+from labkit.parsers._text import decode, decode_head, looks_binary, parse_numbers, read_table
 from labkit.registry import register
 
 _DUMP_FIELDS = ("data_point", "test_time", "datetime", "step_time", "current", "voltage")
@@ -45,31 +46,22 @@ _WALL_CLOCK_FORMATS = ("%m/%d/%Y %H:%M:%S.%f", "%m/%d/%Y %H:%M:%S", "%Y-%m-%d %H
 _AUX = re.compile(r"^aux_(?P<what>temperature|voltage|dt_dt|dv_dt)_(?P<index>\d+)(?:_[a-z_]+)?$")
 
 
-def _first_line_keys(head: bytes) -> list[str]:
-    text = decode_head(head[:8192])
-    first = text.split("\n", 1)[0]
-    return [canonical_key(field) for field in first.split(",")]
+def _sniff_header(fields: tuple[str, ...]) -> Callable[[bytes, Path], bool]:
+    """A sniffer: a text file whose first comma-separated line names all ``fields``."""
+    def sniff(head: bytes, path: Path) -> bool:
+        if looks_binary(head):
+            return False
+        first = decode_head(head[:8192]).split("\n", 1)[0]
+        return set(fields) <= {canonical_key(field) for field in first.split(",")}
+    return sniff
 
 
-def _sniff_dump(head: bytes, path: Path) -> bool:
-    if looks_binary(head):
-        return False
-    keys = _first_line_keys(head)
-    return all(field in keys for field in _DUMP_FIELDS)
-
-
-def _sniff_mits(head: bytes, path: Path) -> bool:
-    if looks_binary(head):
-        return False
-    keys = _first_line_keys(head)
-    return all(field in keys for field in _MITS_FIELDS)
-
-
-def _sniff_sidecar(head: bytes, path: Path) -> bool:
-    if looks_binary(head):
-        return False
-    keys = _first_line_keys(head)
-    return all(field in keys for field in _SIDECAR_FIELDS)
+def _read_csv(path: Path) -> tuple[pd.DataFrame, list[str]]:
+    """The table of a CSV export (a last row cut short dropped) and the notes so far."""
+    text = decode(path.read_bytes())
+    table = read_table(text, path, first_line=1, sep=",")
+    notes: list[str] = []
+    return _drop_cut_last_row(table, text, notes), notes
 
 
 @register(
@@ -78,15 +70,12 @@ def _sniff_sidecar(head: bytes, path: Path) -> bool:
     description="Arbin Channel_Normal_Table CSV dump (unix DateTime), with its _Metadata.csv sidecar",
     extensions=(".csv",),
     kind="cycling",
-    sniff=_sniff_dump,
+    sniff=_sniff_header(_DUMP_FIELDS),
     priority=1,
 )
 def read_arbin_csv(path: Path) -> CyclingRecord:
     """Read an Arbin Channel_Normal_Table CSV dump (and its ``_Metadata.csv`` sidecar)."""
-    text = decode(path.read_bytes())
-    table = read_table(text, path, first_line=1, sep=",")
-    notes: list[str] = []
-    table = _drop_cut_last_row(table, text, notes)
+    table, notes = _read_csv(path)
     data = _arbin_frame(table, path, notes)
     if "DateTime" in table:
         data.insert(1, "unix_time_second", _numbers(table["DateTime"], "DateTime", path))
@@ -124,7 +113,7 @@ def read_arbin_csv(path: Path) -> CyclingRecord:
     description="Arbin Global_Table CSV sidecar (_Metadata.csv): refused, read its data file",
     extensions=("_metadata.csv",),
     kind="cycling",
-    sniff=_sniff_sidecar,
+    sniff=_sniff_header(_SIDECAR_FIELDS),
     priority=1,
 )
 def refuse_arbin_sidecar(path: Path) -> CyclingRecord:
@@ -143,17 +132,13 @@ def refuse_arbin_sidecar(path: Path) -> CyclingRecord:
     description="Arbin MITS Pro 8 CSV export ('Name (unit)' headers, UTF-8 with BOM)",
     extensions=(".csv",),
     kind="cycling",
-    sniff=_sniff_mits,
+    sniff=_sniff_header(_MITS_FIELDS),
     priority=1,
 )
 def read_arbin_mits_csv(path: Path) -> CyclingRecord:
     """Read an Arbin MITS Pro 8 CSV export."""
-    text = decode(path.read_bytes())
-    table = read_table(text, path, first_line=1, sep=",")
-    table = table.loc[:, ~table.isna().all().to_numpy()]
-    notes: list[str] = []
-    table = _drop_cut_last_row(table, text, notes)
-    data = _arbin_frame(table, path, notes)
+    table, notes = _read_csv(path)
+    data = _arbin_frame(table.dropna(axis="columns", how="all"), path, notes)
     date_column = next((c for c in table.columns if canonical_key(c) == "date_time"), None)
     if date_column is not None:
         data.insert(1, "unix_time_second", _wall_clock(table[date_column], path, notes))
@@ -282,18 +267,9 @@ def _aux_name(what: str, index: str, first_temperature: bool) -> str:
 
 
 def _numbers(column: pd.Series, header: str, path: Path, position: str | None = None) -> np.ndarray:
-    """A column as float64; a non-numeric cell is a FormatError naming its line."""
-    if pd.api.types.is_numeric_dtype(column.dtype):
-        return column.to_numpy(dtype=np.float64)
-    stripped = column.astype(str).str.strip()
-    values = pd.to_numeric(stripped.replace({"": None, "nan": None}), errors="coerce")
-    bad = values.isna() & column.notna() & (stripped != "")
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        where = position + f" row {row + 2}" if position else f"line {row + 2}"
-        raise FormatError(f"expected a number in column {header!r}, found {column.iloc[row]!r}",
-                          file=path, position=where)
-    return values.to_numpy(dtype=np.float64)
+    """A column as float64; a non-numeric cell is a FormatError naming its line (or sheet row)."""
+    return parse_numbers(column, header, path, lambda row: (
+        f"{position} row {row + 2}" if position else f"line {row + 2}"))
 
 
 def _wall_clock(column: pd.Series, path: Path, notes: list[str]) -> np.ndarray:

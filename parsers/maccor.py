@@ -49,7 +49,7 @@ import pandas as pd
 
 from labkit.data import CyclingRecord, ImpedanceRecord, Metadata, Sample
 from labkit.errors import FormatError
-from labkit.parsers._text import decode, decode_head, looks_binary, read_table
+from labkit.parsers._text import decode, decode_head, looks_binary, parse_numbers, read_table
 from labkit.registry import register
 
 _RECORD_FIELDS = {"rec#", "rec"}
@@ -390,23 +390,9 @@ def _integers(values: np.ndarray) -> np.ndarray:
 
 
 def _numbers(column: pd.Series, header: str, path: Path, lines: _Lines) -> np.ndarray:
-    """A column as float64; a cell that is not a number is a FormatError naming its line."""
-    if pd.api.types.is_numeric_dtype(column.dtype):
-        return column.to_numpy(dtype=np.float64)
-    text = column.astype(str).str.strip()
-    if lines.decimal == ",":
-        text = text.str.replace(",", ".", regex=False)
-    blank = text.isin(["N/A", "", "nan"]) | column.isna()
-    values = pd.to_numeric(text.where(~blank), errors="coerce")
-    bad = values.isna() & ~blank
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise FormatError(
-            f"expected a number in column {header!r}, found {column.iloc[row]!r}",
-            file=path,
-            position=lines.of(row),
-        )
-    return values.to_numpy(dtype=np.float64)
+    """A column as float64 (``N/A`` is blank); a non-number is a FormatError naming its line."""
+    return parse_numbers(column, header, path, lines.of, blanks=("N/A", "", "nan"),
+                         decimal=lines.decimal)
 
 
 def _seconds(
