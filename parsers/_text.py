@@ -137,16 +137,8 @@ def read_table(
 
 def numeric_column(frame: pd.DataFrame, column: str, path: Path, first_data_line: int) -> np.ndarray:
     """A column as float64; a non-numeric cell is a FormatError naming its line and column."""
-    values = pd.to_numeric(frame[column], errors="coerce")
-    bad = values.isna() & frame[column].notna()
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise FormatError(
-            f"expected a number in column {column!r}, found {frame[column].iloc[row]!r}",
-            file=path,
-            position=f"line {first_data_line + row}",
-        )
-    return values.to_numpy(dtype=np.float64)
+    return parse_numbers(frame[column], column, path,
+                         lambda row: f"line {first_data_line + row}", blanks=())
 
 
 def parse_numbers(column: pd.Series, header: str, path: Path, where: Callable[[int], str], *,
