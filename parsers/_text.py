@@ -176,3 +176,11 @@ def parse_numbers(column: pd.Series, header: str, path: Path, where: Callable[[i
         raise FormatError(f"expected a number in column {header!r}, found {column.iloc[row]!r}",
                           file=path, position=where(row))
     return values.to_numpy(dtype=np.float64)
+
+
+def first_iso_time(table: pd.DataFrame, column: str, date_format: str | None = None) -> str | None:
+    """The first cell of a date-time column in ISO 8601; None when absent or unparseable."""
+    if column not in table or not len(table):
+        return None
+    stamp = pd.to_datetime(table[column].iloc[0], format=date_format, errors="coerce")
+    return None if pd.isna(stamp) else stamp.isoformat()

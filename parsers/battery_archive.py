@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from labkit.data import CyclingRecord, Metadata
-from labkit.parsers._text import decode, decode_head, looks_binary
+from labkit.parsers._text import decode, decode_head, first_iso_time, looks_binary
 from labkit.parsers._timecheck import time_order_notes
 from labkit.parsers.delimited import parse_table, tidy_columns
 from labkit.registry import register
@@ -114,12 +114,9 @@ def _read(path: Path, columns: dict[str, str], units: dict[str, str]) -> tuple[p
 def read_battery_archive(path: Path) -> CyclingRecord:
     """Read a BatteryArchive.org ``*_timeseries.csv`` (see the module docstring)."""
     raw, data = _read(path, _ARCHIVE_COLUMNS, _ARCHIVE_UNITS)
-    start = None
-    if "Date_Time" in raw and len(raw):
-        start = pd.to_datetime(raw["Date_Time"].iloc[0], errors="coerce")
     meta = Metadata(
         vendor="BatteryArchive.org",
-        start_time=None if start is None or pd.isna(start) else start.isoformat(),
+        start_time=first_iso_time(raw, "Date_Time"),
         notes=time_order_notes(data["test_time_second"].to_numpy(), 2),
     )
     return CyclingRecord(data, meta)

@@ -22,11 +22,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pandas as pd
-
 from labkit.data import CyclingRecord, Metadata, Sample
 from labkit.errors import FormatError
-from labkit.parsers._text import decode, decode_head, looks_binary
+from labkit.parsers._text import decode, decode_head, first_iso_time, looks_binary
 from labkit.parsers._timecheck import time_order_notes
 from labkit.parsers.delimited import parse_table, tidy_columns
 from labkit.registry import register
@@ -89,13 +87,9 @@ def read_landt_csv(path: Path) -> CyclingRecord:
         key, _, value = line.rstrip(",").partition(":")
         fields[key.strip()] = value.strip().strip(",")
     nominal = next((v for k, v in fields.items() if k.startswith("Nominal capacity")), "")
-    start = None
-    if "date_time_iso_string" in raw and len(raw):
-        start = pd.to_datetime(raw["date_time_iso_string"].iloc[0], format="%m/%d/%Y %H:%M:%S",
-                               errors="coerce")
     meta = Metadata(
         vendor="LANDt",
-        start_time=None if start is None or pd.isna(start) else start.isoformat(),
+        start_time=first_iso_time(raw, "date_time_iso_string", "%m/%d/%Y %H:%M:%S"),
         sample=Sample(name=fields.get("cell id") or None,
                       nominal_capacity_ampere_hour=_number(nominal)),
         notes=time_order_notes(data["test_time_second"].to_numpy(), header_index + 2),
