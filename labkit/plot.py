@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import matplotlib as mpl
@@ -434,13 +434,18 @@ def arrhenius_result(result: Any, *, ax: Axes | None = None) -> Axes:
     Parameters
     ----------
     result
-        An ``ArrheniusFit`` (one series) or an ``ArrheniusSeries`` (every fitted
-        series: bulk, grain boundary, total).
+        An ``ArrheniusFit`` (one series), an ``ArrheniusSeries`` (every fitted
+        series: bulk, grain boundary, total) or a mapping of names to fits.
     ax
         Axes to draw on.
     """
     ax = new_axes(ax, (4.4, 3.4))
-    fits = result.fits if hasattr(result, "fits") else {"σ": result}
+    if hasattr(result, "fits"):
+        fits = result.fits
+    elif isinstance(result, Mapping):
+        fits = result
+    else:
+        fits = {"σ": result}
     for number, (name, fit) in enumerate(fits.items()):
         stderr = fit.sigma_stderr_siemens_per_centimeter
         arrhenius(fit.temperature_kelvin - 273.15, fit.sigma_siemens_per_centimeter,

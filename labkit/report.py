@@ -63,6 +63,8 @@ class Section:
     findings: list[tuple[str, str]] = field(default_factory=list)  # (quantity, value ± error)
     skipped: list[str] = field(default_factory=list)
     error: str | None = None
+    #: (temperature °C, role, σ S/cm, stderr) of each analysed spectrum with a known temperature
+    conductivities: list[tuple[float, str, float, float]] = field(default_factory=list)
 
     def figure(self, caption: str, axes: Any) -> None:
         """Add the figure holding ``axes`` (closed afterwards)."""
@@ -104,25 +106,23 @@ class ReportSummary:
 def with_uncertainty(value: float | None, stderr: float | None = None, unit: str = "") -> str:
     """``"(1.022 ± 0.012) × 10⁻⁵ S cm⁻¹"``: the value rounded to the two leading digits of its error.
 
-    Without a usable error (missing, zero, or below 10⁻⁹ of the value) the value is
+    Without a usable error (missing, zero, or below 10⁻⁶ of the value) the value is
     given to four significant digits; an error larger than the value gives both to two.
     """
     if value is None or not math.isfinite(value):
         return "–"
     suffix = f" {unit}" if unit else ""
-    if (stderr is None or not math.isfinite(stderr) or stderr <= 1e-9 * abs(value)
-            or value == 0):
-        return f"{value:.4g}{suffix}"
-    if stderr >= abs(value):
-        return f"{value:.2g} ± {stderr:.2g}{suffix}"
-    exponent = math.floor(math.log10(abs(value)))
+    exponent = math.floor(math.log10(abs(value))) if value else 0
     scientific = exponent < -3 or exponent > 4
     scale = 10.0 ** exponent if scientific else 1.0
+    power = f" × 10{str(exponent).translate(_SUPERSCRIPT)}" if scientific else ""
+    if stderr is None or not math.isfinite(stderr) or stderr <= 1e-6 * abs(value):
+        return f"{value / scale:.4g}{power}{suffix}"
+    if stderr >= abs(value):
+        return f"{value:.2g} ± {stderr:.2g}{suffix}"
     digits = max(0, 1 - math.floor(math.log10(stderr / scale)))
     text = f"{value / scale:.{digits}f} ± {stderr / scale:.{digits}f}"
-    if scientific:
-        text = f"({text}) × 10{str(exponent).translate(_SUPERSCRIPT)}"
-    return text + suffix
+    return (f"({text}){power}" if scientific else text) + suffix
 
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
@@ -239,7 +239,7 @@ def _spectrum(record: ImpedanceRecord, index: int, section: Section, tag: str) -
         section.tables.append((f"fit of {fit.circuit}{tag}: reduced χ² = "
                                f"{fit.reduced_chi_square:.3g}, BIC = {fit.bic:.1f}",
                                table[["parameter", "value ± stderr", "unit", "vary"]]))
-        _conductivity(record, fit, section, tag)
+        _conductivity(record, fit, index, section, tag)
     if kk is not None:
         section.figure(f"Kramers–Kronig residuals{tag}", plot.kk_residuals(kk))
     result = section.attempt("DRT", lambda: drt((frequency[arcs], z[arcs])))
@@ -271,7 +271,18 @@ def _best_fit(frequency: np.ndarray, z: np.ndarray, blocking: bool) -> Any:
     return min(good, key=lambda f: f.bic)
 
 
-def _conductivity(record: ImpedanceRecord, fit: Any, section: Section, tag: str) -> None:
+def _temperature(record: ImpedanceRecord, index: int) -> float | None:
+    """Temperature of a spectrum as its file states it, else as its file name does."""
+    from labkit.eis.arrhenius import temperature_from_filename, temperature_from_record
+
+    stated = temperature_from_record(record, index)
+    if stated is None and record.meta.source_path:
+        stated = temperature_from_filename(record.meta.source_path)
+    return stated
+
+
+def _conductivity(record: ImpedanceRecord, fit: Any, index: int, section: Section,
+                  tag: str) -> None:
     from labkit.eis.conductivity import interpret
 
     sample = record.meta.sample
@@ -284,9 +295,12 @@ def _conductivity(record: ImpedanceRecord, fit: Any, section: Section, tag: str)
         thickness_centimeter=sample.thickness_centimeter))
     if meaning is None:
         return
+    temperature = _temperature(record, index)
     for role, quantity in meaning.conductivity_siemens_per_centimeter.items():
         section.findings.append((f"σ {role.replace('_', ' ')}{tag}",
                                  with_uncertainty(quantity.value, quantity.stderr, "S cm⁻¹")))
+        if temperature is not None:
+            section.conductivities.append((temperature, role, quantity.value, quantity.stderr))
     for role, quantity in meaning.area_specific_resistance_ohm_square_centimeter.items():
         section.findings.append((f"ASR {role.replace('_', ' ')}{tag}",
                                  with_uncertainty(quantity.value, quantity.stderr, "Ω cm²")))
@@ -425,6 +439,38 @@ def _paired_spectra(name: str, records: list[tuple[str, Any]]) -> dict[str, Any]
     return pairs
 
 
+def _temperature_series(sections: Sequence[Section]) -> Section | None:
+    """Arrhenius fits of the conductivities of every spectrum with a known temperature."""
+    from labkit import plot
+    from labkit.eis.arrhenius import fit_arrhenius
+
+    points = pd.DataFrame([point for s in sections for point in s.conductivities],
+                          columns=["temperature_celsius", "role", "sigma", "stderr"])
+    if points["temperature_celsius"].nunique() < 3:
+        return None
+    section = Section("temperature series (Arrhenius)", "", "conductivity vs temperature")
+    fits = {}
+    for role, rows in points.groupby("role", sort=False):
+        rows = rows.sort_values("temperature_celsius")
+        fit = section.attempt(f"Arrhenius fit of σ {role}", lambda rows=rows: fit_arrhenius(
+            rows["temperature_celsius"], rows["sigma"], rows["stderr"]))
+        if fit is None:
+            continue
+        fits[role] = fit
+        label = role.replace("_", " ")
+        section.findings.append((f"Ea {label}", _estimate_text(
+            fit.activation_energy_electronvolt, "eV")))
+        section.findings.append((f"σ(25 °C) {label}", _estimate_text(
+            fit.sigma_25c_siemens_per_centimeter, "S cm⁻¹")))
+    if not fits:
+        return None
+    section.figure("Arrhenius plot, σT against 1000/T", plot.arrhenius_result(fits))
+    table = points.pivot_table(index="temperature_celsius", columns="role", values="sigma")
+    section.tables.append(("σ / S cm⁻¹ by temperature (temperatures from the files or "
+                           "their names)", table.reset_index()))
+    return section
+
+
 def build_sections(inputs: Iterable[Any], *,
                    sample: dict[str, float | None] | None = None) -> list[Section]:
     """One :class:`Section` per record found in ``inputs`` (files, folders, store folders).
@@ -462,7 +508,8 @@ def build_sections(inputs: Iterable[Any], *,
             else:
                 _cycling(record, section)
         sections.append(section)
-    return sections
+    series = _temperature_series(sections)
+    return sections if series is None else [*sections, series]
 
 
 # --------------------------------------------------------------------------- HTML

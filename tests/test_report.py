@@ -73,7 +73,7 @@ def test_each_record_gets_the_analyses_that_apply(report):
                      "transference_eis_before.csv": "impedance",
                      "transference_eis_after.csv": "impedance",
                      "short_cycling.bdf.csv": "cycling (galvanostatic)"}
-    assert summary.failed_inputs == []
+    assert summary.failed_inputs == []  # one temperature only: no Arrhenius section
 
 
 def test_report_numbers_recover_the_example_ground_truth(report):
@@ -178,3 +178,21 @@ def test_chromium_renders_every_figure_and_takes_a_screenshot(report, tmp_path):
     image = np.asarray(Image.open(screenshot).convert("L"), dtype=float)
     assert image.shape == (2000, 1280)
     assert image.std() > 20  # a rendered page, not a blank one
+
+
+def test_spectra_at_several_temperatures_get_an_arrhenius_section():
+    from labkit.report import Section, _temperature_series
+
+    kelvin = np.array([-20.0, 0.0, 25.0, 60.0]) + 273.15
+    sigma = 3.0 / kelvin * np.exp(-0.35 / (8.617333262e-5 * kelvin))  # Ea = 0.35 eV
+    sections = []
+    for t, s in zip(kelvin - 273.15, sigma, strict=True):
+        section = Section(f"pellet_{t:g}C.csv", "", "impedance")
+        section.conductivities.append((float(t), "bulk", float(s), 0.01 * float(s)))
+        sections.append(section)
+    series = _temperature_series(sections)
+    assert series is not None and len(series.figures) == 1
+    results = dict(series.findings)
+    assert _number(results["Ea bulk"]) == pytest.approx(0.35, abs=5e-4)  # 4 digits shown
+    assert _number(results["σ(25 °C) bulk"]) == pytest.approx(sigma[2], rel=1e-3)
+    assert _temperature_series(sections[:2]) is None  # two temperatures are not a series
