@@ -1,37 +1,44 @@
-"""Reading the input of an analysis command: a record of the right kind, sample values applied."""
+"""The input of an analysis command: its FILE arguments and a record of the right kind."""
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any
+import argparse
 
-from labkit.data import CyclingRecord, ImpedanceRecord
+from labkit.data import CyclingRecord, ImpedanceRecord, Record
 from labkit.errors import SchemaError
 
+#: Sample options several analysis commands take (all floats).
+_SAMPLE_OPTIONS = {
+    "--mass": {"metavar": "G", "help": "active material mass in g"},
+    "--area": {"metavar": "CM2", "help": "electrode area in cm²"},
+    "--capacity": {"metavar": "AH", "help": "nominal capacity in Ah"},
+}
 
-def cycling_record(path: str, **sample: Any) -> CyclingRecord:
-    """Read ``path`` as a cycling record; sample values not ``None`` override the file's."""
+
+def add_cycling_input(parser: argparse.ArgumentParser, *sample_options: str) -> None:
+    """The ``FILE`` argument of a cycling analysis, then the given ``--mass``/``--area``/``--capacity``."""
+    parser.add_argument("file", metavar="FILE", help="cycling file in any format labkit reads")
+    for flag in sample_options:
+        parser.add_argument(flag, type=float, **_SAMPLE_OPTIONS[flag])
+
+
+def _read_as(path: str, kind: type[Record], expected: str, found: str) -> Record:
     import labkit
 
     record = labkit.read(path)
-    if not isinstance(record, CyclingRecord):
-        raise SchemaError("expected a cycling (time-series) file, found impedance spectra",
-                          file=path)
-    given = {name: value for name, value in sample.items() if value is not None}
-    if given:
-        record = dataclasses.replace(record, meta=record.meta.with_sample(**given))
+    if not isinstance(record, kind):
+        raise SchemaError(f"expected {expected}, found {found}", file=path)
     return record
+
+
+def cycling_record(path: str) -> CyclingRecord:
+    """Read ``path`` as a cycling record."""
+    return _read_as(path, CyclingRecord, "a cycling (time-series) file", "impedance spectra")
 
 
 def impedance_record(path: str) -> ImpedanceRecord:
     """Read ``path`` as an impedance record."""
-    import labkit
-
-    record = labkit.read(path)
-    if not isinstance(record, ImpedanceRecord):
-        raise SchemaError("expected impedance spectra, found a cycling (time-series) file",
-                          file=path)
-    return record
+    return _read_as(path, ImpedanceRecord, "impedance spectra", "a cycling (time-series) file")
 
 
 def number(value: float | None, digits: int = 4) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from labkit.cli import Outcome, add_json_flag
+from labkit.cli._records import add_cycling_input
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -22,7 +23,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
             "passed (the CCD), the failing one, the criterion and when it fired."
         ),
     )
-    parser.add_argument("file", metavar="FILE", help="cycling file in any format labkit reads")
+    add_cycling_input(parser)
     parser.add_argument("--area", type=float, metavar="CM2",
                         help="electrode area in cm² (required unless the file states it)")
     parser.add_argument("--drop-fraction", type=float, default=defaults.drop_fraction,

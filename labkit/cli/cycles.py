@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from labkit.cli import Outcome, add_json_flag
+from labkit.cli._records import add_cycling_input
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -20,9 +21,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
             "which). With --mass/--area, specific (mAh/g) and areal (mAh/cm²) values too."
         ),
     )
-    parser.add_argument("file", metavar="FILE", help="cycling file in any format labkit reads")
-    parser.add_argument("--mass", type=float, metavar="G", help="active material mass in g")
-    parser.add_argument("--area", type=float, metavar="CM2", help="electrode area in cm²")
+    add_cycling_input(parser, "--mass", "--area")
     parser.add_argument("--threshold", type=float, default=0.8, metavar="FRACTION",
                         help="retention threshold (default 0.8)")
     parser.add_argument("--integrate", action="store_true",

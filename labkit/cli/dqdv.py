@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from labkit.cli import Outcome, add_json_flag
+from labkit.cli._records import add_cycling_input
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -19,7 +20,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
             "curve; -o writes all curves as CSV."
         ),
     )
-    parser.add_argument("file", metavar="FILE", help="cycling file in any format labkit reads")
+    add_cycling_input(parser)
     parser.add_argument("--cycle", type=int, action="append", metavar="N",
                         help="cycle to analyse (repeatable; default all)")
     parser.add_argument("--step", type=float, default=0.002, metavar="V",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from labkit.cli import Outcome, add_json_flag
+from labkit.cli._records import add_cycling_input
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -19,8 +20,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
             "nominal capacity); without one, to each charge's own final capacity."
         ),
     )
-    parser.add_argument("file", metavar="FILE", help="cycling file in any format labkit reads")
-    parser.add_argument("--capacity", type=float, metavar="AH", help="nominal capacity in Ah")
+    add_cycling_input(parser, "--capacity")
     add_json_flag(parser)
     parser.set_defaults(handler=_fast_charge)
 

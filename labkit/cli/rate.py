@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from labkit.cli import Outcome, add_json_flag
+from labkit.cli._records import add_cycling_input
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -20,9 +21,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
             "Q(R) = Q_M[1 - (R tau)^n (1 - exp(-(R tau)^-n))] with tau and n uncertainties."
         ),
     )
-    parser.add_argument("file", metavar="FILE", help="cycling file in any format labkit reads")
-    parser.add_argument("--capacity", type=float, metavar="AH", help="nominal capacity in Ah")
-    parser.add_argument("--mass", type=float, metavar="G", help="active material mass in g")
+    add_cycling_input(parser, "--capacity", "--mass")
     parser.add_argument("--specific-capacity", type=float, metavar="MAH_G",
                         help="specific capacity in mAh/g (with --mass)")
     parser.add_argument("--direction", choices=("discharge", "charge"), default="discharge",
