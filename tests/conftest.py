@@ -30,3 +30,14 @@ def corpus() -> Path:
     if not CORPUS.is_dir():
         pytest.skip(f"shared corpus not found at {CORPUS} (set LABKIT_CORPUS)")
     return CORPUS
+
+
+def copy_with_line(source: Path, folder: Path, line_number: int, new_line: bytes | str,
+                   name: str | None = None) -> Path:
+    """A copy of ``source`` in ``folder`` (as ``name``, default its own) whose 1-based line
+    ``line_number`` is ``new_line``: a damaged input made from a real file."""
+    lines = source.read_bytes().split(b"\n")
+    lines[line_number - 1] = new_line.encode() if isinstance(new_line, str) else new_line
+    target = folder / (name or source.name)
+    target.write_bytes(b"\n".join(lines))
+    return target

@@ -16,7 +16,7 @@ import pytest
 from labkit.errors import FormatError, LabkitError
 from labkit.parsers import arbin_res
 from labkit.registry import detect, read
-from tests.conftest import corpus_path
+from tests.conftest import copy_with_line, corpus_path
 
 pytestmark = pytest.mark.corpus
 
@@ -207,10 +207,9 @@ def test_datapro_xlsx():
 
 
 def test_garbage_in_csv_dump_names_the_line(tmp_path):
-    lines = corpus_path("cycler", "arbin", "battdat_arbin_example.csv").read_bytes().split(b"\n")
-    lines[9] = lines[9].replace(b"3.3", b"3.x", 1)
-    bad = tmp_path / "dump.csv"
-    bad.write_bytes(b"\n".join(lines))
+    source = corpus_path("cycler", "arbin", "battdat_arbin_example.csv")
+    line = source.read_bytes().split(b"\n")[9]
+    bad = copy_with_line(source, tmp_path, 10, line.replace(b"3.3", b"3.x", 1), "dump.csv")
     with pytest.raises(FormatError) as caught:
         read(bad)
     assert caught.value.position == "line 10"

@@ -22,20 +22,11 @@ from labkit import FormatError
 from labkit.parsers._timecheck import time_order_notes
 from labkit.parsers.bdf import bdf_column, is_bdf_cycling_header
 from labkit.parsers.delimited import read_delimited
-from tests.conftest import corpus_path
+from tests.conftest import copy_with_line, corpus_path
 
 
 def _cycler(*parts: str) -> Path:
     return corpus_path("cycler", *parts)
-
-
-def _copy_with_line(source: Path, tmp_path: Path, line_number: int, new_line: str) -> Path:
-    """A copy of ``source`` whose 1-based line ``line_number`` is replaced."""
-    lines = source.read_bytes().split(b"\n")
-    lines[line_number - 1] = new_line.encode()
-    target = tmp_path / source.name
-    target.write_bytes(b"\n".join(lines))
-    return target
 
 
 # --- PEC -------------------------------------------------------------------------------
@@ -83,7 +74,7 @@ def test_pec_hhmmss_times_read_by_eye() -> None:
 def test_pec_bad_number_names_line(tmp_path: Path) -> None:
     source = _cycler("pec", "cellpy_Test25205.csv")
     line = source.read_text().splitlines()[49].replace("3.68", "3.x8", 1)
-    broken = _copy_with_line(source, tmp_path, 50, line)
+    broken = copy_with_line(source, tmp_path, 50, line)
     with pytest.raises(FormatError) as error:
         labkit.read(broken)
     assert error.value.position == "line 50"
@@ -158,7 +149,7 @@ def test_novonix_unsigned_current_made_negative_on_discharge(tmp_path: Path) -> 
     lines = source.read_text(encoding="utf-8").splitlines()
     fields = lines[23].split(",")
     fields[2] = "2"  # step type 2 = CC discharge; current stays unsigned
-    broken = _copy_with_line(source, tmp_path, 24, ",".join(fields))
+    broken = copy_with_line(source, tmp_path, 24, ",".join(fields))
     record = labkit.read(broken)
     assert record.data["current_ampere"].iloc[2] == pytest.approx(-0.49999025)
     assert record.data["current_ampere"].iloc[1] > 0
@@ -169,13 +160,13 @@ def test_novonix_bad_cell_in_quoted_variant_names_line(tmp_path: Path) -> None:
     source = _cycler("novonix", "beep_test_Nova_Form-CH01-01_short.csv")
     line = source.read_text(encoding="utf-8").splitlines()[59].replace("0.13736194", "0.13x")
     with pytest.raises(FormatError) as error:
-        labkit.read(_copy_with_line(source, tmp_path, 60, line))
+        labkit.read(copy_with_line(source, tmp_path, 60, line))
     assert error.value.position == "line 60" and "Potential (V)" in error.value.message
 
 
 def test_novonix_without_data_section(tmp_path: Path) -> None:
     source = _cycler("novonix", "pyprobe_sample_data_novonix.csv")
-    broken = _copy_with_line(source, tmp_path, 20, "[Dada]")
+    broken = copy_with_line(source, tmp_path, 20, "[Dada]")
     with pytest.raises(FormatError, match=r"\[Data\]") as error:
         labkit.read(broken)
     assert error.value.file == str(broken)
@@ -206,7 +197,7 @@ def test_basytec_hours_and_bad_cell(tmp_path: Path) -> None:
     data = labkit.read(hours).data
     assert data["test_time_second"].iloc[-1] == pytest.approx(70.235804 * 3600)
     line = source.read_bytes().split(b"\n")[20].decode()
-    broken = _copy_with_line(source, tmp_path, 21, line.replace("\t3.5", "\tabc", 1))
+    broken = copy_with_line(source, tmp_path, 21, line.replace("\t3.5", "\tabc", 1))
     with pytest.raises(FormatError) as error:
         labkit.read(broken)
     assert error.value.position == "line 21"
@@ -234,12 +225,12 @@ def test_landt_and_vdf_malformed_copies(tmp_path: Path) -> None:
     landt = _cycler("landt", "bdf_SINTEF__LiGrR2032__2024-04-30__25degC__Landt.csv")
     line = landt.read_text().splitlines()[9].replace(",2.92", ",2.x2", 1)
     with pytest.raises(FormatError) as error:
-        labkit.read(_copy_with_line(landt, tmp_path, 10, line))
+        labkit.read(copy_with_line(landt, tmp_path, 10, line))
     assert error.value.position == "line 10" and "voltage_V" in error.value.message
     vdf = _cycler("other", "batteryabn_vdf_CELL002_RPT_1_P0C_R1_CH041.csv")
     units = vdf.read_text().splitlines()[6].replace("\tsecond", "\tfortnight", 1)
     with pytest.raises(FormatError, match="fortnight") as error:
-        labkit.read(_copy_with_line(vdf, tmp_path, 7, units))
+        labkit.read(copy_with_line(vdf, tmp_path, 7, units))
     assert error.value.position == "line 7"
 
 

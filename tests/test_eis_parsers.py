@@ -15,7 +15,7 @@ import pytest
 
 import labkit
 from labkit.errors import FormatError
-from tests.conftest import corpus_path
+from tests.conftest import copy_with_line, corpus_path
 
 EIS = ("eis",)
 
@@ -508,13 +508,11 @@ def test_autolab_nova_export(tmp_path):
 def test_a_damaged_number_is_reported_with_its_line(tmp_path, folder, name, line):
     import re
 
-    raw = _eis(folder, name).read_bytes()
-    lines = raw.split(b"\n")
-    target = lines[line - 1]
+    source = _eis(folder, name)
+    target = source.read_bytes().split(b"\n")[line - 1]
     number = re.search(rb"-?\d+[.,]?\d*(?:[eE][+-]?\d+)?", target)
-    lines[line - 1] = target[:number.start()] + b"1.2.3x" + target[number.end():]
-    damaged = tmp_path / name
-    damaged.write_bytes(b"\n".join(lines))
+    damaged = copy_with_line(source, tmp_path, line,
+                             target[:number.start()] + b"1.2.3x" + target[number.end():])
     with pytest.raises(FormatError) as info:
         labkit.read(damaged)
     assert info.value.position == f"line {line}", info.value

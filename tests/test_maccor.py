@@ -13,7 +13,7 @@ import pytest
 
 from labkit.errors import FormatError
 from labkit.registry import detect, read
-from tests.conftest import corpus_path
+from tests.conftest import copy_with_line, corpus_path
 
 pytestmark = pytest.mark.corpus
 
@@ -188,13 +188,11 @@ def test_detection_is_by_content_not_extension(tmp_path):
 
 
 def test_garbage_cell_names_file_and_line(tmp_path):
-    lines = corpus_path("cycler", "maccor", "cellpy_maccor_two.txt").read_bytes().split(b"\n")
+    source = corpus_path("cycler", "maccor", "cellpy_maccor_two.txt")
     # line 20 (1-based) is data row 5; blank line 15 sits between header and data
-    fields = lines[19].split(b"\t")
+    fields = source.read_bytes().split(b"\n")[19].split(b"\t")
     fields[9] = b"0,1x4z"
-    lines[19] = b"\t".join(fields)
-    bad = tmp_path / "two_garbage.txt"
-    bad.write_bytes(b"\n".join(lines))
+    bad = copy_with_line(source, tmp_path, 20, b"\t".join(fields), "two_garbage.txt")
     with pytest.raises(FormatError) as caught:
         read(bad)
     assert caught.value.file == str(bad)
@@ -213,10 +211,10 @@ def test_file_cut_inside_the_preamble_is_a_format_error(tmp_path):
 
 
 def test_bad_date_names_its_line(tmp_path):
-    lines = corpus_path("cycler", "maccor", "battdat_maccor_example.001").read_bytes().split(b"\n")
-    lines[5] = lines[5].replace(b"03/31/2016 16:06:01", b"31/31/2016 99:06:01")
-    bad = tmp_path / "bad_date.001"
-    bad.write_bytes(b"\n".join(lines))
+    source = corpus_path("cycler", "maccor", "battdat_maccor_example.001")
+    line = source.read_bytes().split(b"\n")[5]
+    bad = copy_with_line(source, tmp_path, 6,
+                         line.replace(b"03/31/2016 16:06:01", b"31/31/2016 99:06:01"), "bad_date.001")
     with pytest.raises(FormatError) as caught:
         read(bad)
     assert caught.value.position == "line 6"
