@@ -171,3 +171,21 @@ def test_drt_peaks_seed_the_circuit_fit():
     assert fit.value("R0") == pytest.approx(15, rel=0.05)
     assert fit.value("R1") == pytest.approx(200, rel=0.03)
     assert fit.value("R2") == pytest.approx(80, rel=0.05)
+
+
+def test_series_capacitor_of_blocking_electrodes():
+    frequency = np.logspace(6, -2, 81)
+    z = 50 + zarc_impedance(frequency, [1000], [1e-4], [0.9]) + 1 / (
+        2j * np.pi * frequency * 1e-5)
+    rng = np.random.default_rng(2)
+    z = z + 0.005 * np.abs(z) * (rng.standard_normal(81) + 1j * rng.standard_normal(81))
+    without = drt((frequency, z))
+    result = drt((frequency, z), fit_capacitance=True)
+    assert without.series_capacitance_farad is None
+    assert result.series_capacitance_farad == pytest.approx(1e-5, rel=0.01)
+    assert result.r_pol_ohm == pytest.approx(1000, rel=0.02)
+    assert result.residual_rms_percent < without.residual_rms_percent / 3
+    (peak,) = result.peaks
+    assert peak.method == "zarc_fit"
+    assert peak.resistance_ohm == pytest.approx(1000, rel=0.02)
+    assert peak.tau_second == pytest.approx(1e-4, rel=0.05)

@@ -36,6 +36,8 @@ def register(subcommands: argparse._SubParsersAction) -> None:
                      help="which part of Z is fitted (default: combined)")
     drt.add_argument("--allow-negative", action="store_true",
                      help="do not constrain gamma >= 0 (inductive loops)")
+    drt.add_argument("--series-capacitance", action="store_true",
+                     help="fit a series capacitor too (ion-blocking electrodes' spike)")
     drt.add_argument("--weighting", choices=("modulus", "none"), default="modulus",
                      help="residuals relative to |Z| (default) or absolute")
     drt.add_argument("--no-refine", action="store_true",
@@ -58,6 +60,7 @@ def _drt(args: argparse.Namespace) -> Outcome:
         drt, jobs, workers=args.workers, lambda_method=args.lambda_method,
         lambda_value=args.lambda_value, data_used=args.data,
         non_negative=not args.allow_negative, weighting=args.weighting,
+        fit_capacitance=args.series_capacitance,
         refine_peaks=not args.no_refine))
     entries = [entry_of(item, next(outcomes)) if isinstance(item, SpectrumJob) else item
                for item in items]

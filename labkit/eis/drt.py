@@ -114,6 +114,8 @@ class DrtResult:
         The spectrum's frequencies and the impedance the DRT reproduces there.
     residual_rms_percent
         RMS of the residuals in % of |Z| (real and imaginary parts pooled).
+    series_capacitance_farad
+        Series capacitance (blocking electrodes) when fitted, else ``None``.
     """
 
     tau_second: np.ndarray
@@ -129,6 +131,7 @@ class DrtResult:
     frequency_hertz: np.ndarray
     z_fit_ohm: np.ndarray
     residual_rms_percent: float
+    series_capacitance_farad: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary with the keys of ``labkit eis drt --json``."""
@@ -136,6 +139,7 @@ class DrtResult:
             "peaks": [peak.to_dict() for peak in self.peaks],
             "r_inf_ohm": self.r_inf_ohm,
             "inductance_henry": self.inductance_henry,
+            "series_capacitance_farad": self.series_capacitance_farad,
             "r_pol_ohm": self.r_pol_ohm,
             "lambda": self.lambda_value,
             "lambda_method": self.lambda_method,
@@ -231,6 +235,7 @@ def _build_problem(
     fit_inductance: bool,
     weighting: str,
     derivative_order: int,
+    fit_capacitance: bool = False,
 ) -> tuple[_Problem, np.ndarray, np.ndarray, list[str]]:
     frequency, z = spectrum.frequency_hertz, spectrum.impedance_ohm
     a_re, a_im = rbf_impedance_matrices(frequency, log_tau, epsilon)
@@ -239,10 +244,14 @@ def _build_problem(
     extra_names = ["r_inf"] if data_used != "imaginary" else []
     if fit_inductance and data_used != "real":
         extra_names.append("inductance")
-    extra_re = np.column_stack([np.ones(n) if e == "r_inf" else np.zeros(n) for e in extra_names]
-                               ) if extra_names else np.zeros((n, 0))
-    extra_im = np.column_stack([np.zeros(n) if e == "r_inf" else omega for e in extra_names]
-                               ) if extra_names else np.zeros((n, 0))
+    if fit_capacitance and data_used != "real":
+        extra_names.append("elastance")  # 1 / C of a series capacitor
+    real_columns = {"r_inf": np.ones(n), "inductance": np.zeros(n), "elastance": np.zeros(n)}
+    imag_columns = {"r_inf": np.zeros(n), "inductance": omega, "elastance": -1.0 / omega}
+    extra_re = np.column_stack([real_columns[e] for e in extra_names]) if extra_names else \
+        np.zeros((n, 0))
+    extra_im = np.column_stack([imag_columns[e] for e in extra_names]) if extra_names else \
+        np.zeros((n, 0))
     if weighting == "modulus":
         weight = 1.0 / np.abs(z)
     elif weighting == "none":
@@ -513,12 +522,17 @@ def _shoulders(log_tau: np.ndarray, gamma: np.ndarray, peaks: np.ndarray) -> np.
 
 
 def _find_peaks(
-    log_tau: np.ndarray, gamma: np.ndarray, minimum_fraction: float
+    log_tau: np.ndarray, gamma: np.ndarray, minimum_fraction: float, isolated: bool
 ) -> list[tuple[int, int, int, float]]:
     """(start, peak, stop, sign) of the peaks of gamma and of its negative lobes.
 
-    Each sign is treated apart (gamma clipped at zero); a peak's region runs to
-    the minima between it and its neighbours of the same sign.
+    A peak counts when its prominence is at least ``minimum_fraction`` of the
+    highest |gamma|, or (with ``isolated``, for gamma >= 0, whose zero stretches
+    separate real features) when it stands on its own (prominence at least half
+    its height) above 1e-4 of the highest: a small arc far from a large one, as a
+    bulk arc next to a blocking-electrode feature, is still a peak. Each sign is
+    treated apart (gamma clipped at zero); a peak's region runs to the minima
+    between it and its neighbours of the same sign.
     """
     top = float(np.max(np.abs(gamma)))
     regions = []
@@ -526,9 +540,12 @@ def _find_peaks(
         return regions
     for sign in (1.0, -1.0):
         part = np.maximum(sign * gamma, 0.0)
-        indices, _ = find_peaks(np.concatenate([[0.0], part, [0.0]]),
-                                prominence=minimum_fraction * top)
-        indices = indices - 1
+        indices, properties = find_peaks(np.concatenate([[0.0], part, [0.0]]), prominence=0.0)
+        prominence = properties["prominences"]
+        height = part[indices - 1]
+        keep = (prominence >= minimum_fraction * top) | (
+            isolated & (prominence >= 0.5 * height) & (height >= 1e-4 * top))
+        indices = indices[keep] - 1
         for i, peak in enumerate(indices):
             start = 0 if i == 0 else indices[i - 1] + int(np.argmin(part[indices[i - 1]:peak]))
             stop = (len(part) - 1 if i == len(indices) - 1
@@ -548,6 +565,7 @@ def drt(
     data_used: DataUsed = "combined",
     non_negative: bool = True,
     fit_inductance: bool = True,
+    fit_capacitance: bool = False,
     weighting: Literal["modulus", "none"] = "modulus",
     derivative_order: int = 2,
     fwhm_coefficient: float = 0.5,
@@ -573,6 +591,10 @@ def drt(
         Constrain gamma >= 0 (turn off for inductive loops, which give gamma < 0).
     fit_inductance
         Include a series inductance (not identifiable from the real part alone).
+    fit_capacitance
+        Include a series capacitance: the low-frequency spike of ion-blocking
+        electrodes, which no DRT can represent (it is an infinite resistance).
+        The peaks are then refined on the data minus that capacitor.
     weighting
         ``"modulus"`` (residuals relative to |Z|, right for noise proportional to
         |Z|) or ``"none"`` (absolute residuals, as pyDRTtools).
@@ -598,7 +620,8 @@ def drt(
     centres = default_log_tau(spec.frequency_hertz) if log_tau is None else np.asarray(log_tau)
     epsilon = rbf_shape_factor(centres, fwhm_coefficient)
     problem, a_re, a_im, extra = _build_problem(spec, centres, epsilon, data_used,
-                                                fit_inductance, weighting, derivative_order)
+                                                fit_inductance, weighting, derivative_order,
+                                                fit_capacitance)
     form = _StandardForm.of(problem)
     if lambda_value is not None:
         lam, method = float(lambda_value), "given"
@@ -615,7 +638,8 @@ def drt(
     omega = 2.0 * np.pi * spec.frequency_hertz
     z_drt = a_re @ coefficients + 1j * (a_im @ coefficients)
     inductance = float(values.get("inductance", 0.0))
-    z_drt = z_drt + 1j * omega * inductance
+    elastance = float(values.get("elastance", 0.0))
+    z_drt = z_drt + 1j * omega * inductance - 1j * elastance / omega
     # Imaginary part only: R_inf is the mean real-part offset.
     r_inf = float(values.get("r_inf", np.mean(z.real - z_drt.real)))
     z_fit = z_drt + r_inf
@@ -624,14 +648,18 @@ def drt(
     fine = np.linspace(centres.min(), centres.max(), 4 * len(centres) - 3)
     gamma = rbf_evaluate(coefficients, centres, fine, epsilon)
     r_pol = float(coefficients.sum() * math.sqrt(math.pi) / epsilon)
-    peaks = _peaks(spec, fine, gamma, r_inf, inductance, rms_percent, weighting,
-                   refine_peaks, peak_prominence)
+    capacitor = -1j * elastance / omega
+    peaks = _peaks(spec, capacitor, fine, gamma, r_inf, inductance, rms_percent, weighting,
+                   refine_peaks, peak_prominence, non_negative)
+    capacitance = 1.0 / elastance if fit_capacitance and elastance > 0 else None
     return DrtResult(np.exp(fine), gamma, r_inf, inductance, r_pol, lam, method, data_used,
-                     non_negative, peaks, spec.frequency_hertz, z_fit, rms_percent)
+                     non_negative, peaks, spec.frequency_hertz, z_fit, rms_percent,
+                     capacitance)
 
 
 def _peaks(
     spec: Spectrum,
+    capacitor: np.ndarray,
     log_tau: np.ndarray,
     gamma: np.ndarray,
     r_inf: float,
@@ -640,8 +668,9 @@ def _peaks(
     weighting: str,
     refine: bool,
     prominence: float,
+    non_negative: bool,
 ) -> tuple[DrtPeak, ...]:
-    regions = _find_peaks(log_tau, gamma, prominence)
+    regions = _find_peaks(log_tau, gamma, prominence, isolated=non_negative)
     if not regions:
         return ()
     areas = np.array([sign * np.trapezoid(np.maximum(sign * gamma[a:b + 1], 0.0),
@@ -662,11 +691,15 @@ def _peaks(
         seeds_tau = np.concatenate([taus, np.exp(log_tau[shoulder])])
         seeds_r = np.concatenate([areas, gamma[shoulder] * 1.5])
         heights = np.concatenate([gamma[peak_index], gamma[shoulder]])
-        refined = _refine_peaks(_ZarcFit(spec, weight, bounds), r_inf, inductance, seeds_r,
+        # The ZARCs are fitted to the data minus the series capacitor (if any), with the
+        # weights of the whole impedance; the check compares like with like.
+        arcs_only = Spectrum(spec.frequency_hertz, spec.impedance_ohm - capacitor)
+        refined = _refine_peaks(_ZarcFit(arcs_only, weight, bounds), r_inf, inductance, seeds_r,
                                 seeds_tau, _dispersion_from_peak(heights, seeds_r))
         if refined is not None:
             resistance, tau, n, z_model = refined
-            if _rms_percent(z_model, spec.impedance_ohm) <= 1.5 * drt_rms_percent + 0.05:
+            if _rms_percent(z_model + capacitor, spec.impedance_ohm) <= (
+                    1.5 * drt_rms_percent + 0.05):
                 peaks = [
                     DrtPeak(float(t), float(r), float(t / r), float(1.0 / (2.0 * math.pi * t)),
                             float(d), _area_near(t, taus, areas), "zarc_fit")
