@@ -41,8 +41,10 @@ Conventions applied (all stated in ``meta.notes`` of each record):
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -56,6 +58,7 @@ _RECORD_FIELDS = {"rec#", "rec"}
 _CYCLE_FIELDS = {"cyc#", "cycle c", "cycle p"}
 #: How many lines may precede the table header.
 _MAX_PREAMBLE_LINES = 60
+_Found = TypeVar("_Found")
 
 _PREAMBLE_KEYS = re.compile(
     r"(Today'{1,2}s Date|Date of Test|Filename|Procedure|Comment/Barcode|Tester Channel|"
@@ -150,9 +153,14 @@ def _sniff_eda(head: bytes, path: Path) -> bool:
 def read_maccor_text(path: Path) -> CyclingRecord:
     """Read a Maccor text export into a :class:`CyclingRecord` (see the module docstring)."""
     text = decode(path.read_bytes())
-    header_line, fields, body_start = _find_header(text, path)
-    preamble = _preamble(text[: _offset_of_line(text, header_line - 1)])
-    sep = "\t" if "\t" in text[_offset_of_line(text, header_line - 1): body_start] else ","
+    found = _find_line(text, _header_fields)
+    if found is None:
+        raise FormatError(
+            f"expected a Maccor table header (Rec#/Rec, Cyc#/Cycle C, Step, ...) within the "
+            f"first {_MAX_PREAMBLE_LINES} lines, found none", file=path, position="line 1")
+    header_line, header_start, body_start, fields = found
+    preamble = _preamble(text[:header_start])
+    sep = "\t" if "\t" in text[header_start:body_start] else ","
     body = text[body_start:]
     decimal = _decimal(body, sep)
     names = _positional_names(max(len(fields), _count_first_row_fields(body, sep)))
@@ -170,32 +178,24 @@ def read_maccor_text(path: Path) -> CyclingRecord:
     return CyclingRecord(frame.data, _metadata(preamble, frame, notes))
 
 
-def _offset_of_line(text: str, line_index: int) -> int:
-    """Character offset of the start of the 0-based line ``line_index``."""
-    offset = 0
-    for _ in range(line_index):
-        offset = text.index("\n", offset) + 1
-    return offset
+def _find_line(text: str, match: Callable[[str], _Found | None]
+               ) -> tuple[int, int, int, _Found] | None:
+    """The first of the first ``_MAX_PREAMBLE_LINES`` lines that ``match`` accepts.
 
-
-def _find_header(text: str, path: Path) -> tuple[int, list[str], int]:
-    """1-based line number of the table header, its fields and the offset of the body."""
+    Returns its 1-based number, the offsets of its start and of the next line, and what
+    ``match`` returned for it; None when no line matches.
+    """
     offset = 0
     for number in range(1, _MAX_PREAMBLE_LINES + 1):
         end = text.find("\n", offset)
-        line = text[offset:] if end < 0 else text[offset:end]
-        fields = _header_fields(line)
-        if fields:
-            return number, fields, len(text) if end < 0 else end + 1
+        next_line = len(text) if end < 0 else end + 1
+        found = match(text[offset:next_line].rstrip("\r\n"))
+        if found:
+            return number, offset, next_line, found
         if end < 0:
-            break
-        offset = end + 1
-    raise FormatError(
-        f"expected a Maccor table header (Rec#/Rec, Cyc#/Cycle C, Step, ...) within the first "
-        f"{_MAX_PREAMBLE_LINES} lines, found none",
-        file=path,
-        position="line 1",
-    )
+            return None
+        offset = next_line
+    return None
 
 
 def _preamble(text: str) -> dict[str, str]:
@@ -649,22 +649,14 @@ def read_maccor_eda(path: Path) -> ImpedanceRecord:
     ``atan2(Z'', Z')``. A new spectrum starts where the frequency rises again.
     """
     text = decode(path.read_bytes())
-    offset = 0
-    header_line = 0
-    for number in range(1, _MAX_PREAMBLE_LINES + 1):
-        end = text.find("\n", offset)
-        if end < 0:
-            break
-        if text[offset:end].lower().startswith("freq(hz)"):
-            header_line = number
-            break
-        offset = end + 1
-    if not header_line:
+    found = _find_line(text, lambda line: line.lower().startswith("freq(hz)") and line)
+    if found is None:
         raise FormatError("expected a 'Freq(Hz)' table header in the Maccor AC impedance "
                           "export, found none", file=path, position="line 1")
-    preamble_lines = text[:offset].splitlines()
-    fields = [f.strip() for f in text[offset:end].rstrip("\r").split("\t")]
-    body = text[end + 1:]
+    header_line, header_start, body_start, header = found
+    preamble_lines = text[:header_start].splitlines()
+    fields = [f.strip() for f in header.split("\t")]
+    body = text[body_start:]
     names = _positional_names(max(len(fields), _count_first_row_fields(body, "\t")))
     table = read_table(body, path, first_line=header_line + 1, header=None, names=names)
     if table.empty:
