@@ -111,6 +111,7 @@ def read_table(
     decimal: str = ".",
     header: int | None = 0,
     names: list[str] | None = None,
+    index_col: bool | None = None,
 ) -> pd.DataFrame:
     """Parse a delimited numeric table with pandas' C engine, errors naming the line.
 
@@ -122,10 +123,13 @@ def read_table(
         The file, for error messages.
     first_line
         1-based line number in the file of the first line of ``text``.
+    index_col
+        ``False``: rows longer than the header drop their surplus trailing fields
+        instead of shifting a column into the index.
     """
     try:
         return pd.read_csv(io.StringIO(text), sep=sep, decimal=decimal, header=header,
-                           names=names, engine="c", low_memory=False)
+                           names=names, index_col=index_col, engine="c", low_memory=False)
     except pd.errors.ParserError as exc:
         line = re.search(r"line (\d+)", str(exc))
         position = f"line {first_line + int(line.group(1)) - 1}" if line else None

@@ -25,8 +25,6 @@ uses Battery Data Format names lives in :mod:`labkit.parsers.bdf`.
 from __future__ import annotations
 
 import dataclasses
-import io
-import re
 from collections.abc import Mapping
 from os import PathLike
 from pathlib import Path
@@ -37,7 +35,7 @@ import pandas as pd
 from labkit.columns import CYCLING_COLUMNS, unit_of
 from labkit.data import CyclingRecord, Metadata
 from labkit.errors import FormatError
-from labkit.parsers._text import decode, numeric_column, si_scale, split_header
+from labkit.parsers._text import decode, numeric_column, read_table, si_scale, split_header
 from labkit.parsers._timecheck import time_order_notes
 
 #: Columns holding whole numbers; stored as int64 when no value is missing.
@@ -64,16 +62,8 @@ def parse_table(text: str, path: Path, *, first_line: int, sep: str = ",",
     ending every line with a separator) never shift a column into the index; the
     surplus trailing fields are dropped. Errors name the file line.
     """
-    try:
-        table = pd.read_csv(io.StringIO(text), sep=sep, decimal=decimal, index_col=False,
-                            engine="c", low_memory=False)
-    except pd.errors.ParserError as exc:
-        line = re.search(r"line (\d+)", str(exc))
-        position = f"line {first_line + int(line.group(1)) - 1}" if line else None
-        raise FormatError(f"table cannot be parsed: {exc}", file=path, position=position) from exc
-    except pd.errors.EmptyDataError as exc:
-        raise FormatError("expected a table, found none", file=path,
-                          position=f"line {first_line}") from exc
+    table = read_table(text, path, first_line=first_line, sep=sep, decimal=decimal,
+                       index_col=False)
     table.columns = [str(c).strip() for c in table.columns]
     return table
 
