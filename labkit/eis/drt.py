@@ -2,9 +2,9 @@
 
 The impedance is written as
 
-    Z(f) = R_inf + i 2 pi f L + integral gamma(ln tau) / (1 + i 2 pi f tau) d ln tau
+    Z(f) = R_inf + i 2 pi f L [+ 1 / (i 2 pi f C)] + integral gamma(ln tau) / (1 + i 2 pi f tau) d ln tau
 
-with gamma expanded on Gaussian radial basis functions centred on a log-spaced
+(the series capacitor C, for ion-blocking electrodes, on request) with gamma expanded on Gaussian radial basis functions centred on a log-spaced
 grid of tau (the discretisation of DRTtools / pyDRTtools: Wan et al.,
 Electrochim. Acta 184 (2015) 483; shape factor from the "FWHM coefficient").
 The coefficients minimise ``||W (A x - Z)||^2 + lambda x^T M x`` where M is the
@@ -14,16 +14,19 @@ by generalised cross-validation (GCV) or at the corner of the L-curve
 (Hansen & O'Leary 1993), both evaluated on the unconstrained problem.
 
 Implementation notes (what makes it fast): the RBF integrals depend only on
-``ln(omega tau)`` and are evaluated for all frequency/tau pairs at once by
-Gauss-Hermite quadrature; the penalty matrix has a closed form; the
-non-negative problem is one NNLS solve of the stacked system.
+``ln(omega tau)`` and are tabulated once per spectrum by Gauss-Hermite
+quadrature and interpolated; the penalty matrix has a closed form; GCV and the
+L-curve come from one SVD of the standard-form problem for every lambda at once;
+the non-negative problem is one NNLS solve of the stacked system.
 
 Peaks: maxima of gamma, each owning the area between the neighbouring minima.
 Because overlapping arcs share area at the minimum between them, the peaks'
 resistances, time constants and dispersions are refined by a complex
 non-linear least-squares fit of ``R_inf + i omega L + sum of ZARC`` elements
-started at the peaks (issue 11). The refinement is kept only when it fits the
-data about as well as the DRT itself; each peak states which one it reports.
+started at the peaks and shoulders (issue 11), with 1, 2, ... elements while
+the Bayesian information criterion improves. The refinement is kept only when
+it fits the data about as well as the DRT itself; each peak states which one it
+reports (``zarc_fit`` or ``drt_area``).
 """
 
 from __future__ import annotations
