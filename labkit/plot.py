@@ -30,6 +30,7 @@ from matplotlib.axes import Axes
 from labkit.analysis._base import interval_charge_ampere_hour, numeric
 from labkit.data import CyclingRecord, ImpedanceRecord
 from labkit.eis._spectra import as_spectrum
+from labkit.errors import AnalysisError
 
 #: Okabe & Ito (2008) colour-blind-safe palette, most distinct first.
 OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#F0E442",
@@ -527,10 +528,13 @@ def voltage_capacity(
     ax
         Axes to draw on.
     """
-    ax = new_axes(ax, (4.6, 3.2))
     table = half_cycle_capacity(record)
     if cycles is not None:
         table = table[table["cycle_count"].isin(list(cycles))]
+    if table.empty:
+        raise AnalysisError("no current flows in the chosen cycles: no voltage-capacity curve",
+                            file=record.meta.source_path)
+    ax = new_axes(ax, (4.6, 3.2))
     mass = active_mass_gram or record.meta.sample.active_mass_gram
     scale = 1000 / mass if mass else 1000.0
     colour = _cycle_colours(np.unique(table["cycle_count"]), ax)
@@ -564,10 +568,12 @@ def dqdv(
     ax
         Axes to draw on.
     """
-    ax = new_axes(ax, (4.6, 3.2))
     curves = result.curves
     if cycles is not None:
         curves = curves[curves["cycle_count"].isin(list(cycles))]
+    if curves.empty:
+        raise AnalysisError("no dQ/dV curve for the chosen cycles")
+    ax = new_axes(ax, (4.6, 3.2))
     colour = _cycle_colours(np.unique(curves["cycle_count"]), ax)
     for (cycle, direction), rows in curves.groupby(["cycle_count", "direction"], sort=True):
         sign = 1.0 if direction == "charge" else -1.0

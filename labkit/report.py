@@ -66,24 +66,36 @@ class Section:
     #: (temperature °C, role, σ S/cm, stderr) of each analysed spectrum with a known temperature
     conductivities: list[tuple[float, str, float, float]] = field(default_factory=list)
 
-    def figure(self, caption: str, axes: Any) -> None:
-        """Add the figure holding ``axes`` (closed afterwards)."""
+    def figure(self, caption: str, draw: Callable[[], Any]) -> None:
+        """Add the figure ``draw()`` makes (it returns the axes); a failure is recorded."""
         import matplotlib.pyplot as plt
 
+        axes = self.attempt(f"figure '{caption}'", draw)
+        if axes is None:
+            return
         first = axes[0] if isinstance(axes, (tuple, list)) else axes
-        figure = first.figure
         buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=120)  # laid out already (constrained)
-        plt.close(figure)
+        first.figure.savefig(buffer, format="png", dpi=120)  # laid out already (constrained)
+        plt.close(first.figure)
         self.figures.append((caption, base64.b64encode(buffer.getvalue()).decode("ascii")))
 
     def attempt(self, what: str, action: Callable[[], Any]) -> Any:
-        """Run one analysis; on a labkit error record why it was skipped and return ``None``."""
+        """Run one analysis or figure; if it fails, record why and return ``None``.
+
+        A labkit error is a reason (a missing sample value, too little data); any
+        other exception is reported as an internal error, so that one record's
+        problem never costs the rest of the report.
+        """
+        import matplotlib.pyplot as plt
+
         try:
             return action()
         except LabkitError as exc:
             self.skipped.append(f"{what}: {exc}")
-            return None
+        except Exception as exc:  # noqa: BLE001 - the report must survive any one analysis
+            self.skipped.append(f"{what}: internal error {type(exc).__name__}: {exc}")
+        plt.close("all")  # a figure the failed step left half drawn
+        return None
 
 
 @dataclass(frozen=True)
@@ -223,16 +235,16 @@ def _spectrum(record: ImpedanceRecord, index: int, section: Section, tag: str) -
     blocking = -np.degrees(np.angle(z[np.argmin(frequency)])) > 45
     fit = section.attempt("circuit fit", lambda: _best_fit(frequency, z, blocking))
     section.figure(f"Nyquist plot{tag}" + (f" with the {fit.circuit} fit" if fit else ""),
-                   plot.nyquist((frequency, z), fit=fit))
+                   lambda: plot.nyquist((frequency, z), fit=fit))
     knee = _blocking_knee(frequency, z) if blocking else frequency.min()
     arcs = frequency >= knee
     if knee > frequency.min():
         section.figure(f"Nyquist plot{tag}, electrolyte arcs only (f ≥ {knee:.3g} Hz)",
-                       plot.nyquist((frequency, z), fit=fit,
+                       lambda: plot.nyquist((frequency, z), fit=fit,
                                     frequency_range_hertz=(knee, frequency.max())))
-    section.figure(f"Bode plot{tag}", plot.bode((frequency, z), fit=fit))
+    section.figure(f"Bode plot{tag}", lambda: plot.bode((frequency, z), fit=fit))
     if fit is not None:
-        section.figure(f"fit residuals{tag}", plot.fit_residuals(fit))
+        section.figure(f"fit residuals{tag}", lambda: plot.fit_residuals(fit))
         table = fit.to_frame().reset_index()
         table.insert(1, "value ± stderr", [with_uncertainty(v, s) for v, s in
                                            zip(table["value"], table["stderr"], strict=True)])
@@ -241,11 +253,11 @@ def _spectrum(record: ImpedanceRecord, index: int, section: Section, tag: str) -
                                table[["parameter", "value ± stderr", "unit", "vary"]]))
         _conductivity(record, fit, index, section, tag)
     if kk is not None:
-        section.figure(f"Kramers–Kronig residuals{tag}", plot.kk_residuals(kk))
+        section.figure(f"Kramers–Kronig residuals{tag}", lambda: plot.kk_residuals(kk))
     result = section.attempt("DRT", lambda: drt((frequency[arcs], z[arcs])))
     if result is not None:
         where = "" if arcs.all() else f" of the electrolyte arcs (f ≥ {knee:.3g} Hz)"
-        section.figure(f"distribution of relaxation times{where}{tag}", plot.drt(result))
+        section.figure(f"distribution of relaxation times{where}{tag}", lambda: plot.drt(result))
         if result.peaks:
             section.tables.append((f"DRT peaks{tag}", pd.DataFrame(
                 [peak.to_dict() for peak in result.peaks])))
@@ -307,22 +319,38 @@ def _conductivity(record: ImpedanceRecord, fit: Any, index: int, section: Sectio
     section.tables.append((f"arc assignment{tag}", meaning.to_frame()))
 
 
+_POTENTIOSTATIC = {"CA", "CHRONOAMPEROMETRY", "PSTAT", "POTENTIOSTATIC"}
+_GALVANOSTATIC = {"GCPL", "CC", "CCCV", "GALVANOSTATIC", "CP", "CHRONOPOTENTIOMETRY"}
+
+
 def _cycling_type(record: CyclingRecord) -> str:
-    """``"chronoamperometry"``, ``"stepped-current"`` or ``"galvanostatic"`` from the data."""
+    """``"chronoamperometry"``, ``"stepped-current"`` or ``"galvanostatic"``.
+
+    From the techniques the file states when they say potentiostatic; otherwise from
+    the data: voltage changing sign at small magnitude is a symmetric-cell stepped
+    current test, voltage held within 1 % while a one-signed current changes by more
+    than 5 % is a chronoamperometry (unless the file states a galvanostatic technique).
+    """
+    techniques = {t.upper() for t in record.meta.technique}
+    if techniques & _POTENTIOSTATIC:
+        return "chronoamperometry"
     data = record.data
     if "voltage_volt" not in data or "current_ampere" not in data:
         return "galvanostatic"
     voltage = data["voltage_volt"].to_numpy(float)
     current = data["current_ampere"].to_numpy(float)
     voltage, current = voltage[np.isfinite(voltage)], current[np.isfinite(current)]
-    if voltage.size == 0:
+    if voltage.size == 0 or current.size == 0:
         return "galvanostatic"
-    level = abs(float(np.median(voltage)))
-    one_sign = (current >= 0).all() or (current <= 0).all()
-    if level > 0 and np.ptp(voltage) < 0.05 * level and one_sign:
-        return "chronoamperometry"
     if voltage.min() < -1e-3 and voltage.max() > 1e-3 and np.abs(voltage).max() < 2.0:
         return "stepped-current"
+    level = abs(float(np.median(voltage)))
+    magnitude = np.abs(current)
+    one_sign = (current >= 0).all() or (current <= 0).all()
+    held = level > 0 and np.ptp(voltage) < 0.01 * level
+    decaying = magnitude.max() > 0 and np.ptp(magnitude) > 0.05 * magnitude.max()
+    if held and one_sign and decaying and not techniques & _GALVANOSTATIC:
+        return "chronoamperometry"
     return "galvanostatic"
 
 
@@ -334,7 +362,7 @@ def _chronoamperometry(record: CyclingRecord, section: Section, spectra: dict[st
         record, eis_before=spectra.get("before"), eis_after=spectra.get("after")))
     if result is None:
         return
-    section.figure("chronoamperogram with I₀ and I_ss", plot.transference(record, result))
+    section.figure("chronoamperogram with I₀ and I_ss", lambda: plot.transference(record, result))
     for name, label in (("t_plus_bruce_vincent", "t⁺ Bruce–Vincent"),
                         ("t_plus_bruce_vincent_ohm", "t⁺ Bruce–Vincent, I₀ from Ohm's law"),
                         ("t_plus_watanabe", "t⁺ Watanabe"), ("t_plus_evans", "t⁺ Evans (I_ss/I₀)")):
@@ -356,7 +384,7 @@ def _stepped_current(record: CyclingRecord, section: Section) -> None:
                              lambda: critical_current_density(record))
     if result is None:
         return
-    section.figure("stepped-current test with the failure marked", plot.ccd(record, result))
+    section.figure("stepped-current test with the failure marked", lambda: plot.ccd(record, result))
     section.findings.append(("critical current density",
                              with_uncertainty(result.ccd_milliampere_per_square_centimeter,
                                               None, "mA cm⁻²")))
@@ -377,17 +405,17 @@ def _cycling(record: CyclingRecord, section: Section) -> None:
     summary = section.attempt("cycle summary", lambda: summarize_cycles(record))
     if "voltage_volt" in record.data and "current_ampere" in record.data:
         section.figure("voltage against capacity, coloured by cycle",
-                       plot.voltage_capacity(record))
+                       lambda: plot.voltage_capacity(record))
     if summary is None:
         return
     table = summary.table
     section.figure("capacity and coulombic efficiency by cycle",
-                   plot.capacity_and_efficiency(summary))
+                   lambda: plot.capacity_and_efficiency(summary))
     cycles = table["cycle_count"].to_numpy()
     chosen = sorted({int(cycles[0]), int(cycles[len(cycles) // 2]), int(cycles[-1])})
     dqdv = section.attempt("dQ/dV", lambda: differential_capacity(record, cycles=chosen))
     if dqdv is not None and len(dqdv.curves):
-        section.figure(f"dQ/dV of cycles {', '.join(map(str, chosen))}", plot.dqdv(dqdv))
+        section.figure(f"dQ/dV of cycles {', '.join(map(str, chosen))}", lambda: plot.dqdv(dqdv))
     section.findings.append(("cycles", str(len(table))))
     first = table["discharge_capacity_ampere_hour"].iloc[0]
     section.findings.append(("first discharge capacity", with_uncertainty(1000 * first,
@@ -403,7 +431,7 @@ def _cycling(record: CyclingRecord, section: Section) -> None:
         result = section.attempt("rate capability", lambda: rate_capability(record,
                                                                             summary=summary))
         if result is not None:
-            section.figure("rate capability with the Tian fit", plot.rate_capability(result))
+            section.figure("rate capability with the Tian fit", lambda: plot.rate_capability(result))
             section.tables.append(("capacity by C-rate", result.rates))
             if result.tian_fit is not None and result.tian_fit.success:
                 section.findings.append(("Tian τ", _estimate_text(dataclasses.replace(
@@ -464,7 +492,7 @@ def _temperature_series(sections: Sequence[Section]) -> Section | None:
             fit.sigma_25c_siemens_per_centimeter, "S cm⁻¹")))
     if not fits:
         return None
-    section.figure("Arrhenius plot, σT against 1000/T", plot.arrhenius_result(fits))
+    section.figure("Arrhenius plot, σT against 1000/T", lambda: plot.arrhenius_result(fits))
     table = points.pivot_table(index="temperature_celsius", columns="role", values="sigma")
     section.tables.append(("σ / S cm⁻¹ by temperature (temperatures from the files or "
                            "their names)", table.reset_index()))
@@ -578,7 +606,8 @@ footer { text-align: center; color: var(--muted); font-size: .8rem; padding: 1re
   section.record:first-of-type { break-before: auto; }
   .figures { grid-template-columns: 1fr 1fr; gap: .5rem; }
   figure { border: none; padding: 0; }
-  table { font-size: 8pt; }
+  table { font-size: 7.5pt; }
+  th, td { white-space: normal; padding: .12rem .3rem; }
   .table-wrap { overflow: visible; }
   h2, h3, caption { break-after: avoid; }
   tr { break-inside: avoid; }
@@ -586,10 +615,30 @@ footer { text-align: center; color: var(--muted); font-size: .8rem; padding: 1re
 """
 
 
+#: Column-name unit suffixes and their symbols, longest first (``_ampere_hour`` before ``_hour``).
+_UNIT_SUFFIXES = (
+    ("_milliampere_hour_per_square_centimeter", "mAh cm⁻²"),
+    ("_milliampere_per_square_centimeter", "mA cm⁻²"),
+    ("_milliampere_hour_per_gram", "mAh g⁻¹"), ("_ohm_square_centimeter", "Ω cm²"),
+    ("_siemens_per_centimeter", "S cm⁻¹"), ("_farad_per_centimeter", "F cm⁻¹"),
+    ("_ampere_hour_per_volt", "Ah V⁻¹"), ("_ampere_hour", "Ah"), ("_watt_hour", "Wh"),
+    ("_per_hour", "h⁻¹"), ("_second", "s"), ("_volt", "V"), ("_ampere", "A"),
+    ("_ohm", "Ω"), ("_farad", "F"), ("_hertz", "Hz"), ("_celsius", "°C"), ("_gram", "g"),
+)
+
+
+def column_label(name: str) -> str:
+    """``current_density_milliampere_per_square_centimeter`` -> ``current density / mA cm⁻²``."""
+    for suffix, symbol in _UNIT_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return f"{name[: -len(suffix)].replace('_', ' ')} / {symbol}"
+    return name.replace("_", " ")
+
+
 def _table_html(caption: str, table: pd.DataFrame, max_rows: int = 60) -> str:
     shown = table.head(max_rows)
     formatted = shown.map(_cell) if hasattr(shown, "map") else shown.applymap(_cell)
-    formatted.columns = [str(c).replace("_", " ") for c in formatted.columns]
+    formatted.columns = [column_label(str(c)) for c in formatted.columns]
     body = formatted.to_html(index=False, escape=True, border=0, na_rep="–")
     body = body.replace('<table class="dataframe">', "<table>")
     more = (f" (first {max_rows} of {len(table)} rows)" if len(table) > max_rows else "")

@@ -207,3 +207,12 @@ def test_arrhenius_result_takes_an_arrhenius_fit():
     ax = plot.arrhenius_result(fit)
     np.testing.assert_allclose(ax.lines[0].get_ydata(), sigma * kelvin)
     assert "Ea = 0.400" in ax.get_legend().get_texts()[0].get_text()
+
+
+def test_a_record_without_current_is_an_analysis_error():
+    from labkit.data import CyclingRecord
+    from labkit.errors import AnalysisError
+
+    still = CyclingRecord(examples.cycling_cell(cycles=1).data.assign(current_ampere=0.0))
+    with pytest.raises(AnalysisError, match="no current"):
+        plot.voltage_capacity(still)

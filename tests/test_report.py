@@ -196,3 +196,13 @@ def test_spectra_at_several_temperatures_get_an_arrhenius_section():
     assert _number(results["Ea bulk"]) == pytest.approx(0.35, abs=5e-4)  # 4 digits shown
     assert _number(results["σ(25 °C) bulk"]) == pytest.approx(sigma[2], rel=1e-3)
     assert _temperature_series(sections[:2]) is None  # two temperatures are not a series
+
+
+def test_column_headers_carry_unit_symbols():
+    from labkit.report import column_label
+
+    assert column_label("current_density_milliampere_per_square_centimeter") == \
+        "current density / mA cm⁻²"
+    assert column_label("mean_capacity_ampere_hour") == "mean capacity / Ah"
+    assert column_label("c_rate_per_hour") == "c rate / h⁻¹"
+    assert column_label("coulombic_efficiency") == "coulombic efficiency"
