@@ -7,6 +7,7 @@ like the delimited tables of ``eis-csv`` (``f``, ``Zre``, ``-Zim``, ``|Z|``,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ from labkit.parsers._impedance import (
     require_finite_frequency,
 )
 from labkit.parsers._spreadsheet import read_sheets
+from labkit.parsers._text import parse_numbers
 from labkit.registry import register
 
 
@@ -53,17 +55,13 @@ def read_eis_spreadsheet(path: Path) -> ImpedanceRecord:
             continue
         labels = [str(c) for c in table.columns]
         plan = plan_columns(labels, path, f"sheet {sheet!r} row 1")
-        columns = []
-        for index in range(table.shape[1]):
-            values = pd.to_numeric(table.iloc[:, index], errors="coerce")
-            bad = values.isna() & table.iloc[:, index].notna()
-            if index in (plan.frequency, plan.real, plan.imag, plan.modulus, plan.phase) and \
-                    bad.any():
-                row = int(np.flatnonzero(bad.to_numpy())[0])
-                raise FormatError(f"expected a number in column {labels[index]!r}, found "
-                                  f"{table.iloc[row, index]!r}", file=path,
-                                  position=f"sheet {sheet!r} row {int(table.index[row]) + 2}")
-            columns.append(values.to_numpy(dtype=np.float64))
+        needed = {plan.frequency, plan.real, plan.imag, plan.modulus, plan.phase}
+        where = _sheet_row(sheet, table.index)
+        columns = [
+            parse_numbers(table.iloc[:, index], labels[index], path, where, blanks=())
+            if index in needed
+            else pd.to_numeric(table.iloc[:, index], errors="coerce").to_numpy(dtype=np.float64)
+            for index in range(table.shape[1])]
         result = apply_plan(plan, columns)
         extra = {k: v for k, v in result.items()
                  if k not in ("frequency_hertz", "z_real_ohm", "z_imag_ohm")}
@@ -77,3 +75,8 @@ def read_eis_spreadsheet(path: Path) -> ImpedanceRecord:
     require_finite_frequency(data, path, None)
     return ImpedanceRecord(data, Metadata(technique=("EIS",), notes=tuple(notes),
                                           extra={"sheets": names}))
+
+
+def _sheet_row(sheet: str, index: pd.Index) -> Callable[[int], str]:
+    """Position of a data row of ``sheet`` (``index`` holds its 0-based body rows)."""
+    return lambda row: f"sheet {sheet!r} row {int(index[row]) + 2}"
