@@ -29,6 +29,7 @@ Conventions (also written into ``meta.notes`` of every record):
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -66,6 +67,7 @@ TECHNIQUE_TITLES: dict[str, str] = {
     "Modular Galvano": "MG",
     "Wait": "Wait",
 }
+_KNOWN_TECHNIQUES = frozenset(TECHNIQUE_TITLES.values()) | IMPEDANCE_TECHNIQUES
 
 
 @dataclass(frozen=True)
@@ -144,7 +146,12 @@ _UNITS: dict[str, tuple[str, float]] = {
 }
 _UNITS_LONGEST_FIRST = sorted(_UNITS, key=len, reverse=True)
 
+# Label normalisation and targets are pure functions of a label: cached, as the same few
+# dozen labels recur in every file (their regexes dominated a small file's parse time).
+_LABEL_CACHE_SIZE = 4096
 
+
+@functools.lru_cache(maxsize=_LABEL_CACHE_SIZE)
 def label_key(label: str) -> str:
     """An EC-Lab label reduced to ASCII with single spaces, for matching.
 
@@ -162,6 +169,7 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
 
 
+@functools.lru_cache(maxsize=_LABEL_CACHE_SIZE)
 def generic_target(label: str) -> Target:
     """``biologic_<name>_<unit>`` (SI when labkit knows the unit) for a non-canonical label.
 
@@ -226,8 +234,7 @@ def is_impedance(technique: tuple[str, ...], raw: Mapping[str, np.ndarray]) -> b
     not). Without one (headerless exports), the data decides: frequency, Re(Z) and
     -Im(Z) columns with measured frequencies, and no time-series voltage/current column.
     """
-    known = set(TECHNIQUE_TITLES.values()) | IMPEDANCE_TECHNIQUES
-    if technique and all(t in known for t in technique):
+    if technique and all(t in _KNOWN_TECHNIQUES for t in technique):
         return all(t in IMPEDANCE_TECHNIQUES for t in technique)
     keys = {label_key(str(label)): label for label in raw}
     if not {"freq/Hz", "Re(Z)/Ohm", "-Im(Z)/Ohm"} <= set(keys):
