@@ -55,28 +55,12 @@ import numpy as np
 import pandas as pd
 
 from labkit.analysis._base import SECONDS_PER_HOUR, numeric, plain, require_columns, sample_value
+from labkit.analysis._ccd_criteria import CcdCriteria
 from labkit.analysis.steps import StepParameters, detect_steps
 from labkit.data import CyclingRecord
 from labkit.errors import AnalysisError
 
 CRITERIA = ("voltage_drop", "ohmic_collapse", "noise", "overpotential_limit")
-
-
-@dataclass(frozen=True)
-class CcdCriteria:
-    """Failure criteria of a CCD test (see the module docstring for their meaning)."""
-
-    drop_fraction: float = 0.5
-    drop_window_samples: int = 3
-    drop_floor_volt: float = 0.002
-    collapse_fraction: float = 0.1
-    collapse_voltage_volt: float = 0.001
-    collapse_window_samples: int = 5
-    noise_fraction: float = 0.1
-    noise_factor: float = 5.0
-    noise_window_samples: int = 10
-    overpotential_limit_volt: float | None = 5.0
-    same_duration_tolerance: float = 0.1
 
 
 @dataclass(frozen=True)

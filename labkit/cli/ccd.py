@@ -10,7 +10,7 @@ from labkit.cli._records import add_cycling_input
 
 def register(subcommands: argparse._SubParsersAction) -> None:
     """Add ``ccd``."""
-    from labkit.analysis.ccd import CcdCriteria
+    from labkit.analysis._ccd_criteria import CcdCriteria
 
     defaults = CcdCriteria()
     parser = subcommands.add_parser(
@@ -26,18 +26,17 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     add_cycling_input(parser)
     parser.add_argument("--area", type=float, metavar="CM2",
                         help="electrode area in cm² (required unless the file states it)")
-    parser.add_argument("--drop-fraction", type=float, default=defaults.drop_fraction,
-                        metavar="F", help="sudden |V| drop counted as a short "
-                        f"(default {defaults.drop_fraction})")
-    parser.add_argument("--collapse-fraction", type=float, default=defaults.collapse_fraction,
-                        metavar="F", help="|V| below this fraction of the first polarisation "
-                        f"is a collapse (default {defaults.collapse_fraction})")
-    parser.add_argument("--noise-fraction", type=float, default=defaults.noise_fraction,
-                        metavar="F", help="voltage noise relative to polarisation counted as a "
-                        f"soft short (default {defaults.noise_fraction})")
-    parser.add_argument("--limit", type=float, default=defaults.overpotential_limit_volt,
-                        metavar="V", help="overpotential limit in V, 0 to disable "
-                        f"(default {defaults.overpotential_limit_volt})")
+    for flag, field, metavar, meaning in (
+        ("--drop-fraction", "drop_fraction", "F", "sudden |V| drop counted as a short"),
+        ("--collapse-fraction", "collapse_fraction", "F",
+         "|V| below this fraction of the first polarisation is a collapse"),
+        ("--noise-fraction", "noise_fraction", "F",
+         "voltage noise relative to polarisation counted as a soft short"),
+        ("--limit", "overpotential_limit_volt", "V", "overpotential limit in V, 0 to disable"),
+    ):
+        default = getattr(defaults, field)
+        parser.add_argument(flag, type=float, default=default, metavar=metavar,
+                            help=f"{meaning} (default {default})")
     add_json_flag(parser)
     parser.set_defaults(handler=_ccd)
 
