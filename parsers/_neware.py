@@ -9,6 +9,7 @@ BSD-3-Clause); the code here is labkit's own.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 import numpy as np
@@ -58,11 +59,17 @@ def step_type_categorical(codes: np.ndarray) -> pd.Categorical:
     """Neware step-type codes as a categorical of BTSDA names (unknown codes keep their number)."""
     codes = np.asarray(codes, dtype=np.uint8)
     present = np.flatnonzero(np.bincount(codes, minlength=256))
-    names = [STEP_TYPE_NAMES.get(int(code), f"Type {int(code)}") for code in present]
-    lookup = np.zeros(256, dtype=np.int16)
+    lookup = np.zeros(256, dtype=np.int8 if len(present) < 128 else np.int16)
     lookup[present] = np.arange(len(present))
-    dtype = pd.CategoricalDtype(names)
-    return pd.Categorical.from_codes(lookup[codes], dtype=dtype, validate=False)
+    return pd.Categorical.from_codes(lookup[codes], dtype=_step_type_dtype(tuple(present.tolist())),
+                                     validate=False)
+
+
+@functools.lru_cache(maxsize=64)
+def _step_type_dtype(present: tuple[int, ...]) -> pd.CategoricalDtype:
+    """The categorical dtype of these step-type codes (made once: pandas takes milliseconds
+    to build the string categories, as long as parsing a small file)."""
+    return pd.CategoricalDtype([STEP_TYPE_NAMES.get(code, f"Type {code}") for code in present])
 
 
 def range_multiplier(current_range: np.ndarray) -> np.ndarray:
@@ -148,30 +155,88 @@ def step_bounds(step_count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_time_from_step_time(step_time: np.ndarray, starts: np.ndarray,
-                             ends: np.ndarray) -> np.ndarray:
+                             ends: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Test time as the step time plus the final step times of all earlier steps (BTSDA's way).
 
-    ``starts``/``ends`` are the step bounds from :func:`step_bounds`.
+    ``starts``/``ends`` are the step bounds from :func:`step_bounds`; ``out`` receives
+    the result when given.
     """
     if not len(starts):
-        return step_time.astype(np.float64)
+        return np.add(step_time, 0.0, out=out)
     final = step_time[ends - 1].astype(np.float64)
     before = np.r_[0.0, np.cumsum(final)[:-1]]
-    return step_time + np.repeat(before, ends - starts)
+    return np.add(step_time, np.repeat(before, ends - starts), out=out)
 
 
 def accumulate_over_cycle(per_step: np.ndarray, starts: np.ndarray, ends: np.ndarray,
-                          cycle_count: np.ndarray) -> np.ndarray:
-    """Turn a quantity that restarts at every step into one that restarts at every cycle."""
+                          cycle_count: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Turn a quantity that restarts at every step into one that restarts at every cycle.
+
+    ``out`` (which may be ``per_step`` itself) receives the result when given.
+    """
     if not len(starts):
-        return per_step.astype(np.float64)
+        return np.add(per_step, 0.0, out=out)
     final = per_step[ends - 1].astype(np.float64)
     before = np.r_[0.0, np.cumsum(final)[:-1]]
     cycle_of_step = cycle_count[starts]
     new_cycle = np.r_[True, cycle_of_step[1:] != cycle_of_step[:-1]]
     first_step_of_cycle = np.maximum.accumulate(np.where(new_cycle, np.arange(len(starts)), 0))
     offset = before - before[first_step_of_cycle]
-    return per_step + np.repeat(offset, ends - starts)
+    return np.add(per_step, np.repeat(offset, ends - starts), out=out)
+
+
+#: The float64 and int64 columns of every Neware frame.
+FLOAT_COLUMNS = (
+    "test_time_second", "step_time_second", "unix_time_second", "voltage_volt", "current_ampere",
+    "charging_capacity_ampere_hour", "discharging_capacity_ampere_hour",
+    "step_capacity_ampere_hour", "charging_energy_watt_hour", "discharging_energy_watt_hour",
+    "step_energy_watt_hour",
+)
+INT_COLUMNS = ("cycle_count", "step_index", "step_count", "record_index")
+_FRAME_ORDER = (*FLOAT_COLUMNS[:5], *INT_COLUMNS, *FLOAT_COLUMNS[5:])
+#: (per-step charge input, per-step discharge input, unit suffix of the frame columns)
+_QUANTITIES = (("charge_ah", "discharge_ah", "capacity_ampere_hour"),
+               ("charge_wh", "discharge_wh", "energy_watt_hour"))
+
+
+class FrameColumns(dict):
+    """Output columns by labkit name, rows of one float64 and one int64 block (see
+    :func:`frame_columns`)."""
+
+
+def frame_columns(rows: int) -> FrameColumns:
+    """Uninitialised output columns, as rows of one float64 and one int64 block.
+
+    A reader computes its columns straight into these (``out=``), per-step charge and
+    discharge capacity/energy into the ``charging_``/``discharging_`` rows, deletes
+    the rows it has no data for, and hands them to :func:`cycling_frame`, which fills
+    test time and the step and per-cycle quantities in place. Two allocations instead
+    of one per column and intermediate: numpy maps large blocks in huge pages, where
+    fresh per-column arrays cost a page fault every 4 KiB, and on large files those
+    faults took more time than the parsing.
+    """
+    floats = np.empty((len(FLOAT_COLUMNS), rows))
+    ints = np.empty((len(INT_COLUMNS), rows), dtype=np.int64)
+    return FrameColumns({**dict(zip(FLOAT_COLUMNS, floats, strict=True)),
+                         **dict(zip(INT_COLUMNS, ints, strict=True))})
+
+
+def _from_mapping(columns: Mapping[str, np.ndarray]) -> FrameColumns:
+    """Copy the documented inputs of :func:`cycling_frame` into :func:`frame_columns` rows."""
+    out = frame_columns(len(columns["step_count"]))
+    for name in (*FLOAT_COLUMNS[:5], *INT_COLUMNS):
+        if name in columns:
+            np.copyto(out[name], columns[name], casting="unsafe")
+        elif name in ("unix_time_second", "record_index"):
+            del out[name]
+    for charge, discharge, unit in _QUANTITIES:
+        if charge in columns:
+            np.copyto(out[f"charging_{unit}"], columns[charge], casting="unsafe")
+            np.copyto(out[f"discharging_{unit}"], columns[discharge], casting="unsafe")
+        else:
+            for name in (f"charging_{unit}", f"discharging_{unit}", f"step_{unit}"):
+                del out[name]
+    return out
 
 
 def cycling_frame(columns: Mapping[str, np.ndarray], *, step_type: np.ndarray,
@@ -181,48 +246,36 @@ def cycling_frame(columns: Mapping[str, np.ndarray], *, step_type: np.ndarray,
     Parameters
     ----------
     columns
-        Must hold ``step_time_second``, ``voltage_volt``, ``current_ampere``,
-        ``cycle_count``, ``step_index``, ``step_count``; may hold ``record_index``,
-        the per-step ``charge_ah``/``discharge_ah`` and ``charge_wh``/``discharge_wh``,
-        ``test_time_second``, ``unix_time_second``.
+        Either :func:`frame_columns` rows filled by the reader (used in place), or a
+        mapping that must hold ``step_time_second``, ``voltage_volt``,
+        ``current_ampere``, ``cycle_count``, ``step_index``, ``step_count``; may hold
+        ``record_index``, the per-step ``charge_ah``/``discharge_ah`` and
+        ``charge_wh``/``discharge_wh``, ``test_time_second``, ``unix_time_second``.
     step_type
         Neware step-type codes, one per row.
     extra
         Further finished columns (temperature, aux channels), appended as given.
     """
-    step_count = np.asarray(columns["step_count"], dtype=np.int64)
-    cycle_count = np.asarray(columns["cycle_count"], dtype=np.int64)
-    step_time = np.asarray(columns["step_time_second"], dtype=np.float64)
+    out = columns if isinstance(columns, FrameColumns) else _from_mapping(columns)
+    step_count, cycle_count = out["step_count"], out["cycle_count"]
     starts, ends = step_bounds(step_count)
-    out: dict[str, np.ndarray | pd.Categorical] = {}
-    test_time = columns.get("test_time_second")
-    out["test_time_second"] = (test_time_from_step_time(step_time, starts, ends)
-                               if test_time is None else np.asarray(test_time, np.float64))
-    out["step_time_second"] = step_time
-    if "unix_time_second" in columns:
-        out["unix_time_second"] = np.asarray(columns["unix_time_second"], np.float64)
-    out["voltage_volt"] = np.asarray(columns["voltage_volt"], np.float64)
-    out["current_ampere"] = np.asarray(columns["current_ampere"], np.float64)
-    out["cycle_count"] = cycle_count
-    out["step_index"] = np.asarray(columns["step_index"], np.int64)
-    out["step_count"] = step_count
-    if "record_index" in columns:
-        out["record_index"] = np.asarray(columns["record_index"], np.int64)
-    for kind, unit in (("capacity", "ampere_hour"), ("energy", "watt_hour")):
-        short = "ah" if kind == "capacity" else "wh"
-        if f"charge_{short}" not in columns:
+    if "test_time_second" not in columns or out is columns:
+        test_time_from_step_time(out["step_time_second"], starts, ends, out=out["test_time_second"])
+    for _, _, unit in _QUANTITIES:
+        if f"step_{unit}" not in out:
             continue
-        charge = np.abs(np.asarray(columns[f"charge_{short}"], np.float64))
-        discharge = np.abs(np.asarray(columns[f"discharge_{short}"], np.float64))
-        out[f"charging_{kind}_{unit}"] = accumulate_over_cycle(charge, starts, ends, cycle_count)
-        out[f"discharging_{kind}_{unit}"] = accumulate_over_cycle(discharge, starts, ends,
-                                                                  cycle_count)
-        out[f"step_{kind}_{unit}"] = np.abs(charge - discharge)
+        charging, discharging, step = out[f"charging_{unit}"], out[f"discharging_{unit}"], \
+            out[f"step_{unit}"]
+        np.abs(charging, out=charging)
+        np.abs(discharging, out=discharging)
+        np.abs(np.subtract(charging, discharging, out=step), out=step)
+        accumulate_over_cycle(charging, starts, ends, cycle_count, out=charging)
+        accumulate_over_cycle(discharging, starts, ends, cycle_count, out=discharging)
+    frame = {name: out[name] for name in _FRAME_ORDER if name in out}
     if extra:
-        out.update(extra)
-    out["neware_step_type"] = step_type_categorical(np.asarray(step_type))
-    return pd.DataFrame(out, copy=False)
-
+        frame.update(extra)
+    frame["neware_step_type"] = step_type_categorical(np.asarray(step_type))
+    return pd.DataFrame(frame, copy=False)
 
 
 _AUX_PATTERNS = {"V": "neware_aux_v{n}_volt", "T": "neware_aux_t{n}_celsius",
