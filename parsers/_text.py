@@ -146,7 +146,8 @@ def numeric_column(frame: pd.DataFrame, column: str, path: Path, first_data_line
 
 
 def parse_numbers(column: pd.Series, header: str, path: Path, where: Callable[[int], str], *,
-                  blanks: tuple[str, ...] = ("",), decimal: str = ".") -> np.ndarray:
+                  blanks: tuple[str, ...] = ("",), decimal: str = ".", context: str = ""
+                  ) -> np.ndarray:
     """A column of text cells as float64; blank cells are NaN.
 
     Parameters
@@ -161,6 +162,8 @@ def parse_numbers(column: pd.Series, header: str, path: Path, where: Callable[[i
         Cell texts (after stripping white space) that stand for a missing value.
     decimal
         The decimal separator of the cells.
+    context
+        Put before the error message (``"table CURVE: "``).
 
     Raises
     ------
@@ -177,8 +180,8 @@ def parse_numbers(column: pd.Series, header: str, path: Path, where: Callable[[i
     bad = values.isna() & ~blank
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise FormatError(f"expected a number in column {header!r}, found {column.iloc[row]!r}",
-                          file=path, position=where(row))
+        raise FormatError(f"{context}expected a number in column {header!r}, found "
+                          f"{column.iloc[row]!r}", file=path, position=where(row))
     return values.to_numpy(dtype=np.float64)
 
 

@@ -27,7 +27,7 @@ import pandas as pd
 from labkit.data import CyclingRecord, ImpedanceRecord, Metadata, Sample
 from labkit.errors import FormatError
 from labkit.parsers._impedance import concat_spectra, impedance_frame, snake
-from labkit.parsers._text import decode, decode_head
+from labkit.parsers._text import decode, decode_head, parse_numbers
 from labkit.registry import register
 
 _TABLE_LINE = re.compile(r"^(?P<name>[A-Za-z][A-Za-z0-9_]*)\tTABLE(?:\t(?P<count>\d+))?[ \t]*$",
@@ -201,23 +201,12 @@ def _read_table(text, match, body_start, column_end, units_end, data_start, data
 
 
 def _numeric(table: _Table, column: str, decimal: str, path: Path) -> np.ndarray:
-    raw = table.rows[column]
-    if pd.api.types.is_numeric_dtype(raw.dtype):
-        return raw.to_numpy(dtype=np.float64)
-    text = raw.astype(str).str.strip()
-    cleaned = text.str.replace(",", ".", regex=False) if decimal == "," else text
-    values = pd.to_numeric(cleaned, errors="coerce")
-    bad = values.isna() & raw.notna()
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise FormatError(
-            f"table {table.name}: expected a number in column {column!r}, found {raw.iloc[row]!r}",
-            file=path, position=f"line {table.header_line + 3 + row}",
-        )
-    return values.to_numpy(dtype=np.float64)
+    return parse_numbers(table.rows[column], column, path,
+                         lambda row: f"line {table.header_line + 3 + row}", blanks=(),
+                         decimal=decimal, context=f"table {table.name}: ")
 
 
-def _is_numeric(table: _Table, column: str, decimal: str) -> bool:
+def _is_numeric(table: _Table, column: str) -> bool:
     return pd.api.types.is_numeric_dtype(table.rows[column].dtype) and bool(len(table.rows))
 
 
@@ -302,7 +291,7 @@ def _impedance(dta: _DtaFile, path: Path) -> ImpedanceRecord:
                 raise FormatError(f"ZCURVE lacks the column {needed!r}; found {table.columns}",
                                   file=path, position=f"line {table.header_line + 1}")
         values = {c: _numeric(table, c, dta.decimal, path) for c in table.columns
-                  if _is_numeric(table, c, dta.decimal) or c in _IMPEDANCE_NAMES
+                  if _is_numeric(table, c) or c in _IMPEDANCE_NAMES
                   or c in _DRIFT_CORRECTED}
         complete = ~(np.isnan(values["Freq"]) | np.isnan(values["Zreal"])
                      | np.isnan(values["Zimag"]))
@@ -378,7 +367,7 @@ def _cycling(dta: _DtaFile, path: Path) -> CyclingRecord:
                 name = None
             if name in frame:
                 name = None
-            if name is not None or _is_numeric(table, column, dta.decimal):
+            if name is not None or _is_numeric(table, column):
                 values = _numeric(table, column, dta.decimal, path)
                 frame[name or _vendor_name(column, table.units[index])] = values
             else:
