@@ -106,19 +106,25 @@ def fields(records: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def kept(records: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """The kept records: the array itself when all are kept, else one block gather."""
-    return records if keep.all() else gather(records, keep)
+    """The kept records: a view when they are one contiguous run (all, or all but some
+    leading/trailing header records), else one block gather."""
+    count = int(np.count_nonzero(keep))
+    first = int(np.argmax(keep)) if count else 0
+    if keep[first:first + count].all():
+        return records[first:first + count]
+    return gather(records, keep)
 
 
-def count_changes(*columns: np.ndarray) -> np.ndarray:
-    """Running count (from 1) of rows where any of the columns changes value."""
+def count_changes(*columns: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Running count (from 1) of rows where any of the columns changes value (into ``out``
+    when given)."""
     n = len(columns[0])
     changed = np.zeros(n, dtype=bool)
     if n:
         changed[0] = True
     for column in columns:
         changed[1:] |= column[1:] != column[:-1]
-    return np.cumsum(changed, dtype=np.int64)
+    return np.cumsum(changed, dtype=np.int64, out=out)
 
 
 _DIRECTION_TABLE = np.zeros(256, dtype=np.int8)
@@ -131,8 +137,8 @@ def direction_of(step_type: np.ndarray) -> np.ndarray:
     return _DIRECTION_TABLE[np.asarray(step_type, dtype=np.uint8)]
 
 
-def derive_cycle_count(step_type: np.ndarray) -> np.ndarray:
-    """Cycle numbers from step types (see :data:`DERIVED_CYCLE_NOTE`)."""
+def derive_cycle_count(step_type: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Cycle numbers from step types (see :data:`DERIVED_CYCLE_NOTE`), into ``out`` when given."""
     direction = direction_of(step_type)
     # Forward-fill the last charge/discharge direction over rest and other steps.
     known = direction != 0
@@ -140,7 +146,8 @@ def derive_cycle_count(step_type: np.ndarray) -> np.ndarray:
     filled = np.where(last >= 0, direction[np.maximum(last, 0)], 0)
     starts = np.zeros(len(filled), dtype=bool)
     starts[1:] = (filled[1:] == 1) & (filled[:-1] == -1)
-    return 1 + np.cumsum(starts, dtype=np.int64)
+    count = np.cumsum(starts, dtype=np.int64, out=out)
+    return np.add(count, 1, out=count)
 
 
 def step_bounds(step_count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

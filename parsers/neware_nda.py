@@ -79,6 +79,13 @@ _BTS9_RECORD = np.dtype([
 ])
 
 _DATA_ID = 85
+#: Per-step capacity/energy fields of the 86-byte and BTS 9 records -> frame row they fill.
+_CAPACITY_FIELDS = (
+    ("charge_capacity", "charging_capacity_ampere_hour"),
+    ("discharge_capacity", "discharging_capacity_ampere_hour"),
+    ("charge_energy", "charging_energy_watt_hour"),
+    ("discharge_energy", "discharging_energy_watt_hour"),
+)
 _AUX_ID = 101
 _V8_VERSIONS = frozenset({5, 6, 7, 8})
 _V22_VERSIONS = frozenset({14, 16, 17, 20, 22, 23, 24})
@@ -192,29 +199,26 @@ def _read_v8(buffer: bytes, path: Path, version: int) -> CyclingRecord:
                              & (records["index"] != 0)))
     _require_rows(data, path, begin)
     scale = nw.range_multiplier(np.array([_fixed_range(buffer)]))[0] * 1e-3  # count -> A
+    out = nw.frame_columns(len(data["index"]))
     step_type = data["step_type"]
     direction = nw.direction_of(step_type)
-    current = data["current"] * scale
+    current = np.multiply(data["current"], scale, out=out["current_ampere"])
     sign = np.where(direction != 0, direction, np.sign(current))
-    capacity = data["capacity"] * (scale / 3600)
-    energy = data["energy"] * (scale / 3600)
+    np.multiply(data["voltage"], 1e-4, out=out["voltage_volt"])
+    np.copyto(out["step_time_second"], data["step_time"], casting="unsafe")
+    np.copyto(out["unix_time_second"], data["unix_time"], casting="unsafe")
     # versions 5 and 7 count cycles from 0, 6 and 8 from 1
-    cycle = data["cycle"].astype(np.int64) + (1 if version in (5, 7) else 0)
-    columns = {
-        "step_time_second": data["step_time"].astype(np.float64),
-        "unix_time_second": data["unix_time"].astype(np.float64),
-        "voltage_volt": data["voltage"] * 1e-4,
-        "current_ampere": current,
-        "cycle_count": cycle,
-        "step_index": data["step_index"],
-        "step_count": nw.count_changes(data["step_index"]),
-        "record_index": data["index"],
-        "charge_ah": np.where(sign > 0, capacity, 0.0),
-        "discharge_ah": np.where(sign < 0, capacity, 0.0),
-        "charge_wh": np.where(sign > 0, energy, 0.0),
-        "discharge_wh": np.where(sign < 0, energy, 0.0),
-    }
-    frame = nw.cycling_frame(columns, step_type=step_type)
+    np.add(data["cycle"], 1 if version in (5, 7) else 0, out=out["cycle_count"], dtype=np.int64)
+    np.copyto(out["step_index"], data["step_index"])
+    nw.count_changes(data["step_index"], out=out["step_count"])
+    np.copyto(out["record_index"], data["index"])
+    # the record holds one capacity and energy; the step direction says which they are
+    for field, unit in (("capacity", "capacity_ampere_hour"), ("energy", "energy_watt_hour")):
+        value = np.multiply(data[field], scale / 3600, out=out[f"step_{unit}"])
+        for name, side in ((f"charging_{unit}", sign > 0), (f"discharging_{unit}", sign < 0)):
+            out[name].fill(0.0)
+            np.copyto(out[name], value, where=side)
+    frame = nw.cycling_frame(out, step_type=step_type)
     return CyclingRecord(frame, _meta(buffer, version, [nw.RAW_CYCLE_NOTE, nw.CAPACITY_NOTE]))
 
 
@@ -225,32 +229,29 @@ def _read_v22_v29(buffer: bytes, path: Path, version: int) -> CyclingRecord:
     data_records = nw.kept(records, records["identifier"] == _DATA_ID)
     data = nw.fields(data_records)
     _require_rows(data, path, begin)
+    out = nw.frame_columns(len(data_records))
     current_range = data["range"].astype(np.int64)
     current_range[current_range == 0] = _fixed_range(buffer)
-    scale = nw.range_multiplier(current_range) * 1e-3  # count -> A
-    per_hour = scale / 3600
+    # the test-time and step-capacity rows are filled later: until then they hold the
+    # count -> A and count -> Ah factors
+    scale = np.multiply(nw.range_multiplier(current_range), 1e-3, out=out["test_time_second"])
+    per_hour = np.divide(scale, 3600, out=out["step_capacity_ampere_hour"])
     if layout is _V29_RECORD:
-        unix_time = _calendar_seconds(data_records)
-        step_count = nw.count_changes(data["jump"])
+        _calendar_seconds(data_records, out=out["unix_time_second"])
+        nw.count_changes(data["jump"], out=out["step_count"])
     else:
-        unix_time = data["unix_time"].astype(np.float64)
-        step_count = nw.count_changes(data["step_index"], data["jump"])
-    columns = {
-        "step_time_second": data["step_time"] * 1e-3,
-        "unix_time_second": unix_time,
-        "voltage_volt": data["voltage"] * 1e-4,
-        "current_ampere": data["current"] * scale,
-        "cycle_count": data["cycle"].astype(np.int64) + 1,
-        "step_index": data["step_index"],
-        "step_count": step_count,
-        "record_index": data["index"],
-        "charge_ah": data["charge_capacity"] * per_hour,
-        "discharge_ah": data["discharge_capacity"] * per_hour,
-        "charge_wh": data["charge_energy"] * per_hour,
-        "discharge_wh": data["discharge_energy"] * per_hour,
-    }
+        np.copyto(out["unix_time_second"], data["unix_time"], casting="unsafe")
+        nw.count_changes(data["step_index"], data["jump"], out=out["step_count"])
+    np.multiply(data["step_time"], 1e-3, out=out["step_time_second"])
+    np.multiply(data["voltage"], 1e-4, out=out["voltage_volt"])
+    np.multiply(data["current"], scale, out=out["current_ampere"])
+    np.add(data["cycle"], 1, out=out["cycle_count"], dtype=np.int64)
+    np.copyto(out["step_index"], data["step_index"])
+    np.copyto(out["record_index"], data["index"])
+    for field, name in _CAPACITY_FIELDS:
+        np.multiply(data[field], per_hour, out=out[name])
     extra = _aux_columns(buffer, path, records, data["index"], version)
-    frame = nw.cycling_frame(columns, step_type=data["step_type"], extra=extra)
+    frame = nw.cycling_frame(out, step_type=data["step_type"], extra=extra)
     notes = [nw.RAW_CYCLE_NOTE, nw.CAPACITY_NOTE]
     if layout is _V29_RECORD:
         notes.append("unix_time_second comes from the record's wall-clock fields (whole "
@@ -258,25 +259,27 @@ def _read_v22_v29(buffer: bytes, path: Path, version: int) -> CyclingRecord:
     return CyclingRecord(frame, _meta(buffer, version, notes))
 
 
-def _calendar_seconds(records: np.ndarray) -> np.ndarray:
-    """Seconds since 1970 from the Y/M/D h:m:s fields (no time zone in the file: read as UTC).
+def _calendar_seconds(records: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Seconds since 1970 from the Y/M/D h:m:s fields (no time zone in the file: read as UTC),
+    into ``out``.
 
-    The eight bytes year(2) month day hour minute second pad are read as one
-    little-endian integer and split with shifts; the date changes rarely, so its day
-    number is worked out once per run of equal dates.
+    The four bytes year(2) month day are read as one little-endian integer; the date
+    changes rarely, so its day number is worked out once per run of equal dates. The
+    clock is summed in float64, exact for these whole numbers.
     """
     offset = records.dtype.fields["year"][1]
-    stamp = np.ndarray(len(records), "<u8", records, offset, (records.dtype.itemsize,)).copy()
-    date = stamp & 0xFFFFFFFF
+    date = np.ndarray(len(records), "<u4", records, offset, (records.dtype.itemsize,))
     starts = np.flatnonzero(np.r_[True, date[1:] != date[:-1]])
     year = (date[starts] & 0xFFFF).astype(np.int64)
     month = ((date[starts] >> 16) & 0xFF).astype(np.int64)
     day = ((date[starts] >> 24) & 0xFF).astype(np.int64)
     days = ((year - 1970) * 12 + month - 1).astype("datetime64[M]").astype("datetime64[D]")
     day_seconds = (days.astype(np.int64) + day - 1) * 86400
-    clock = (((stamp >> 32) & 0xFF) * 3600 + ((stamp >> 40) & 0xFF) * 60
-             + ((stamp >> 48) & 0xFF)).astype(np.int64)
-    return (np.repeat(day_seconds, np.diff(np.r_[starts, len(date)])) + clock).astype(np.float64)
+    np.multiply(records["hour"], 60.0, out=out)
+    np.add(out, records["minute"], out=out)
+    np.multiply(out, 60.0, out=out)
+    np.add(out, records["second"], out=out)
+    return np.add(out, np.repeat(day_seconds, np.diff(np.r_[starts, len(date)])), out=out)
 
 
 def _aux_columns(buffer: bytes, path: Path, records: np.ndarray, index: np.ndarray,
@@ -322,24 +325,19 @@ def _read_bts9(buffer: bytes, path: Path, version: int) -> CyclingRecord:
     records = _records(buffer, path, begin, length, _BTS9_RECORD)
     data = nw.fields(nw.kept(records, records["identifier"] == _DATA_ID))
     _require_rows(data, path, begin)
-    unix_time = data["unix_time_us"] * 1e-6
-    step_count = nw.count_changes(data["step_index"])
+    out = nw.frame_columns(len(data["index"]))
     step_type = data["step_type"]
-    columns = {
-        "step_time_second": data["step_time_us"] * 1e-6,
-        "unix_time_second": unix_time,
-        "voltage_volt": data["voltage"].astype(np.float64),
-        "current_ampere": data["current"] * 1e-3,
-        "cycle_count": nw.derive_cycle_count(step_type),
-        "step_index": data["step_index"],
-        "step_count": step_count,
-        "record_index": data["index"],
-        "charge_ah": np.abs(data["charge_capacity"]) / 3.6e6,
-        "discharge_ah": np.abs(data["discharge_capacity"]) / 3.6e6,
-        "charge_wh": np.abs(data["charge_energy"]) / 3.6e6,
-        "discharge_wh": np.abs(data["discharge_energy"]) / 3.6e6,
-    }
-    frame = nw.cycling_frame(columns, step_type=step_type)
+    unix_time = np.multiply(data["unix_time_us"], 1e-6, out=out["unix_time_second"])
+    np.multiply(data["step_time_us"], 1e-6, out=out["step_time_second"])
+    np.copyto(out["voltage_volt"], data["voltage"])
+    np.multiply(data["current"], 1e-3, out=out["current_ampere"])
+    nw.derive_cycle_count(step_type, out=out["cycle_count"])
+    np.copyto(out["step_index"], data["step_index"])
+    nw.count_changes(data["step_index"], out=out["step_count"])
+    np.copyto(out["record_index"], data["index"])
+    for field, name in _CAPACITY_FIELDS:
+        np.divide(np.abs(data[field]), 3.6e6, out=out[name])
+    frame = nw.cycling_frame(out, step_type=step_type)
     meta = _meta(buffer, version, [
         nw.DERIVED_CYCLE_NOTE, nw.CAPACITY_NOTE,
         "BTS 9 (nda 130) records carry no cycle field; test_time_second is the step time "
