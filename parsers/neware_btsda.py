@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import re
 import struct
-import warnings
-import xml.etree.ElementTree as ElementTree
 import zipfile
 import zlib
 from pathlib import Path
@@ -163,7 +161,13 @@ def _sniff_parquet(head: bytes, path: Path) -> bool:
           extensions=(".btsda.parquet",), kind="cycling", sniff=_sniff_parquet, priority=1)
 def read_btsda_parquet(path: Path) -> CyclingRecord:
     """Read a BTSDA export stored as Parquet (times already in seconds, smallest units)."""
-    frame = pd.read_parquet(path)
+    import pyarrow as pa
+
+    try:
+        frame = pd.read_parquet(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise FormatError(f"expected a readable Parquet file: {exc}", file=path,
+                          position="parquet file") from exc
     if not len(frame):
         raise FormatError("the export holds no records (0 rows)", file=path,
                           position="parquet row 0")
@@ -181,10 +185,12 @@ def read_btsda_parquet(path: Path) -> CyclingRecord:
           sniff=_sniff_xlsx, priority=1)
 def read_btsda_xlsx(path: Path) -> CyclingRecord:
     """Read the ``record`` sheet of a BTSDA .xlsx export; channel and start from unit/test."""
+    from python_calamine import CalamineError
+
     try:
         rows, grid, sheets = _workbook_rows(path)
-    except (ElementTree.ParseError, zipfile.BadZipFile, zlib.error, EOFError, KeyError,
-            ValueError, TypeError) as exc:
+    except (CalamineError, zipfile.BadZipFile, zlib.error, EOFError, KeyError, ValueError,
+            TypeError, OSError) as exc:
         raise FormatError(f"the workbook is damaged ({type(exc).__name__}: {exc})", file=path,
                           position="byte 0") from exc
     if rows is None:
@@ -199,22 +205,30 @@ def read_btsda_xlsx(path: Path) -> CyclingRecord:
 
 
 def _workbook_rows(path: Path) -> tuple[list[tuple] | None, dict[str, list[tuple]], list[str]]:
-    """Rows of the record sheet (None if absent), of the unit/test sheets, and sheet names."""
-    import openpyxl
+    """Rows of the record sheet (None if absent), of the unit/test sheets, and sheet names.
 
-    with warnings.catch_warnings():  # BTSDA workbooks carry no default style
-        warnings.filterwarnings("ignore", "Workbook contains no default style", UserWarning)
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    try:
-        grid = {}
-        for name in ("record", "unit", "test"):
-            if name in workbook.sheetnames:
-                sheet = workbook[name]
-                sheet.reset_dimensions()  # BTSDA writes a wrong "A1" dimension
-                grid[name] = list(sheet.iter_rows(values_only=True))
-        return grid.pop("record", None), grid, list(workbook.sheetnames)
-    finally:
-        workbook.close()
+    calamine reads the workbook from its bytes (not its name), about ten times faster than
+    openpyxl; empty cells become ``None``.
+    """
+    from python_calamine import CalamineWorkbook
+
+    with open(path, "rb") as handle:
+        workbook = CalamineWorkbook.from_filelike(handle)
+    grid = {}
+    for name in ("record", "unit", "test"):
+        if name in workbook.sheet_names:
+            rows = workbook.get_sheet_by_name(name).to_python()
+            grid[name] = [tuple(_cell(cell) for cell in row) for row in rows]
+    return grid.pop("record", None), grid, list(workbook.sheet_names)
+
+
+def _cell(value: object) -> object:
+    """Empty cells as ``None`` and whole numbers as ``int``, as Excel shows them."""
+    if value == "":
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def _xlsx_meta(grid: dict[str, list[tuple]]) -> Metadata:
