@@ -183,8 +183,11 @@ def plan_columns(labels: list[str], path: Path, position: str | None) -> ColumnP
                       frequency_scale=frequency_scale, impedance_scale=scale, notes=tuple(notes))
 
 
-def apply_plan(plan: ColumnPlan, columns: list[np.ndarray]) -> dict[str, np.ndarray]:
-    """Frequency, Z', Z'' (and |Z|, phase when given) from the planned columns."""
+def apply_plan(plan: ColumnPlan, columns: list[np.ndarray] | np.ndarray) -> dict[str, np.ndarray]:
+    """Frequency, Z', Z'' (and |Z|, phase when given) from the planned columns.
+
+    ``columns`` is a list of columns or a 2-D array of them (``values.T``).
+    """
     out = {"frequency_hertz": columns[plan.frequency] * plan.frequency_scale}
     if plan.modulus is not None and plan.phase is not None:
         modulus = columns[plan.modulus] * plan.impedance_scale

@@ -50,7 +50,7 @@ def read_chi_impedance(path: Path) -> ImpedanceRecord:
     labels = [label.strip() for label in lines[title].split(",")]
     plan = plan_columns(labels, path, f"line {title + 1}")
     values = numeric_block(lines, title + 1, path, sep=",", columns=len(labels))
-    columns = apply_plan(plan, [values[:, i] for i in range(values.shape[1])])
+    columns = apply_plan(plan, values.T)
     header = {}
     for line in lines[:title]:
         key, sep, value = line.partition("=") if "=" in line else line.partition(":")

@@ -62,7 +62,7 @@ def read_novocontrol(path: Path) -> ImpedanceRecord:
     labels = [label.strip() for label in lines[title_line].split("\t") if label.strip()]
     plan = plan_columns(labels, path, f"line {title_line + 1}")
     values = numeric_block(lines, title_line + 1, path, columns=len(labels))
-    columns = apply_plan(plan, [values[:, i] for i in range(values.shape[1])])
+    columns = apply_plan(plan, values.T)
     header = "\n".join(lines[:title_line])
     notes: list[str] = []
     extra: dict[str, float] = {}

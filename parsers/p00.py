@@ -53,7 +53,7 @@ def read_p00(path: Path) -> ImpedanceRecord:
     if declared != len(values):
         raise FormatError(f"the file declares {declared} points and holds {len(values)}",
                           file=path, position=f"line {title + 2}")
-    columns = apply_plan(plan, [values[:, i] for i in range(values.shape[1])])
+    columns = apply_plan(plan, values.T)
     extra = {_CONDITIONS[label.lower()]: values[:, i] for i, label in enumerate(labels)
              if label.lower() in _CONDITIONS}
     data = impedance_frame(columns["frequency_hertz"], columns["z_real_ohm"],

@@ -60,7 +60,7 @@ def read_relaxis(path: Path) -> ImpedanceRecord:
     for number, start in enumerate(starts):
         end = starts[number + 1] if number + 1 < len(starts) else len(lines)
         values = numeric_block(lines[:end], start + 1, path, sep="\t", columns=len(labels))
-        columns = apply_plan(plan, [values[:, i] for i in range(values.shape[1])])
+        columns = apply_plan(plan, values.T)
         extra: dict[str, np.ndarray | float] = {}
         for i, label in enumerate(labels):
             if label.endswith("|Z|"):
