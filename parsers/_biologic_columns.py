@@ -40,6 +40,11 @@ import pandas as pd
 from labkit.data import CyclingRecord, ImpedanceRecord, Metadata
 from labkit.errors import FormatError
 
+try:  # pandas >= 3: a DataFrame straight from 2-D blocks, no per-column checks or copies
+    from pandas.api.internals import create_dataframe_from_blocks
+except ImportError:  # pandas 2 (Python 3.10) makes the frame from a dict of the columns
+    create_dataframe_from_blocks = None
+
 #: Techniques whose rows are impedance spectra (names as EC-Lab writes them).
 IMPEDANCE_TECHNIQUES = frozenset({"PEIS", "GEIS", "SPEIS", "SGEIS", "ZIR"})
 
@@ -281,44 +286,128 @@ def build_record(
             raise FormatError(f"impedance data ({', '.join(meta.technique) or 'EIS'}) without "
                               f"column(s) {missing}; found {labels}", position=position)
     targets, notes = column_targets(labels, impedance)
-    columns: dict[str, np.ndarray] = {}
-    for label in labels:
-        target = targets[label]
-        if target.name in columns:
-            if _KNOWN.get(label_key(label)) == target:
-                continue  # the same quantity under an older/newer EC-Lab label
-            target = Target(_alternative_name(target.name, columns), target.scale,
-                            target.integer)
-        values = np.asarray(raw[label])
-        if target.integer:
-            columns[target.name] = _as_integer(values)
-        elif target.scale != 1.0:
-            columns[target.name] = values.astype(np.float64) * target.scale
-        else:  # an own, contiguous, writable copy (the .mpr columns are views of the file)
-            columns[target.name] = np.array(values, copy=True, order="C")
+    columns = _converted(raw, labels, targets, n_rows)
     if "cycle_count" in columns:
-        columns["cycle_count"], note = _cycle_count(columns["cycle_count"])
-        notes.append(note)
+        notes.append(_count_cycles_from_one(columns["cycle_count"]))
     elif "biologic_half_cycle" in columns:
-        columns["cycle_count"] = columns["biologic_half_cycle"] // 2 + 1
+        columns.add("cycle_count", columns["biologic_half_cycle"] // 2 + 1)
         notes.append("cycle_count = half cycle // 2 + 1 (the file has no cycle number; this is "
                      "EC-Lab's own rule, checked against its .mpt exports)")
     if not impedance and "current_ampere" not in columns and {
-            "biologic_dq_ampere_hour", "test_time_second"} <= set(columns):
-        columns["current_ampere"] = _mean_current(columns["biologic_dq_ampere_hour"],
-                                                  columns["test_time_second"])
+            "biologic_dq_ampere_hour", "test_time_second"} <= columns.names():
+        columns.add("current_ampere", _mean_current(columns["biologic_dq_ampere_hour"],
+                                                    columns["test_time_second"]))
         notes.append("current_ampere is not recorded in this file; it is dq/dt over each "
                      "interval (first row 0), as EC-Lab computes <I>/mA when exporting .mpt")
     if loop_starts is not None and len(loop_starts) > 1:
         rows = np.arange(n_rows)
-        columns["biologic_loop"] = np.searchsorted(loop_starts, rows, side="right") - 1
+        columns.add("biologic_loop", np.searchsorted(loop_starts, rows, side="right") - 1)
         notes.append("biologic_loop is EC-Lab's loop index (.mpr loop module / .mpt 'Loop k from "
                      "point number' lines), from 0")
-    frame = pd.DataFrame(columns, copy=False)  # every array is already this record's own
+    frame = columns.frame()
     if impedance:
         return _impedance_record(frame, meta, notes)
     meta = _with_notes(meta, notes)
     return CyclingRecord(frame, meta)
+
+
+class _Columns:
+    """A record's columns in order, held in 2-D blocks (rows = columns) that become the
+    DataFrame's own blocks: no per-column copy or check when the frame is made.
+
+    Parameters
+    ----------
+    names
+        Every column the blocks will hold, in record order (:meth:`add` appends more).
+    n_rows
+        Rows of the record.
+    """
+
+    def __init__(self, names: list[str], n_rows: int) -> None:
+        self.n_rows = n_rows
+        self._position = {name: index for index, name in enumerate(names)}
+        self._values: dict[str, np.ndarray] = {}
+        self._blocks: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._values
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self._values[name]
+
+    def names(self) -> set[str]:
+        """The columns filled so far."""
+        return set(self._values)
+
+    def allocate(self, names: list[str], dtype: np.dtype) -> np.ndarray:
+        """An empty block of ``dtype`` whose rows are the columns ``names``, to be filled."""
+        block = np.empty((len(names), self.n_rows), dtype=dtype)
+        self._blocks.append((block, np.array([self._position[n] for n in names], np.intp)))
+        self._values.update(zip(names, block, strict=True))
+        return block
+
+    def add(self, name: str, values: np.ndarray) -> None:
+        """Hold ``values`` (an array this record owns) as column ``name``: at its place in
+        ``names``, or after every other column when it is a new one."""
+        self._position.setdefault(name, len(self._position))
+        self._blocks.append((values.reshape(1, -1), np.array([self._position[name]], np.intp)))
+        self._values[name] = values
+
+    def frame(self) -> pd.DataFrame:
+        """The DataFrame of the columns, built on the blocks without copying them."""
+        names = tuple(self._position)
+        if create_dataframe_from_blocks is None:
+            return pd.DataFrame({name: self._values[name] for name in names}, copy=False)
+        return create_dataframe_from_blocks(self._blocks, index=pd.RangeIndex(self.n_rows),
+                                            columns=_column_index(names).view())
+
+
+@functools.lru_cache(maxsize=256)
+def _column_index(names: tuple[str, ...]) -> pd.Index:
+    """The columns Index for these names, made once (str Indexes are slow to build)."""
+    return pd.Index(names)
+
+
+def _converted(
+    raw: Mapping[str, np.ndarray], labels: list[str], targets: Mapping[str, Target],
+    n_rows: int,
+) -> _Columns:
+    """Each label's values under its target's name, in SI units: one pass per column.
+
+    Columns of one output dtype share a block. A float column of counts becomes int64
+    (or stays float when not every value is whole) in a block of its own.
+    """
+    planned: dict[str, tuple[np.ndarray, float, np.dtype | None]] = {}
+    for label in labels:
+        target = targets[label]
+        if target.name in planned:
+            if _KNOWN.get(label_key(label)) == target:
+                continue  # the same quantity under an older/newer EC-Lab label
+            target = Target(_alternative_name(target.name, planned), target.scale,
+                            target.integer)
+        values = np.asarray(raw[label])
+        if target.integer:
+            planned[target.name] = (values, 1.0, np.dtype(np.int64)) \
+                if values.dtype.kind in "iub" else (_as_integer(values), 1.0, None)
+        elif target.scale != 1.0:
+            planned[target.name] = (values, target.scale, np.dtype(np.float64))
+        else:
+            planned[target.name] = (values, 1.0, values.dtype)
+    columns = _Columns(list(planned), n_rows)
+    groups: dict[np.dtype, list[str]] = {}
+    for name, (values, _, dtype) in planned.items():
+        if dtype is None:  # already an array of this record's own
+            columns.add(name, values)
+        else:
+            groups.setdefault(dtype, []).append(name)
+    for dtype, names in groups.items():
+        for row, name in zip(columns.allocate(names, dtype), names, strict=True):
+            values, scale, _ = planned[name]
+            if scale != 1.0:
+                np.multiply(values, scale, out=row, dtype=np.float64, casting="unsafe")
+            else:
+                np.copyto(row, values, casting="unsafe")
+    return columns
 
 
 def _mean_current(dq_ampere_hour: np.ndarray, time_second: np.ndarray) -> np.ndarray:
@@ -345,18 +434,25 @@ def _alternative_name(name: str, used: Mapping[str, object]) -> str:
 
 
 def _as_integer(values: np.ndarray) -> np.ndarray:
-    """int64 when every value is a whole number (counters, flags); else float64 as written."""
-    if values.dtype.kind in "iub":
-        return values.astype(np.int64)
-    floats = values.astype(np.float64)
-    whole = np.isfinite(floats) & (np.abs(floats) < 2.0**53) & (floats == np.rint(floats))
-    return floats.astype(np.int64) if whole.all() else floats
+    """Float counts as int64 when every value is whole (below 2**53); else float64 as written.
+
+    The cast itself is the test: NaN, infinities and fractions do not survive it.
+    """
+    floats = np.asarray(values, dtype=np.float64)
+    with np.errstate(invalid="ignore"):  # NaN/inf cast to garbage, caught by the comparison
+        integers = floats.astype(np.int64)
+    if not len(integers) or (np.array_equal(integers, floats)
+                             and integers.min() > -(2**53) and integers.max() < 2**53):
+        return integers
+    return np.array(floats)  # own copy: ``values`` may be a view of the file
 
 
-def _cycle_count(cycle_number: np.ndarray) -> tuple[np.ndarray, str]:
+def _count_cycles_from_one(cycle_number: np.ndarray) -> str:
+    """Make EC-Lab's cycle number count from 1 (in place); the note that says what was done."""
     if len(cycle_number) and np.nanmin(cycle_number) == 0:
-        return cycle_number + 1, "cycle_count is EC-Lab's cycle number + 1 (EC-Lab counts from 0)"
-    return cycle_number, "cycle_count is EC-Lab's cycle number (EC-Lab counts from 1 here)"
+        cycle_number += 1
+        return "cycle_count is EC-Lab's cycle number + 1 (EC-Lab counts from 0)"
+    return "cycle_count is EC-Lab's cycle number (EC-Lab counts from 1 here)"
 
 
 def _impedance_record(
