@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import curve_fit
 
-from labkit.analysis._base import Estimate, plain
+from labkit.analysis._base import Estimate, optional_sample_value, plain
 from labkit.analysis.cycling import CycleSummary, summarize_cycles
 from labkit.data import CyclingRecord
 from labkit.errors import AnalysisError, MetadataError
@@ -145,13 +145,12 @@ def reference_capacity(
     if nominal_capacity_ampere_hour is not None:
         return float(nominal_capacity_ampere_hour), "nominal capacity given"
     if specific_capacity_milliampere_hour_per_gram is not None:
-        mass = active_mass_gram if active_mass_gram is not None else (
-            record.meta.sample.active_mass_gram)
+        mass = optional_sample_value(active_mass_gram, record, "active_mass_gram")
         if mass is None:
             raise MetadataError("active mass not given (needed with a specific capacity); "
                                 "pass active_mass_gram (CLI: --mass G)",
                                 file=record.meta.source_path)
-        return (float(mass) * float(specific_capacity_milliampere_hour_per_gram) / 1000.0,
+        return (mass * float(specific_capacity_milliampere_hour_per_gram) / 1000.0,
                 "active mass x specific capacity")
     if record.meta.sample.nominal_capacity_ampere_hour is not None:
         return float(record.meta.sample.nominal_capacity_ampere_hour), "nominal capacity in file"
