@@ -274,7 +274,7 @@ def transference_number(
     slope, intercept = np.polyfit(time[window], current[window], 1)
     residual = current[window] - (slope * time[window] + intercept)
     iss_value = float(current[window].mean())
-    noise = float(residual.std(ddof=2)) if window.sum() > 2 else math.nan
+    noise = float(residual.std(ddof=2))  # at least 3 samples (checked above)
     iss = Estimate(iss_value, noise / math.sqrt(window.sum()))
     window_second = float(time[window][-1] - time[window][0])
     drift = float(slope * window_second / iss_value)
