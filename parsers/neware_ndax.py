@@ -90,6 +90,13 @@ _SPLIT_VERSIONS: dict[int, tuple[np.dtype, float, float, float, np.dtype]] = {
     17: (_RUNINFO_V16, 1.0, 1.0, 1.0, _STEP_V16),
 }
 _FULL_VERSIONS = {2: _V2_RECORD, 5: _V5_RECORD}
+#: Per-step capacity/energy fields of the full records -> frame row they fill.
+_CAPACITY_FIELDS = (
+    ("charge_capacity", "charging_capacity_ampere_hour"),
+    ("discharge_capacity", "discharging_capacity_ampere_hour"),
+    ("charge_energy", "charging_energy_watt_hour"),
+    ("discharge_energy", "discharging_energy_watt_hour"),
+)
 
 #: Aux ``ChlType`` codes of TestInfo.xml -> BTSDA's letter (V1, T1...). 1122 is the tester's
 #: CPU temperature: BTSDA exports from the same BTS 8.5 setup label that channel "CPU".
@@ -189,35 +196,34 @@ def _no_records(member: _Member) -> FormatError:
                         _PAGE if member.version != 2 else _OLD_PAGE)
 
 
-def _full_records(data: _Member) -> tuple[dict[str, np.ndarray], np.ndarray]:
+def _full_records(data: _Member) -> tuple[nw.FrameColumns, np.ndarray]:
     records, _ = data.slots(_FULL_VERSIONS[data.version])
     if not len(records):
         raise _no_records(data)
-    scale = nw.range_multiplier(records["range"]) * 1e-3  # count -> A
-    per_hour = scale / 3600
+    out = nw.frame_columns(len(records))
+    # the test-time and step-capacity rows are filled later: until then they hold the
+    # count -> A and count -> Ah factors
+    scale = np.multiply(nw.range_multiplier(records["range"]), 1e-3, out=out["test_time_second"])
+    per_hour = np.divide(scale, 3600, out=out["step_capacity_ampere_hour"])
     months = (records["year"].astype(np.int64) - 1970) * 12 + records["month"] - 1
     days = months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) + records["day"] - 1
     unix = (days * 86400 + records["hour"].astype(np.int64) * 3600
             + records["minute"].astype(np.int64) * 60 + records["second"])
-    columns = {
-        "step_time_second": records["step_time_ms"] * 1e-3,
-        "unix_time_second": unix.astype(np.float64),
-        "voltage_volt": records["voltage"] * 1e-4,
-        "current_ampere": records["current"] * scale,
-        "cycle_count": records["cycle"].astype(np.int64) + 1,
-        "step_index": records["step_index"],
-        "step_count": nw.count_changes(records["step_index"]),
-        "record_index": records["index"],
-        "charge_ah": records["charge_capacity"] * per_hour,
-        "discharge_ah": records["discharge_capacity"] * per_hour,
-        "charge_wh": records["charge_energy"] * per_hour,
-        "discharge_wh": records["discharge_energy"] * per_hour,
-    }
-    return columns, records["step_type"]
+    np.multiply(records["step_time_ms"], 1e-3, out=out["step_time_second"])
+    np.copyto(out["unix_time_second"], unix, casting="unsafe")
+    np.multiply(records["voltage"], 1e-4, out=out["voltage_volt"])
+    np.multiply(records["current"], scale, out=out["current_ampere"])
+    np.add(records["cycle"], 1, out=out["cycle_count"], dtype=np.int64)
+    np.copyto(out["step_index"], records["step_index"])
+    nw.count_changes(records["step_index"], out=out["step_count"])
+    np.copyto(out["record_index"], records["index"])
+    for field, name in _CAPACITY_FIELDS:
+        np.multiply(records[field], per_hour, out=out[name])
+    return out, records["step_type"]
 
 
 def _split_records(data: _Member, members: dict[str, bytes],
-                   path: Path) -> tuple[dict[str, np.ndarray], np.ndarray]:
+                   path: Path) -> tuple[nw.FrameColumns, np.ndarray]:
     runinfo_dtype, capacity_unit, volt_unit, amp_unit, step_dtype = _SPLIT_VERSIONS[data.version]
     values, index = data.slots(_VI_RECORD)
     if not len(values):
@@ -261,23 +267,22 @@ def _split_records(data: _Member, members: dict[str, bytes],
         raise steps_member.error(f"expected at least {int(step_of_run[-1])} step records, found "
                                  f"{len(steps)}", _PAGE)
     row = step_number - 1
-    columns = {
-        "step_time_second": run["step_time_ms"][at] * 1e-3 + elapsed,
-        "unix_time_second": (run["unix_time"] + run["unix_ms"] * 1e-3)[at] + elapsed,
-        "voltage_volt": voltage,
-        "current_ampere": current,
-        "cycle_count": steps["cycle"].astype(np.int64)[row] + 1,
-        "step_index": steps["step_index"][row],
-        "step_count": step_number,
-        "record_index": index,
-    }
-    for kind, increment in (("ah", charge_step), ("wh", energy_step)):
-        field = "capacity" if kind == "ah" else "energy"
+    out = nw.frame_columns(len(index))
+    np.add(run["step_time_ms"][at] * 1e-3, elapsed, out=out["step_time_second"])
+    np.add((run["unix_time"] + run["unix_ms"] * 1e-3)[at], elapsed, out=out["unix_time_second"])
+    np.copyto(out["voltage_volt"], voltage)
+    np.copyto(out["current_ampere"], current)
+    np.add(steps["cycle"][row], 1, out=out["cycle_count"], dtype=np.int64)
+    np.copyto(out["step_index"], steps["step_index"][row])
+    np.copyto(out["step_count"], step_number)
+    np.copyto(out["record_index"], index)
+    for kind, increment in (("capacity_ampere_hour", charge_step), ("energy_watt_hour", energy_step)):
+        field = kind.split("_", 1)[0]
         charge = np.abs(run[f"charge_{field}"] * capacity_unit)[at]
         discharge = np.abs(run[f"discharge_{field}"] * capacity_unit)[at]
-        columns[f"charge_{kind}"] = charge + np.maximum(increment, 0)
-        columns[f"discharge_{kind}"] = discharge - np.minimum(increment, 0)
-    return columns, steps["step_type"][row]
+        np.add(charge, np.maximum(increment, 0), out=out[f"charging_{kind}"])
+        np.subtract(discharge, np.minimum(increment, 0), out=out[f"discharging_{kind}"])
+    return out, steps["step_type"][row]
 
 
 def _since_anchor(increment: np.ndarray, last_anchor: np.ndarray) -> np.ndarray:
