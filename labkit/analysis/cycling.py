@@ -167,7 +167,7 @@ def summarize_cycles(
     frame["time"] = time
     # time charging / discharging: each sample's interval counted in its step's direction
     interval = sample_intervals(time)
-    row_direction = steps.table["direction"].to_numpy()[steps.row_step - 1]
+    row_direction = steps.per_sample(steps.table["direction"])
     frame["charge_time"] = np.where(row_direction > 0, interval, 0.0)
     frame["discharge_time"] = np.where(row_direction < 0, interval, 0.0)
     frame["voltage"] = np.nan if voltage is None else voltage

@@ -111,7 +111,7 @@ def differential_capacity(
     current = np.nan_to_num(numeric(record, "current_ampere"))
     voltage = numeric(record, "voltage_volt")
     charge = interval_charge_ampere_hour(time, current)
-    direction = steps.table["direction"].to_numpy()[steps.row_step - 1]
+    direction = steps.per_sample(steps.table["direction"])
     frame = pd.DataFrame({"cycle_count": steps.row_cycle, "direction": direction,
                           "q": np.abs(charge), "voltage": voltage})
     frame = frame[(frame["direction"] != 0) & np.isfinite(frame["voltage"])]

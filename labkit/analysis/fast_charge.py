@@ -104,8 +104,8 @@ def fast_charge_metrics(
 
     time = numeric(record, "test_time_second")
     charge = interval_charge_ampere_hour(time, np.nan_to_num(numeric(record, "current_ampere")))
-    row_charge = charge_of_step[steps.row_step - 1]
-    row_cc = (table["kind"].to_numpy() == "cc_charge")[steps.row_step - 1]
+    row_charge = steps.per_sample(charge_of_step)
+    row_cc = steps.per_sample(table["kind"].to_numpy() == "cc_charge")
     step_has_cv = pd.Series(table["kind"].to_numpy() == "cv_charge").groupby(charge_of_step).any()
 
     rows = pd.DataFrame({"charge": row_charge, "time": time, "q": charge, "cc": row_cc})

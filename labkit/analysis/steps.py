@@ -113,6 +113,10 @@ class Steps:
         """The rows of the step table whose ``kind`` is one of ``kinds``."""
         return self.table[self.table["kind"].isin(kinds)]
 
+    def per_sample(self, per_step: np.ndarray | pd.Series) -> np.ndarray:
+        """A value per step (in step-table order) spread to every sample of the record."""
+        return np.asarray(per_step)[self.row_step - 1]
+
 
 def detect_steps(record: CyclingRecord, parameters: StepParameters | None = None) -> Steps:
     """Segment ``record`` into steps from its current and voltage.
