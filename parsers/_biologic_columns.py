@@ -339,12 +339,23 @@ class _Columns:
         """The columns filled so far."""
         return set(self._values)
 
-    def allocate(self, names: list[str], dtype: np.dtype) -> np.ndarray:
-        """An empty block of ``dtype`` whose rows are the columns ``names``, to be filled."""
-        block = np.empty((len(names), self.n_rows), dtype=dtype)
-        self._blocks.append((block, np.array([self._position[n] for n in names], np.intp)))
-        self._values.update(zip(names, block, strict=True))
-        return block
+    def allocate(self, groups: Mapping[np.dtype, list[str]]) -> list[np.ndarray]:
+        """Empty blocks to fill, one per dtype, whose rows are the columns named.
+
+        They share one allocation: fresh memory is mapped in on first touch, and one
+        large (huge-page) allocation is faulted in several times faster than one per
+        block (on a 3.6 MB file that was 6 of the 8 ms the conversion took).
+        """
+        sizes = [len(names) * self.n_rows * dtype.itemsize for dtype, names in groups.items()]
+        starts = np.cumsum([0] + [-(-size // _ALIGN) * _ALIGN for size in sizes])
+        arena = np.empty(int(starts[-1]), dtype=np.uint8)
+        blocks = []
+        for (dtype, names), start, size in zip(groups.items(), starts[:-1], sizes, strict=True):
+            block = arena[start:start + size].view(dtype).reshape(len(names), self.n_rows)
+            self._blocks.append((block, np.array([self._position[n] for n in names], np.intp)))
+            self._values.update(zip(names, block, strict=True))
+            blocks.append(block)
+        return blocks
 
     def add(self, name: str, values: np.ndarray) -> None:
         """Hold ``values`` (an array this record owns) as column ``name``: at its place in
@@ -360,6 +371,9 @@ class _Columns:
             return pd.DataFrame({name: self._values[name] for name in names}, copy=False)
         return create_dataframe_from_blocks(self._blocks, index=pd.RangeIndex(self.n_rows),
                                             columns=_column_index(names).view())
+
+
+_ALIGN = 64  # bytes: every block starts on a cache line
 
 
 @functools.lru_cache(maxsize=256)
@@ -391,8 +405,10 @@ def _converted(
                 if values.dtype.kind in "iub" else (_as_integer(values), 1.0, None)
         elif target.scale != 1.0:
             planned[target.name] = (values, target.scale, np.dtype(np.float64))
-        else:
+        elif values.dtype.kind in "biufc":
             planned[target.name] = (values, 1.0, values.dtype)
+        else:  # not numbers (not in a block of raw memory): a copy of its own
+            planned[target.name] = (np.array(values), 1.0, None)
     columns = _Columns(list(planned), n_rows)
     groups: dict[np.dtype, list[str]] = {}
     for name, (values, _, dtype) in planned.items():
@@ -400,8 +416,8 @@ def _converted(
             columns.add(name, values)
         else:
             groups.setdefault(dtype, []).append(name)
-    for dtype, names in groups.items():
-        for row, name in zip(columns.allocate(names, dtype), names, strict=True):
+    for block, names in zip(columns.allocate(groups), groups.values(), strict=True):
+        for row, name in zip(block, names, strict=True):
             values, scale, _ = planned[name]
             if scale != 1.0:
                 np.multiply(values, scale, out=row, dtype=np.float64, casting="unsafe")
