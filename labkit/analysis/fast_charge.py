@@ -127,14 +127,14 @@ def fast_charge_metrics(
     })
     reference = total if nominal is None else pd.Series(float(nominal), index=total.index)
     target = soc_target * reference
-    result["time_to_80_percent_second"] = [
-        _time_to(part["elapsed"].to_numpy(), part["q_cumulative"].to_numpy(), target[key])
-        for key, part in grouped]
+    curves = {key: (part["elapsed"].to_numpy(), part["q_cumulative"].to_numpy())
+              for key, part in grouped}
+    result["time_to_80_percent_second"] = [_time_to(*curve, target[key])
+                                           for key, curve in curves.items()]
     for minutes in (10, 15):
-        reached = [_capacity_at(part["elapsed"].to_numpy(), part["q_cumulative"].to_numpy(),
-                                60.0 * minutes) for _, part in grouped]
+        reached = np.array([_capacity_at(*curve, 60.0 * minutes) for curve in curves.values()])
         result[f"capacity_in_{minutes}_min_ampere_hour"] = reached
-        result[f"soc_in_{minutes}_min"] = np.asarray(reached) / reference.to_numpy()
+        result[f"soc_in_{minutes}_min"] = reached / reference.to_numpy()
     cc_capacity = rows[rows["cc"]].groupby("charge")["q"].sum().reindex(total.index, fill_value=0.0)
     has_cv = step_has_cv.reindex(total.index, fill_value=False).to_numpy()
     result["cc_fraction"] = cc_capacity.to_numpy() / total.to_numpy()
