@@ -236,20 +236,23 @@ def _read_v22_v29(buffer: bytes, path: Path, version: int) -> CyclingRecord:
     # count -> A and count -> Ah factors
     scale = np.multiply(nw.range_multiplier(current_range), 1e-3, out=out["test_time_second"])
     per_hour = np.divide(scale, 3600, out=out["step_capacity_ampere_hour"])
-    if layout is _V29_RECORD:
-        _calendar_seconds(data_records, out=out["unix_time_second"])
+    unix = out["unix_time_second"]
+    plan = [(np.multiply, "step_time", 1e-3, out["step_time_second"]),
+            (np.multiply, "voltage", 1e-4, out["voltage_volt"]),
+            (np.multiply, "current", scale, out["current_ampere"]),
+            (np.add, "cycle", np.int64(1), out["cycle_count"]),
+            (None, "step_index", None, out["step_index"]),
+            (None, "index", None, out["record_index"]),
+            *((np.multiply, field, per_hour, out[name]) for field, name in _CAPACITY_FIELDS)]
+    if layout is _V29_RECORD:  # the clock part of the wall-clock time, summed in float64
+        plan += [(np.multiply, "hour", 60.0, unix), (np.add, unix, "minute", unix),
+                 (np.multiply, unix, 60.0, unix), (np.add, unix, "second", unix)]
+        nw.fill_rows(data_records, plan)
+        _add_calendar_days(data_records, unix)
         nw.count_changes(data["jump"], out=out["step_count"])
     else:
-        np.copyto(out["unix_time_second"], data["unix_time"], casting="unsafe")
+        nw.fill_rows(data_records, [*plan, (None, "unix_time", None, unix)])
         nw.count_changes(data["step_index"], data["jump"], out=out["step_count"])
-    np.multiply(data["step_time"], 1e-3, out=out["step_time_second"])
-    np.multiply(data["voltage"], 1e-4, out=out["voltage_volt"])
-    np.multiply(data["current"], scale, out=out["current_ampere"])
-    np.add(data["cycle"], 1, out=out["cycle_count"], dtype=np.int64)
-    np.copyto(out["step_index"], data["step_index"])
-    np.copyto(out["record_index"], data["index"])
-    for field, name in _CAPACITY_FIELDS:
-        np.multiply(data[field], per_hour, out=out[name])
     extra = _aux_columns(buffer, path, records, data["index"], version)
     frame = nw.cycling_frame(out, step_type=data["step_type"], extra=extra)
     notes = [nw.RAW_CYCLE_NOTE, nw.CAPACITY_NOTE]
@@ -259,13 +262,12 @@ def _read_v22_v29(buffer: bytes, path: Path, version: int) -> CyclingRecord:
     return CyclingRecord(frame, _meta(buffer, version, notes))
 
 
-def _calendar_seconds(records: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """Seconds since 1970 from the Y/M/D h:m:s fields (no time zone in the file: read as UTC),
-    into ``out``.
+def _add_calendar_days(records: np.ndarray, clock: np.ndarray) -> np.ndarray:
+    """Add the seconds from 1970 to each record's date (Y/M/D fields; no time zone in the
+    file: read as UTC) to ``clock``, the seconds since that day's midnight.
 
     The four bytes year(2) month day are read as one little-endian integer; the date
-    changes rarely, so its day number is worked out once per run of equal dates. The
-    clock is summed in float64, exact for these whole numbers.
+    changes rarely, so its day number is worked out once per run of equal dates.
     """
     offset = records.dtype.fields["year"][1]
     date = np.ndarray(len(records), "<u4", records, offset, (records.dtype.itemsize,))
@@ -275,11 +277,7 @@ def _calendar_seconds(records: np.ndarray, out: np.ndarray) -> np.ndarray:
     day = ((date[starts] >> 24) & 0xFF).astype(np.int64)
     days = ((year - 1970) * 12 + month - 1).astype("datetime64[M]").astype("datetime64[D]")
     day_seconds = (days.astype(np.int64) + day - 1) * 86400
-    np.multiply(records["hour"], 60.0, out=out)
-    np.add(out, records["minute"], out=out)
-    np.multiply(out, 60.0, out=out)
-    np.add(out, records["second"], out=out)
-    return np.add(out, np.repeat(day_seconds, np.diff(np.r_[starts, len(date)])), out=out)
+    return np.add(clock, np.repeat(day_seconds, np.diff(np.r_[starts, len(date)])), out=clock)
 
 
 def _aux_columns(buffer: bytes, path: Path, records: np.ndarray, index: np.ndarray,
