@@ -526,14 +526,15 @@ def _shoulders(log_tau: np.ndarray, gamma: np.ndarray, peaks: np.ndarray) -> np.
 
 def _find_peaks(
     log_tau: np.ndarray, gamma: np.ndarray, minimum_fraction: float, isolated: bool
-) -> list[tuple[int, int, int, float]]:
-    """(start, peak, stop, sign) of the peaks of gamma and of its negative lobes.
+) -> list[tuple[int, int, int, float, bool]]:
+    """(start, peak, stop, sign, major) of the peaks of gamma and of its negative lobes.
 
     A peak counts when its prominence is at least ``minimum_fraction`` of the
     highest |gamma|, or (with ``isolated``, for gamma >= 0, whose zero stretches
     separate real features) when it stands on its own (prominence at least half
     its height) above 1e-4 of the highest: a small arc far from a large one, as a
-    bulk arc next to a blocking-electrode feature, is still a peak. Each sign is
+    bulk arc next to a blocking-electrode feature, is still a peak (``major`` is
+    False for those). Each sign is
     treated apart (gamma clipped at zero); a peak's region runs to the minima
     between it and its neighbours of the same sign.
     """
@@ -546,14 +547,14 @@ def _find_peaks(
         indices, properties = find_peaks(np.concatenate([[0.0], part, [0.0]]), prominence=0.0)
         prominence = properties["prominences"]
         height = part[indices - 1]
-        keep = (prominence >= minimum_fraction * top) | (
-            isolated & (prominence >= 0.5 * height) & (height >= 1e-4 * top))
-        indices = indices[keep] - 1
+        major = prominence >= minimum_fraction * top
+        keep = major | (isolated & (prominence >= 0.5 * height) & (height >= 1e-4 * top))
+        indices, major = indices[keep] - 1, major[keep]
         for i, peak in enumerate(indices):
             start = 0 if i == 0 else indices[i - 1] + int(np.argmin(part[indices[i - 1]:peak]))
             stop = (len(part) - 1 if i == len(indices) - 1
                     else peak + int(np.argmin(part[peak:indices[i + 1] + 1])))
-            regions.append((start, int(peak), stop, sign))
+            regions.append((start, int(peak), stop, sign, bool(major[i])))
     return sorted(regions, key=lambda r: r[1])
 
 
@@ -674,11 +675,16 @@ def _peaks(
     non_negative: bool,
 ) -> tuple[DrtPeak, ...]:
     regions = _find_peaks(log_tau, gamma, prominence, isolated=non_negative)
+    areas = np.array([sign * np.trapezoid(np.maximum(sign * gamma[a:b + 1], 0.0),
+                                          log_tau[a:b + 1]) for a, _, b, sign, _ in regions])
+    # A small isolated peak must carry a quarter of R_inf: smaller ones are noise blips.
+    keep = [major or area >= 0.25 * max(r_inf, 0.0)
+            for (_, _, _, _, major), area in zip(regions, areas, strict=True)]
+    regions = [r for r, k in zip(regions, keep, strict=True) if k]
+    areas = areas[np.array(keep, dtype=bool)] if len(areas) else areas
     if not regions:
         return ()
-    areas = np.array([sign * np.trapezoid(np.maximum(sign * gamma[a:b + 1], 0.0),
-                                          log_tau[a:b + 1]) for a, _, b, sign in regions])
-    taus = np.exp(log_tau[[p for _, p, _, _ in regions]])
+    taus = np.exp(log_tau[[p for _, p, _, _, _ in regions]])
     peaks = [
         DrtPeak(float(t), float(r), float(t / r) if r > 0 else float("nan"),
                 float(1.0 / (2.0 * math.pi * t)), None, float(r), "drt_area")
@@ -689,7 +695,7 @@ def _peaks(
         weight = 1.0 / modulus if weighting == "modulus" else np.full(len(modulus),
                                                                       1.0 / modulus.max())
         bounds = (math.exp(log_tau.min()) / 10.0, math.exp(log_tau.max()) * 10.0)
-        peak_index = np.array([p for _, p, _, _ in regions])
+        peak_index = np.array([p for _, p, _, _, _ in regions])
         shoulder = _shoulders(log_tau, gamma, peak_index)
         seeds_tau = np.concatenate([taus, np.exp(log_tau[shoulder])])
         seeds_r = np.concatenate([areas, gamma[shoulder] * 1.5])
