@@ -414,3 +414,92 @@ def test_generated_btsda_csv_units_sign_and_cycle_accumulation(tmp_path: Path) -
     assert list(data["neware_step_type"].astype(str)) == ["CC Chg"] * 2 + ["CC DChg"] * 2 + [
         "CC Chg"]
     assert data["unix_time_second"].iloc[0] == pytest.approx(1704067201.0)
+
+
+def _per_step_frame_inputs(rows: int) -> dict[str, np.ndarray]:
+    """Random Neware quantities: steps of 1-9 rows, cycles of 1-3 steps, per-step capacities."""
+    rng = np.random.default_rng(7)
+    step_count = np.cumsum(rng.random(rows) < 0.2) + 1
+    steps = int(step_count[-1])
+    cycle_of_step = np.cumsum(rng.random(steps) < 0.4) + 1
+    columns = {
+        "step_time_second": rng.random(rows) * 10,
+        "unix_time_second": 1.7e9 + np.arange(rows, dtype=np.float64),
+        "voltage_volt": rng.random(rows) + 3,
+        "current_ampere": rng.standard_normal(rows),
+        "cycle_count": cycle_of_step[step_count - 1].astype(np.int64),
+        "step_index": (step_count % 5).astype(np.uint16),
+        "step_count": step_count.astype(np.int64),
+        "record_index": np.arange(1, rows + 1, dtype=np.uint32),
+    }
+    for name in ("charge_ah", "discharge_ah", "charge_wh", "discharge_wh"):
+        columns[name] = rng.standard_normal(rows)
+    return columns
+
+
+def test_frame_columns_filled_in_place_give_the_plain_mapping_frame() -> None:
+    columns = _per_step_frame_inputs(500)
+    step_type = np.where(columns["current_ampere"] > 0, 1, 2).astype(np.uint8)
+    plain = nw.cycling_frame(columns, step_type=step_type)
+    rows = nw.frame_columns(500)
+    for name, values in columns.items():
+        target = {"charge_ah": "charging_capacity_ampere_hour",
+                  "discharge_ah": "discharging_capacity_ampere_hour",
+                  "charge_wh": "charging_energy_watt_hour",
+                  "discharge_wh": "discharging_energy_watt_hour"}.get(name, name)
+        np.copyto(rows[target], values, casting="unsafe")
+    in_place = nw.cycling_frame(rows, step_type=step_type)
+    pd.testing.assert_frame_equal(in_place, plain, check_exact=True)
+    # the frame's columns are the blocks' rows, not copies
+    assert np.shares_memory(in_place["voltage_volt"].to_numpy(), rows["voltage_volt"])
+    # independent check of the per-cycle accumulation: a loop over the steps
+    charge = np.abs(columns["charge_ah"])
+    expected = np.empty(500)
+    carried, cycle = 0.0, None
+    step_count, cycle_count = columns["step_count"], columns["cycle_count"]
+    for step in np.unique(step_count):
+        where = np.flatnonzero(step_count == step)
+        if cycle_count[where[0]] != cycle:
+            carried, cycle = 0.0, cycle_count[where[0]]
+        expected[where] = charge[where] + carried
+        carried += charge[where[-1]]
+    np.testing.assert_allclose(in_place["charging_capacity_ampere_hour"], expected, rtol=1e-12)
+    np.testing.assert_array_equal(in_place["step_capacity_ampere_hour"],
+                                  np.abs(charge - np.abs(columns["discharge_ah"])))
+
+
+def test_fill_rows_chunked_equals_whole_column_arithmetic() -> None:
+    rows = 2 * nw.CHUNK_ROWS + 17
+    dtype = np.dtype([("a", "<i4"), ("b", "u1"), ("c", "<f4"), ("d", "<u8")])
+    rng = np.random.default_rng(3)
+    records = np.zeros(rows, dtype)
+    records["a"] = rng.integers(-2**31, 2**31 - 1, rows)
+    records["b"] = rng.integers(0, 255, rows)
+    records["c"] = rng.standard_normal(rows).astype(np.float32)
+    records["d"] = rng.integers(0, 2**53, rows)
+    scale = rng.random(rows)
+    out = np.empty((4, rows))
+    count = np.empty(rows, dtype=np.int64)
+    nw.fill_rows(records, [(np.multiply, "a", scale, out[0]), (np.multiply, "b", 60.0, out[1]),
+                           (np.add, out[1], "b", out[1]), (None, "c", None, out[2]),
+                           (np.multiply, "d", 1e-3, out[3]), (np.add, "a", np.int64(1), count)])
+    expected = [records["a"] * scale, records["b"] * 60.0 + records["b"],
+                records["c"].astype(np.float64), records["d"] * 1e-3]
+    for got, want in zip(out, expected, strict=True):
+        np.testing.assert_array_equal(got.view(np.uint64), want.view(np.uint64))
+    np.testing.assert_array_equal(count, records["a"].astype(np.int64) + 1)
+
+
+def test_kept_records_view_one_run_and_gather_scattered_ones() -> None:
+    records = np.zeros(10, np.dtype([("identifier", "u1"), ("value", "<f8")]))
+    records["value"] = np.arange(10)
+    records["identifier"] = 85
+    records["identifier"][[0, 1, 9]] = 170
+    keep = records["identifier"] == 85
+    one_run = nw.kept(records, keep)
+    assert np.shares_memory(one_run, records)
+    np.testing.assert_array_equal(one_run["value"], np.arange(2, 9))
+    keep[5] = False
+    scattered = nw.kept(records, keep)
+    np.testing.assert_array_equal(scattered["value"], [2, 3, 4, 6, 7, 8])
+    assert not nw.kept(records, np.zeros(10, bool)).size
