@@ -16,9 +16,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from labkit.data import CyclingRecord, ImpedanceRecord
+from labkit.data import CyclingRecord, ImpedanceRecord, Metadata
 from labkit.errors import FormatError
-from labkit.parsers._biologic_columns import column_targets
+from labkit.parsers import _biologic_columns as biologic_columns
+from labkit.parsers._biologic_columns import build_record, column_targets
 from labkit.parsers.biologic_mpr import read_modules, read_mpr, read_records
 from labkit.parsers.biologic_mpt import read_mpt
 from labkit.registry import read
@@ -436,3 +437,44 @@ def test_mpt_comma_decimals_and_crlf(tmp_path: Path) -> None:
     assert record.data["voltage_volt"].tolist() == [3.25]
     assert record.data["current_ampere"].tolist() == pytest.approx([-1.5e-4])
     assert record.data["cycle_count"].tolist() == [1]
+
+
+def test_record_frame_is_the_same_without_the_pandas_block_api(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # pandas 2 (Python 3.10) has no pandas.api.internals: the frame then comes from a dict
+    ids, records, n = _gcpl_records()
+    path = tmp_path / "synthetic.mpr"
+    path.write_bytes(_synthetic_mpr(ids, records, n))
+    from_blocks = read_mpr(path)
+    monkeypatch.setattr(biologic_columns, "create_dataframe_from_blocks", None)
+    from_dict = read_mpr(path)
+    pd.testing.assert_frame_equal(from_blocks.data, from_dict.data, check_exact=True)
+    assert from_blocks.meta == from_dict.meta
+
+
+def test_records_own_their_columns(tmp_path: Path) -> None:
+    ids, records, n = _gcpl_records()
+    path = tmp_path / "synthetic.mpr"
+    path.write_bytes(_synthetic_mpr(ids, records, n))
+    first, second = read_mpr(path), read_mpr(path)
+    first.data.loc[0, "voltage_volt"] = -1.0
+    first.data.columns.name = "changed"
+    assert second.data["voltage_volt"].iloc[0] == pytest.approx(3.5)
+    assert second.data.columns.name is None
+    assert read_mpr(path).data["voltage_volt"].iloc[0] == pytest.approx(3.5)
+
+
+@pytest.mark.parametrize(("cycle_number", "expected", "dtype"), [
+    ([0.0, 0.0, 1.0], [1, 1, 2], np.int64),  # whole, counted from 0: + 1
+    ([1.0, 2.0, 2.0], [1, 2, 2], np.int64),  # counted from 1: as written
+    ([0.0, 1.0, np.nan], [1.0, 2.0, np.nan], np.float64),  # a gap keeps floats
+    ([1.0, 1.5, 2.0], [1.0, 1.5, 2.0], np.float64),  # not counts: as written
+    ([1.0, 2.0**53, 2.0], [1.0, 2.0**53, 2.0], np.float64),  # beyond exact integers
+])
+def test_cycle_number_becomes_integer_only_when_every_value_is_whole(
+        cycle_number: list[float], expected: list[float], dtype: type) -> None:
+    raw = {"time/s": np.array([0.0, 1.0, 2.0]), "Ewe/V": np.array([3.5, 3.6, 3.7], np.float32),
+           "cycle number": np.array(cycle_number)}
+    data = build_record(raw, Metadata(technique=("GCPL",))).data
+    assert data["cycle_count"].dtype == dtype
+    np.testing.assert_array_equal(data["cycle_count"], expected)
