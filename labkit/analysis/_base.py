@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -16,35 +15,9 @@ import pandas as pd
 
 from labkit.data import CyclingRecord
 from labkit.errors import MetadataError, SchemaError
+from labkit.uncertainty import Estimate, finite_or_none
 
 SECONDS_PER_HOUR = 3600.0
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A number with its standard error (``nan`` when it cannot be estimated).
-
-    Attributes
-    ----------
-    value
-        Best estimate.
-    stderr
-        One-sigma standard uncertainty, same unit as ``value``.
-    """
-
-    value: float
-    stderr: float = math.nan
-
-    def to_dict(self) -> dict[str, float | None]:
-        """``{"value": x, "stderr": s}`` with non-finite numbers as ``None``."""
-        return {"value": _finite_or_none(self.value), "stderr": _finite_or_none(self.stderr)}
-
-
-def _finite_or_none(value: float | None) -> float | None:
-    if value is None:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
 
 
 def plain(value: Any) -> Any:
@@ -60,7 +33,7 @@ def plain(value: Any) -> Any:
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float):
-        return _finite_or_none(value)
+        return finite_or_none(value)
     if value is pd.NA:
         return None
     return value

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -34,6 +34,7 @@ from labkit.eis.circuit import Circuit, Leaf, Parallel, Series
 from labkit.eis.fit import FitResult
 from labkit.eis.guess import arc_slots
 from labkit.errors import AnalysisError, MetadataError
+from labkit.uncertainty import Estimate
 
 #: Upper limits (F/cm, capacitance × cell constant) of the Irvine-Sinclair-West classes.
 CAPACITANCE_CLASSES: tuple[tuple[str, float, str], ...] = (
@@ -46,29 +47,13 @@ CAPACITANCE_CLASSES: tuple[tuple[str, float, str], ...] = (
 
 
 @dataclass(frozen=True)
-class Quantity:
-    """A value with its standard error and the inputs it came from."""
-
-    value: float
-    stderr: float
-    inputs: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """``{"value", "stderr"}`` plus the inputs."""
-        out: dict[str, Any] = {"value": self.value, "stderr": self.stderr}
-        if self.inputs:
-            out["inputs"] = self.inputs
-        return out
-
-
-@dataclass(frozen=True)
 class ArcInterpretation:
     """One arc: its resistance, effective capacitance, assignment and the evidence."""
 
     resistor: str
     capacitive_element: str
-    resistance_ohm: Quantity
-    capacitance_farad: Quantity
+    resistance_ohm: Estimate
+    capacitance_farad: Estimate
     capacitance_method: str
     normalised_capacitance_farad_per_centimeter: float
     role: str
@@ -94,8 +79,8 @@ class Interpretation:
 
     circuit: str
     arcs: tuple[ArcInterpretation, ...]
-    conductivity_siemens_per_centimeter: dict[str, Quantity]
-    area_specific_resistance_ohm_square_centimeter: dict[str, Quantity]
+    conductivity_siemens_per_centimeter: dict[str, Estimate]
+    area_specific_resistance_ohm_square_centimeter: dict[str, Estimate]
     geometry: dict[str, float | None]
     notes: tuple[str, ...]
 
@@ -150,14 +135,14 @@ def effective_capacitance(q: float, alpha: float, resistance: float, *,
 
 
 def _propagate(function: Callable[[np.ndarray], float], names: Sequence[str],
-               result: FitResult) -> Quantity:
+               result: FitResult) -> Estimate:
     """Value and standard error of ``function(values of names)`` by the delta method."""
     values = np.array([result.value(n) for n in names])
     value = float(function(values))
     covariance = result.covariance()
     varied = [n for n in names if n in covariance.index]
     if not varied:
-        return Quantity(value, 0.0)
+        return Estimate(value, 0.0)
     gradient = []
     for name in varied:
         i = list(names).index(name)
@@ -168,7 +153,7 @@ def _propagate(function: Callable[[np.ndarray], float], names: Sequence[str],
     gradient = np.array(gradient)
     block = covariance.loc[varied, varied].to_numpy()
     variance = float(gradient @ block @ gradient)
-    return Quantity(value, math.sqrt(variance) if variance >= 0 else math.nan)
+    return Estimate(value, math.sqrt(variance) if variance >= 0 else math.nan)
 
 
 def _arc_parts(circuit: Circuit) -> list[tuple[str, str, Callable, list[str]]]:
@@ -307,7 +292,7 @@ def _resistance_sum(result: FitResult, names: list[str]) -> tuple[float, float]:
 
 def _conductivities(result: FitResult, arcs: list[ArcInterpretation], area: float,
                     thickness: float, area_tol: float, thickness_tol: float
-                    ) -> dict[str, Quantity]:
+                    ) -> dict[str, Estimate]:
     groups: dict[str, list[str]] = {}
     for arc in arcs:
         if arc.role in ("bulk", "grain_boundary"):
@@ -320,7 +305,7 @@ def _conductivities(result: FitResult, arcs: list[ArcInterpretation], area: floa
         sigma = thickness / (r * area)
         from_fit = sigma * r_err / r
         from_geometry = sigma * math.hypot(thickness_tol / thickness, area_tol / area)
-        out[role] = Quantity(sigma, math.hypot(from_fit, from_geometry), {
+        out[role] = Estimate(sigma, math.hypot(from_fit, from_geometry), inputs={
             "resistance_ohm": {"value": r, "stderr": r_err, "from": names},
             "stderr_from_fit": from_fit, "stderr_from_geometry": from_geometry,
             "formula": "L / (R A)"})
@@ -328,7 +313,7 @@ def _conductivities(result: FitResult, arcs: list[ArcInterpretation], area: floa
 
 
 def _area_specific(result: FitResult, arcs: list[ArcInterpretation], area: float,
-                   area_tol: float) -> dict[str, Quantity]:
+                   area_tol: float) -> dict[str, Estimate]:
     names = [a.resistor for a in arcs if a.role in ("interface", "surface_layer")]
     if not names:
         return {}
@@ -337,7 +322,7 @@ def _area_specific(result: FitResult, arcs: list[ArcInterpretation], area: float
     stderr = total * math.hypot(r_err / r, area_tol / area)
     inputs = {"resistance_ohm": {"value": r, "stderr": r_err, "from": names}}
     return {
-        "total": Quantity(total, stderr, {**inputs, "formula": "R A (both interfaces)"}),
-        "per_interface": Quantity(total / 2, stderr / 2,
-                                  {**inputs, "formula": "R A / 2 (one interface of two)"}),
+        "total": Estimate(total, stderr, inputs={**inputs, "formula": "R A (both interfaces)"}),
+        "per_interface": Estimate(total / 2, stderr / 2,
+                                  inputs={**inputs, "formula": "R A / 2 (one interface of two)"}),
     }

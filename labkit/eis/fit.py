@@ -32,6 +32,7 @@ from labkit.eis.circuit import Circuit
 from labkit.eis.elements import FrequencyGrid
 from labkit.eis.guess import Features, initial_guesses
 from labkit.errors import FitError
+from labkit.uncertainty import Estimate, finite_or_none
 
 WEIGHTINGS = ("modulus", "proportional", "unit")
 
@@ -43,17 +44,15 @@ _STALE_RESTARTS = 3
 
 
 @dataclass(frozen=True)
-class ParameterEstimate:
-    """A fitted parameter: value, standard error, unit, and whether it was fitted."""
+class ParameterEstimate(Estimate):
+    """A fitted parameter: an :class:`~labkit.uncertainty.Estimate` that knows whether it
+    was fitted (``vary``) or held fixed."""
 
-    value: float
-    stderr: float
-    unit: str
     vary: bool = True
 
-    def to_dict(self) -> dict[str, float]:
-        """``{"value": .., "stderr": ..}`` as the CLI prints it."""
-        return {"value": self.value, "stderr": self.stderr}
+    def to_dict(self) -> dict[str, float | None]:
+        """``{"value": .., "stderr": ..}`` as the CLI prints parameters."""
+        return {"value": finite_or_none(self.value), "stderr": finite_or_none(self.stderr)}
 
 
 @dataclass(frozen=True)
