@@ -77,7 +77,9 @@ def _best_times(readers: dict[str, Callable[[], object]], repeat: int) -> dict[s
 
     Every reader is warmed up once; then the readers run in turn ``repeat`` times (a
     reader slower than SLOW_SECONDS once), so a burst of load on the shared machine
-    hits them alike.
+    hits them alike. Each turn starts with the next reader: the one that runs right
+    after the others finds the caches and the allocator's free memory as they left
+    them, and a fixed order gave the first reader (labkit) that handicap on every file.
     """
     sink = io.StringIO()
     best: dict[str, float] = {}
@@ -92,7 +94,8 @@ def _best_times(readers: dict[str, Callable[[], object]], repeat: int) -> dict[s
             except Exception:  # a tool failing on a file is a result, not an error
                 continue
         for turn in range(repeat):
-            for name in list(best):
+            names = list(best)
+            for name in names[turn % len(names):] + names[:turn % len(names)]:
                 if turn and best[name] > SLOW_SECONDS:
                     continue
                 start = time.perf_counter()
