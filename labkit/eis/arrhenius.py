@@ -39,6 +39,7 @@ from scipy.optimize import least_squares
 
 from labkit.data import ImpedanceRecord
 from labkit.errors import AnalysisError, MetadataError
+from labkit.uncertainty import Estimate
 
 #: Boltzmann constant in eV/K.
 BOLTZMANN_EV_PER_KELVIN = 8.617333262e-5
@@ -52,22 +53,6 @@ _FILENAME_TEMPERATURE = re.compile(
     r"(?:^|[_\-\s])(-?\d+(?:[.p]\d+)?)\s*"
     r"(?:(?:deg(?:ree)?s?C?|°C)(?=$|[_\-\s.])|C(?=$|[_\s.]))",
     re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A value with its standard error (and unit)."""
-
-    value: float
-    stderr: float
-    unit: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        """``{"value", "stderr"}`` (and ``unit`` when it has one)."""
-        out: dict[str, Any] = {"value": self.value, "stderr": self.stderr}
-        if self.unit:
-            out["unit"] = self.unit
-        return out
 
 
 @dataclass(frozen=True, eq=False)
