@@ -304,11 +304,9 @@ def build_record(
         columns.add("biologic_loop", np.searchsorted(loop_starts, rows, side="right") - 1)
         notes.append("biologic_loop is EC-Lab's loop index (.mpr loop module / .mpt 'Loop k from "
                      "point number' lines), from 0")
-    frame = columns.frame()
     if impedance:
-        return _impedance_record(frame, meta, notes)
-    meta = _with_notes(meta, notes)
-    return CyclingRecord(frame, meta)
+        return _impedance_record(columns, meta, notes)
+    return CyclingRecord(columns.frame(), _with_notes(meta, notes))
 
 
 class _Columns:
@@ -363,6 +361,20 @@ class _Columns:
         self._position.setdefault(name, len(self._position))
         self._blocks.append((values.reshape(1, -1), np.array([self._position[name]], np.intp)))
         self._values[name] = values
+
+    def keep_rows(self, keep: np.ndarray) -> None:
+        """Keep only the rows where ``keep`` (a boolean mask) is true."""
+        names = list(self._position)
+        self._blocks = [(block[:, keep], positions) for block, positions in self._blocks]
+        self._values = {names[p]: row for block, positions in self._blocks
+                        for row, p in zip(block, positions, strict=True)}
+        self.n_rows = int(np.count_nonzero(keep))
+
+    def insert_first(self, name: str, values: np.ndarray) -> None:
+        """Hold ``values`` (an array this record owns) as a new first column ``name``."""
+        self._position = {name: 0, **{n: p + 1 for n, p in self._position.items()}}
+        self._blocks = [(block, positions + 1) for block, positions in self._blocks]
+        self.add(name, values)
 
     def frame(self) -> pd.DataFrame:
         """The DataFrame of the columns, built on the blocks without copying them."""
@@ -472,30 +484,30 @@ def _count_cycles_from_one(cycle_number: np.ndarray) -> str:
 
 
 def _impedance_record(
-    frame: pd.DataFrame, meta: Metadata, notes: list[str]
+    columns: _Columns, meta: Metadata, notes: list[str]
 ) -> ImpedanceRecord:
-    frequency = frame["frequency_hertz"].to_numpy(dtype=np.float64)
+    frequency = np.asarray(columns["frequency_hertz"], dtype=np.float64)
     not_impedance = frequency == 0
     if not_impedance.any():
         notes.append(f"{int(not_impedance.sum())} rows with freq/Hz = 0 (not impedance points) "
                      "were dropped")
-        frame = frame.loc[~not_impedance].reset_index(drop=True)
+        columns.keep_rows(~not_impedance)
         frequency = frequency[~not_impedance]
-    frame.insert(0, "spectrum", _spectrum_index(frame, frequency))
+    columns.insert_first("spectrum", _spectrum_index(columns, frequency))
     notes.append("spectrum starts a new value where the cycle number or loop changes or the "
                  "frequency sweep restarts; z_imag_ohm = -(-Im(Z)/Ohm)")
-    return ImpedanceRecord(frame, _with_notes(meta, notes))
+    return ImpedanceRecord(columns.frame(), _with_notes(meta, notes))
 
 
-def _spectrum_index(frame: pd.DataFrame, frequency: np.ndarray) -> np.ndarray:
+def _spectrum_index(columns: _Columns, frequency: np.ndarray) -> np.ndarray:
     """0-based spectrum number: a new spectrum where cycle/loop changes or f restarts."""
     n = len(frequency)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
     boundary = np.zeros(n, dtype=bool)
     for column in ("cycle_count", "biologic_loop"):
-        if column in frame:
-            values = frame[column].to_numpy()
+        if column in columns:
+            values = columns[column]
             boundary[1:] |= values[1:] != values[:-1]
     step = np.diff(np.log(np.abs(frequency) + np.finfo(float).tiny))
     if step.size:
