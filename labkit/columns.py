@@ -15,6 +15,7 @@ have a negative ``z_imag_ohm``).
 
 from __future__ import annotations
 
+import functools
 import re
 
 #: Cycling (time-series) columns: name -> description.
@@ -90,6 +91,7 @@ _UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
 _SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 
 
+@functools.lru_cache(maxsize=4096)
 def unit_of(column: str) -> str:
     """The unit a column name spells, or ``""`` for counts and labels.
 
@@ -104,6 +106,7 @@ def unit_of(column: str) -> str:
     return ""
 
 
+@functools.lru_cache(maxsize=4096)
 def is_valid_name(column: str) -> bool:
     """Whether a column name is snake_case as labkit requires of every column."""
     return bool(_SNAKE.match(column))

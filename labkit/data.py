@@ -152,9 +152,8 @@ class _Record:
         for column, dtype in dtypes.items():
             if not isinstance(column, str) or not is_valid_name(column):
                 raise SchemaError(f"column name {column!r} is not snake_case", file=where)
-            if (column in self.known_columns or unit_of(column)) and not (
-                pd.api.types.is_numeric_dtype(dtype)
-            ):
+            numeric = getattr(dtype, "kind", "") in "biufc" or pd.api.types.is_numeric_dtype(dtype)
+            if not numeric and (column in self.known_columns or unit_of(column)):
                 raise SchemaError(f"column {column!r} must be numeric, is {dtype}", file=where)
         missing = [c for c in self.required_columns if c not in dtypes.index]
         if missing:
