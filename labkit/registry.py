@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import functools
 import importlib
 import pkgutil
 import struct
@@ -111,6 +112,7 @@ def register(
             raise RuntimeError(f"format {name!r} registered twice")
         _FORMATS[name] = Format(name, vendor, description, tuple(extensions), kind, sniff,
                                 reader, priority, version)
+        _ranked.cache_clear()
         return reader
 
     return decorate
@@ -187,13 +189,7 @@ def detect(path: str | PathLike[str]) -> Format:
     if not head:
         raise FormatError("file is empty (0 bytes); expected instrument data", file=path,
                           position="byte 0")
-    suffix = "".join(path.suffixes[-2:]).lower()
-    # Most specific first: higher priority, then a matching extension, then the listing
-    # order; the first sniffer that recognises the head decides, so a typical file runs
-    # a handful of sniffers instead of all of them.
-    ranked = sorted(formats(), key=lambda f: (
-        -f.priority, not any(suffix.endswith(ext) for ext in f.extensions)))
-    for fmt in ranked:
+    for fmt in _ranked("".join(path.suffixes[-2:]).lower()):
         if _sniffs(fmt, head, path):
             return fmt
     raise FormatError(
@@ -202,6 +198,15 @@ def detect(path: str | PathLike[str]) -> Format:
         file=path,
         position="byte 0",
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _ranked(suffix: str) -> tuple[Format, ...]:
+    """Formats most specific first for a file name ending in ``suffix``: higher priority,
+    then a matching extension, then the listing order. The first sniffer that recognises
+    a head decides, so a typical file runs a handful of sniffers instead of all of them."""
+    return tuple(sorted(formats(), key=lambda f: (
+        -f.priority, not any(suffix.endswith(ext) for ext in f.extensions))))
 
 
 def _sniffs(fmt: Format, head: bytes, path: Path) -> bool:
