@@ -108,3 +108,13 @@ def test_parsers_never_import_the_top_level_folder_name():
     offenders = [p.name for p in (root / "parsers").glob("*.py")
                  if "from parsers" in p.read_text() or "import parsers" in p.read_text()]
     assert offenders == [], "parsers must import as labkit.parsers"
+
+
+def test_command_line_help_does_not_import_pandas():
+    import subprocess
+    import sys
+
+    code = ("import sys, labkit.cli; labkit.cli.build_parser(); "
+            "print('pandas' in sys.modules, 'numpy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"], "CLI start-up pulls in heavy modules"

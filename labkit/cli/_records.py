@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from labkit.data import CyclingRecord, ImpedanceRecord, Record
 from labkit.errors import SchemaError
+
+if TYPE_CHECKING:  # the record types pull in pandas: only when a command runs
+    from labkit.data import CyclingRecord, ImpedanceRecord, Record
 
 #: Sample options several analysis commands take (all floats).
 _SAMPLE_OPTIONS = {
@@ -33,11 +36,15 @@ def _read_as(path: str, kind: type[Record], expected: str, found: str) -> Record
 
 def cycling_record(path: str) -> CyclingRecord:
     """Read ``path`` as a cycling record."""
+    from labkit.data import CyclingRecord
+
     return _read_as(path, CyclingRecord, "a cycling (time-series) file", "impedance spectra")
 
 
 def impedance_record(path: str) -> ImpedanceRecord:
     """Read ``path`` as an impedance record."""
+    from labkit.data import ImpedanceRecord
+
     return _read_as(path, ImpedanceRecord, "impedance spectra", "a cycling (time-series) file")
 
 
