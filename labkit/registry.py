@@ -10,7 +10,6 @@ provenance (path, SHA-256, size, format, parser version).
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
 import functools
 import importlib
@@ -89,7 +88,6 @@ class Format:
 
 
 _FORMATS: dict[str, Format] = {}
-_HASHER = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="labkit-sha256")
 _BROKEN: dict[str, str] = {}
 _loaded = False
 
@@ -248,8 +246,6 @@ def read(path: str | PathLike[str], format: str | None = None) -> Record:
     """
     path = _existing_file(path)
     fmt = get_format(format) if format else detect(path)
-    # hashlib releases the GIL: the SHA-256 runs on another core while the parser works.
-    digest = _HASHER.submit(sha256_of, path)
     try:
         record = fmt.read(path)
     except LabkitError as exc:
@@ -262,12 +258,10 @@ def read(path: str | PathLike[str], format: str | None = None) -> Record:
             f"{fmt.name} parser could not make sense of the content: {type(exc).__name__}: {exc}",
             file=path,
         ) from exc
-    finally:
-        sha256 = digest.result()
     meta = dataclasses.replace(
         record.meta,
         source_path=str(path),
-        source_sha256=sha256,
+        source_sha256=sha256_of(path),
         source_size_byte=path.stat().st_size,
         file_format=fmt.name,
         parser_version=f"{__version__}+{fmt.name}.{fmt.version}",
