@@ -116,8 +116,10 @@ def _fsync_folder(folder: Path) -> None:
 
 def sha256_of(path: str | PathLike[str]) -> str:
     """SHA-256 of a file's bytes, hex."""
-    digest = hashlib.sha256()
     with open(path, "rb") as handle:
+        if hasattr(hashlib, "file_digest"):  # Python >= 3.11: no intermediate copies
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+        digest = hashlib.sha256()
         while chunk := handle.read(1 << 20):
             digest.update(chunk)
-    return digest.hexdigest()
+        return digest.hexdigest()
