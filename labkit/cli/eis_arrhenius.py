@@ -5,16 +5,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from labkit.cli import EXIT_INPUT_ERROR, EXIT_OK, Outcome, add_json_flag, command_group
+from labkit.cli import EXIT_INPUT_ERROR, EXIT_OK, Outcome, add_json_flag
+from labkit.cli._eis import add_spectra_input, eis_command
 from labkit.cli._records import number
-
-EIS_HELP = "impedance analysis: circuit fitting, DRT, conductivity"
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
     """Add ``eis arrhenius``."""
-    group = command_group(subcommands, "eis", EIS_HELP)
-    arrhenius = group.add_parser(
+    arrhenius = eis_command(
+        subcommands,
         "arrhenius",
         help="Arrhenius (and VTF) fit of bulk, grain-boundary and total conductivity vs T",
         description=(
@@ -27,7 +26,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
             "(it is listed with its error; the others are used)."
         ),
     )
-    arrhenius.add_argument("files", metavar="FILE", nargs="+", help="impedance files")
+    add_spectra_input(arrhenius, spectrum=False, workers=True)
     arrhenius.add_argument("--area", metavar="CM2", type=float, required=True,
                            help="electrode area, cm²")
     arrhenius.add_argument("--thickness", metavar="CM", type=float, required=True,
@@ -43,8 +42,6 @@ def register(subcommands: argparse._SubParsersAction) -> None:
                            help="sigma*T = A exp(-Ea/kT) (default) or sigma = sigma0 exp(-Ea/kT)")
     arrhenius.add_argument("--vtf", action="store_true",
                            help="also fit VTF sigma = A T^-1/2 exp(-B/(T-T0)) (>= 4 temperatures)")
-    arrhenius.add_argument("--workers", metavar="N", type=int, default=1,
-                           help="worker processes for the circuit fits (default: 1)")
     add_json_flag(arrhenius)
     arrhenius.set_defaults(handler=_arrhenius)
 

@@ -5,16 +5,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from labkit.cli import EXIT_INPUT_ERROR, EXIT_OK, Outcome, add_json_flag, command_group
+from labkit.cli import EXIT_INPUT_ERROR, EXIT_OK, Outcome, add_json_flag
+from labkit.cli._eis import add_spectra_input, eis_command
 from labkit.cli._records import number
-
-EIS_HELP = "impedance analysis: circuit fitting, DRT, conductivity"
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
     """Add ``eis drt``."""
-    group = command_group(subcommands, "eis", EIS_HELP)
-    drt = group.add_parser(
+    drt = eis_command(
+        subcommands,
         "drt",
         help="distribution of relaxation times (Tikhonov, RBF) with peaks",
         description=(
@@ -25,9 +24,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
             "Exit code 1 when any file or spectrum failed."
         ),
     )
-    drt.add_argument("files", metavar="FILE", nargs="+", help="impedance files labkit reads")
-    drt.add_argument("--spectrum", metavar="N", type=int,
-                     help="only spectrum N (from 0) of each file")
+    add_spectra_input(drt, spectrum=True, workers=True)
     drt.add_argument("--lambda-method", choices=("gcv", "lcurve"), default="gcv",
                      help="how lambda is chosen (default: gcv)")
     drt.add_argument("--lambda", dest="lambda_value", metavar="X", type=float,
@@ -42,8 +39,6 @@ def register(subcommands: argparse._SubParsersAction) -> None:
                      help="residuals relative to |Z| (default) or absolute")
     drt.add_argument("--no-refine", action="store_true",
                      help="report DRT peak areas without the ZARC refinement")
-    drt.add_argument("--workers", metavar="N", type=int, default=1,
-                     help="worker processes for the batch (default: 1)")
     add_json_flag(drt)
     drt.set_defaults(handler=_drt)
 
@@ -52,8 +47,6 @@ def _drt(args: argparse.Namespace) -> Outcome:
     from labkit.eis.drt import drt
     from labkit.eis.spectra_batch import SpectrumJob, entry_of, read_jobs, run_jobs
 
-    if args.workers < 1:
-        raise SystemExit("labkit eis drt: error: --workers must be at least 1")
     items, _ = read_jobs(args.files, args.spectrum)
     jobs = [item for item in items if isinstance(item, SpectrumJob)]
     outcomes = iter(run_jobs(

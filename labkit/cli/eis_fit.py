@@ -5,15 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from labkit.cli import EXIT_INPUT_ERROR, EXIT_OK, Outcome, add_json_flag, command_group
-
-EIS_HELP = "impedance analysis: circuit fitting, DRT, conductivity"
+from labkit.cli import EXIT_INPUT_ERROR, EXIT_OK, Outcome, add_json_flag
+from labkit.cli._eis import add_spectra_input, eis_command
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
     """Add ``eis fit``."""
-    group = command_group(subcommands, "eis", EIS_HELP)
-    fit = group.add_parser(
+    fit = eis_command(
+        subcommands,
         "fit",
         help="fit an equivalent circuit to impedance spectra (no start values needed)",
         description=(
@@ -25,7 +24,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
             "Exit code 1 when any file or fit failed."
         ),
     )
-    fit.add_argument("files", metavar="FILE", nargs="+", help="impedance files labkit reads")
+    add_spectra_input(fit, spectrum=True, workers=True)
     which = fit.add_mutually_exclusive_group()
     which.add_argument("--circuit", metavar="C",
                        help="circuit in impedance.py syntax, e.g. 'R0-p(R1,CPE1)-p(R2,CPE2)-CPE3'")
@@ -33,14 +32,10 @@ def register(subcommands: argparse._SubParsersAction) -> None:
                        help="named solid-electrolyte model (default: pellet); "
                             "pellet, pellet-bulk, symmetric-li, symmetric-li-gb, "
                             "composite-cathode, randles")
-    fit.add_argument("--spectrum", metavar="N", type=int,
-                     help="fit only spectrum N (from 0) of each file")
     fit.add_argument("--area", metavar="CM2", type=float, help="electrode area, cm²")
     fit.add_argument("--thickness", metavar="CM", type=float, help="electrolyte thickness, cm")
     fit.add_argument("--weighting", choices=("modulus", "proportional", "unit"),
                      default="modulus", help="residual weighting (default: modulus)")
-    fit.add_argument("--workers", metavar="N", type=int, default=1,
-                     help="worker processes for the batch (default: 1)")
     add_json_flag(fit)
     fit.set_defaults(handler=_fit)
 
@@ -52,8 +47,6 @@ def _fit(args: argparse.Namespace) -> Outcome:
     from labkit.eis.models import get_model
     from labkit.errors import FormatError, LabkitError
 
-    if args.workers < 1:
-        raise SystemExit("labkit eis fit: error: --workers must be at least 1")
     circuit = args.circuit or get_model(args.model or "pellet").circuit
     # Li | SE | Li models: report the interface arcs as area-specific resistance.
     symmetric = bool(args.model and args.model.startswith("symmetric"))

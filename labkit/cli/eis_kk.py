@@ -5,16 +5,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from labkit.cli import EXIT_INPUT_ERROR, EXIT_OK, Outcome, add_json_flag, command_group
+from labkit.cli import EXIT_INPUT_ERROR, EXIT_OK, Outcome, add_json_flag
+from labkit.cli._eis import add_spectra_input, eis_command
 from labkit.cli._records import number
-
-EIS_HELP = "impedance analysis: circuit fitting, DRT, conductivity"
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
     """Add ``eis kk``."""
-    group = command_group(subcommands, "eis", EIS_HELP)
-    kk = group.add_parser(
+    kk = eis_command(
+        subcommands,
         "kk",
         help="linear Kramers-Kronig validity test (Schönleber 2014)",
         description=(
@@ -25,9 +24,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
             "tested (an invalid spectrum is a result, not a failure)."
         ),
     )
-    kk.add_argument("files", metavar="FILE", nargs="+", help="impedance files labkit reads")
-    kk.add_argument("--spectrum", metavar="N", type=int,
-                    help="only spectrum N (from 0) of each file")
+    add_spectra_input(kk, spectrum=True, workers=False)
     kk.add_argument("--max-residual", metavar="PERCENT", type=float, default=1.0,
                     help="largest residual, %% of |Z|, of a valid spectrum (default: 1)")
     kk.add_argument("--mu", metavar="C", type=float, default=0.85,
