@@ -111,35 +111,30 @@ class Setpoint:
 
 
 def _to_ampere(value: float, unit: str, cell: Cell) -> float:
-    if unit == "A":
-        return value
-    if unit == "mA":
-        return value * 1e-3
-    if unit == "C":
-        if cell.nominal_capacity_ampere_hour is None:
-            raise ProtocolError("a C-rate needs the cell's nominal capacity")
-        return value * cell.nominal_capacity_ampere_hour
-    if unit == "mA/cm2":
-        if cell.area_square_centimeter is None:
-            raise ProtocolError("a current density needs the cell's area")
-        return value * 1e-3 * cell.area_square_centimeter
-    raise ProtocolError(f"unknown current unit {unit!r}; expected one of {CURRENT_UNITS}")
+    return _resolve(value, unit, cell, "A", "current", "a C-rate")
 
 
 def _to_ampere_hour(value: float, unit: str, cell: Cell) -> float:
-    if unit == "Ah":
+    return _resolve(value, unit, cell, "Ah", "capacity", "a capacity fraction")
+
+
+def _resolve(value: float, unit: str, cell: Cell, base: str, quantity: str,
+             c_meaning: str) -> float:
+    """``value`` in ``base`` (A or Ah) from ``base``, milli-``base``, C or milli-``base``/cm²."""
+    if unit == base:
         return value
-    if unit == "mAh":
+    if unit == f"m{base}":
         return value * 1e-3
     if unit == "C":
         if cell.nominal_capacity_ampere_hour is None:
-            raise ProtocolError("a capacity fraction needs the cell's nominal capacity")
+            raise ProtocolError(f"{c_meaning} needs the cell's nominal capacity")
         return value * cell.nominal_capacity_ampere_hour
-    if unit == "mAh/cm2":
+    if unit == f"m{base}/cm2":
         if cell.area_square_centimeter is None:
-            raise ProtocolError("an areal capacity needs the cell's area")
+            raise ProtocolError(f"an areal {quantity} needs the cell's area")
         return value * 1e-3 * cell.area_square_centimeter
-    raise ProtocolError(f"unknown capacity unit {unit!r}; expected one of {CAPACITY_UNITS}")
+    raise ProtocolError(f"unknown {quantity} unit {unit!r}; expected one of "
+                        f"{(base, f'm{base}', 'C', f'm{base}/cm2')}")
 
 
 @dataclass(frozen=True)
