@@ -109,11 +109,11 @@ def _ingest_process(source: Path, store: Path, workers: int = 2) -> subprocess.P
 
 @pytest.mark.slow
 def test_kill_9_mid_batch_then_rerun_ingests_each_file_exactly_once(tmp_path, example_files):
-    source = _source_folder(tmp_path, example_files, copies=10)
+    source = _source_folder(tmp_path, example_files, copies=25)  # ~3 s of work on 2 cores
     files = sorted(source.rglob("*.csv"))
     store_path = tmp_path / "store"
     done_after_kill = []
-    for delay in (1.0, 1.3, 1.6, 1.9):
+    for delay in (0.8, 1.1, 1.4, 1.7):
         process = _ingest_process(source, store_path)
         time.sleep(delay)
         os.killpg(process.pid, signal.SIGKILL)
