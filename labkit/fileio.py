@@ -13,6 +13,7 @@ import hashlib
 import os
 import re
 import tempfile
+import time
 from collections.abc import Iterator
 from os import PathLike
 from pathlib import Path
@@ -78,16 +79,30 @@ def _temp_prefix(target: Path) -> str:
     return f".{target.name}.pid{os.getpid()}."
 
 
+#: A temp file older than this is a leftover even if its writer's pid is in use again.
+STALE_TEMPORARY_SECOND = 3600.0
+
+
 def remove_dead_temporaries(folder: Path) -> int:
     """Delete temp files under ``folder`` whose writing process no longer runs.
 
-    Returns the number removed. Only files named by :func:`atomic_write` /
-    :func:`atomic_temp_path` are considered.
+    A writer counts as gone when its pid does not exist, is a zombie (killed but not
+    yet reaped, common for orphans in containers), or the file is older than
+    :data:`STALE_TEMPORARY_SECOND` (the pid may have been reused). Returns the number
+    removed. Only files named by :func:`atomic_write` / :func:`atomic_temp_path` are
+    considered.
     """
     removed = 0
+    now = time.time()
     for temp in folder.rglob(".*.tmp"):
         match = _TEMP_NAME.match(temp.name)
-        if match is None or _alive(int(match.group("pid"))):
+        if match is None:
+            continue
+        try:
+            stale = now - temp.stat().st_mtime > STALE_TEMPORARY_SECOND
+        except FileNotFoundError:
+            continue
+        if not stale and _alive(int(match.group("pid"))):
             continue
         with contextlib.suppress(FileNotFoundError):
             temp.unlink()
@@ -102,7 +117,12 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:  # Linux: a zombie has exited; only its process-table entry remains
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            state = handle.read().rsplit(b")", 1)[1].split()[0]
+        return state != b"Z"
+    except (OSError, IndexError):
+        return True
 
 
 def _fsync_folder(folder: Path) -> None:
