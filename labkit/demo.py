@@ -49,11 +49,11 @@ class DemoReport:
 
     def text(self) -> str:
         """A table for people."""
-        lines = [f"{'quantity':<44}{'labkit':>14}{'± stderr':>12}{'truth':>12}"]
+        lines = [f"{'quantity':<50}{'labkit':>14}{'± stderr':>12}{'truth':>12}"]
         for row in self.rows:
             stderr = "" if row["stderr"] is None else f"{row['stderr']:.3g}"
             truth = "" if row["truth"] is None else f"{row['truth']:.4g}"
-            lines.append(f"{row['quantity']:<44}{row['value']:>14.4g}{stderr:>12}{truth:>12}")
+            lines.append(f"{row['quantity']:<50}{row['value']:>14.4g}{stderr:>12}{truth:>12}")
         lines.append("")
         lines += [f"{name:<20} {path}" for name, path in self.files.items()]
         return "\n".join(lines)
