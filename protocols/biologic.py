@@ -65,6 +65,7 @@ from labkit.protocols.schedule import (
     Schedule,
     Setpoint,
     Step,
+    walk_steps,
 )
 
 _WIDTH = 20
@@ -606,16 +607,7 @@ _TECHNIQUES = {_MB: _modulo_bat, _GCPL: _gcpl, _GCPL7: _gcpl, _OCV: _ocv, _PEIS:
 
 def _resolve_gotos(items: tuple, reader: _Reader) -> tuple:
     """``@t1_ns5`` goto markers -> the label of the first step at or after that sequence."""
-    flat: list[Step] = []
-
-    def walk(entries):
-        for entry in entries:
-            if isinstance(entry, Loop):
-                walk(entry.steps)
-            else:
-                flat.append(entry)
-
-    walk(items)
+    flat = [step for step, _ in walk_steps(items)]
 
     def sequence(label: str) -> tuple[int, int]:
         t, ns = re.match(r"t(\d+)_ns(\d+)", label).groups()

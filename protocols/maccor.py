@@ -39,6 +39,7 @@ from labkit.protocols.schedule import (
     Schedule,
     Setpoint,
     Step,
+    walk_steps,
 )
 
 _TYPE_WIDTH = 8
@@ -336,7 +337,7 @@ def parse_maccor(path: Path) -> Schedule:
 def _extract_safety(items: tuple) -> tuple[tuple, Safety]:
     """Voltage ends that jump to End on every powered and rest step are channel safety
     limits: take them off the steps and into :class:`Safety`."""
-    flat = [s for s in _flatten(items) if s.kind != "eis"]
+    flat = [s for s, _ in walk_steps(items) if s.kind != "eis"]
     last = flat[-1] if flat else None
     common = None
     for step in flat:
@@ -365,13 +366,6 @@ def _extract_safety(items: tuple) -> tuple[tuple, Safety]:
         return tuple(out)
 
     return strip(items), safety
-
-
-def _flatten(items) -> list[Step]:
-    out: list[Step] = []
-    for item in items:
-        out += _flatten(item.steps) if isinstance(item, Loop) else [item]
-    return out
 
 
 def _goto_labels(codes: list[str]) -> dict[int, str]:

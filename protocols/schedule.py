@@ -275,6 +275,16 @@ class Loop:
     label: str = ""
 
 
+def walk_steps(items: tuple[Step | Loop, ...], loops: tuple[Loop, ...] = ()
+               ) -> Iterator[tuple[Step, tuple[Loop, ...]]]:
+    """Every step of a step/loop tree in order, with the loops enclosing it."""
+    for item in items:
+        if isinstance(item, Loop):
+            yield from walk_steps(item.steps, (*loops, item))
+        else:
+            yield item, loops
+
+
 @dataclass(frozen=True)
 class Problem:
     """A rule a schedule breaks."""
@@ -313,15 +323,7 @@ class Schedule:
 
     def flat_steps(self) -> Iterator[tuple[Step, tuple[Loop, ...]]]:
         """Every step in order with the loops enclosing it (outermost first)."""
-
-        def walk(items, loops):
-            for item in items:
-                if isinstance(item, Loop):
-                    yield from walk(item.steps, (*loops, item))
-                else:
-                    yield item, loops
-
-        yield from walk(self.steps, ())
+        return walk_steps(self.steps)
 
     def labelled(self) -> Schedule:
         """A copy where every step and loop has a unique label (``step_1``, ``loop_1``...)."""
