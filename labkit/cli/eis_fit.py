@@ -36,6 +36,13 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     fit.add_argument("--thickness", metavar="CM", type=float, help="electrolyte thickness, cm")
     fit.add_argument("--weighting", choices=("modulus", "proportional", "unit"),
                      default="modulus", help="residual weighting (default: modulus)")
+    fit.add_argument("--engine", choices=("lmfit", "vectorised"), default="lmfit",
+                     help="final local fit: lmfit's least_squares from the best global start "
+                          "(default), or labkit's vectorised Levenberg-Marquardt alone "
+                          "(same optimum, about 3x faster for large batches)")
+    fit.add_argument("--dask", metavar="ADDRESS",
+                     help="fit on a Dask cluster (scheduler address, e.g. tcp://host:8786; "
+                          "needs the 'dask' extra); --workers is then ignored")
     add_json_flag(fit)
     fit.set_defaults(handler=_fit)
 
@@ -76,7 +83,8 @@ def _fit(args: argparse.Namespace) -> Outcome:
             jobs.append(len(entries))
             entries.append({"file": str(path), "spectrum": index})
             spectra.append((frequency, impedance))
-    results = fit_batch(spectra, circuit, workers=args.workers, weighting=args.weighting)
+    results = fit_batch(spectra, circuit, workers=args.workers, client=args.dask,
+                        weighting=args.weighting, engine=args.engine)
     for position, result in zip(jobs, results, strict=True):
         entry = entries[position]
         if isinstance(result, FailedFit):

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from labkit.eis.fit import FitResult, checked_spectrum, constraints_from
+from labkit.eis.fit import ENGINES, WEIGHTINGS, FitResult, checked_spectrum, constraints_from
 from labkit.eis.vectorised import fit_spectra_together
 from labkit.errors import FitError, LabkitError
 
@@ -63,6 +63,11 @@ def _fit_chunk(chunk: Sequence[Spectrum], circuit: str, warm_start: bool,
     return results
 
 
+def _check_choice(option: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise FitError(f"{option} must be one of {choices}, got {value!r}")
+
+
 def _ceil_div(count: int, size: int) -> int:
     return -(-count // max(size, 1))
 
@@ -102,8 +107,17 @@ def fit_batch(
         Most spectra fitted together in one vectorised pass (one task on a cluster); it
         bounds the memory (about 20 kB per spectrum of 60 points) for batches of 100,000.
     fit_options
-        Passed to :func:`labkit.eis.fit.fit_circuit` (weighting, fixed, bounds, shared...).
+        Passed to :func:`labkit.eis.fit.fit_circuit` (weighting, engine, fixed, bounds,
+        shared...).
+
+    Raises
+    ------
+    FitError
+        On a bad ``workers``, ``weighting`` or ``engine`` (a spectrum that cannot be fitted
+        gives a :class:`FailedFit` instead).
     """
+    _check_choice("weighting", fit_options.get("weighting", "modulus"), WEIGHTINGS)
+    _check_choice("engine", fit_options.get("engine", "lmfit"), ENGINES)
     spectra = list(spectra)
     if not spectra:
         return []

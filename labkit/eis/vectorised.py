@@ -25,6 +25,7 @@ from labkit.eis.fit import (
     _GOOD_ENOUGH,
     _RANDOM_RESTARTS,
     _STALE_RESTARTS,
+    ENGINES,
     Constraints,
     FitResult,
     _Mapping,
@@ -33,6 +34,7 @@ from labkit.eis.fit import (
     _starting_vectors,
 )
 from labkit.eis.guess import Arc, canonical_arc_order, spectrum_features
+from labkit.eis.lmfit_polish import polish_with_lmfit
 from labkit.errors import FitError
 
 _MAX_ITERATIONS = 200
@@ -172,6 +174,7 @@ def fit_spectra_together(
     restarts: int = _RANDOM_RESTARTS,
     seed: int = 0,
     warm_start: bool = True,
+    engine: str = "lmfit",
 ) -> list[FitResult]:
     """Fit one circuit to many checked spectra at once (see the module doc).
 
@@ -184,7 +187,7 @@ def fit_spectra_together(
         Circuit string or :class:`Circuit`.
     constraints
         Fixed, bounded and shared parameters and start values, the same for every spectrum.
-    weighting, peaks, starts, restarts, seed
+    weighting, peaks, starts, restarts, seed, engine
         As for :func:`labkit.eis.fit.fit_circuit`.
     warm_start
         Let a spectrum the first guess did not settle start from a settled neighbour.
@@ -192,8 +195,11 @@ def fit_spectra_together(
     Raises
     ------
     FitError
-        On an unknown parameter, an empty bound, a bad weighting or too few points.
+        On an unknown parameter, an empty bound, a bad weighting or engine, or too few
+        points.
     """
+    if engine not in ENGINES:
+        raise FitError(f"engine must be one of {ENGINES}, got {engine!r}")
     circuit = circuit if isinstance(circuit, Circuit) else Circuit(circuit)
     constraints = constraints or Constraints()
     mapping = _Mapping(circuit, constraints)
@@ -207,7 +213,7 @@ def fit_spectra_together(
         group = [spectra[i] for i in members]
         with np.errstate(all="ignore"):
             fitted = _fit_group(circuit, mapping, constraints, group, weighting, peaks,
-                                starts, restarts, seed, warm_start)
+                                starts, restarts, seed, warm_start, engine)
         for index, result in zip(members, fitted, strict=True):
             results[index] = result
     return results
@@ -215,7 +221,7 @@ def fit_spectra_together(
 
 def _fit_group(circuit: Circuit, mapping: _Mapping, constraints: Constraints, group,
                weighting: str, peaks: list[Arc] | None, starts: int, restarts: int,
-               seed: int, warm_start: bool) -> list[FitResult]:
+               seed: int, warm_start: bool, engine: str) -> list[FitResult]:
     frequency = np.vstack([f for f, _ in group])
     z = np.vstack([impedance for _, impedance in group])
     batch = _Batch(circuit, mapping, frequency, z, weighting)
@@ -276,6 +282,9 @@ def _fit_group(circuit: Circuit, mapping: _Mapping, constraints: Constraints, gr
         p_free, _ = mapping.free_values(best_x[i])
         ordered = canonical_arc_order(circuit, mapping.full(p_free), mapping.locked)
         x = mapping.to_x(ordered[free])
+        if engine == "lmfit":
+            results.append(polish_with_lmfit(problem, x, weighting, int(tried[i])))
+            continue
         message = "converged" if best_ok[i] else "iteration limit reached"
         results.append(_result(problem, x, float(best_cost[i]), bool(best_ok[i]), message,
                                weighting, int(tried[i])))
