@@ -172,7 +172,11 @@ def _diffusion_root(tau: float, grid: FrequencyGrid) -> np.ndarray:
 @element("Wo", ["Z0", "tau"], ["ohm", "s"], [(0.0, INF), (0.0, INF)],
          "finite-space (open, reflective boundary) Warburg diffusion")
 def warburg_open(values: Sequence[float], grid: FrequencyGrid) -> tuple[np.ndarray, Derivatives]:
-    """``Z = Z0 coth(s) / s`` with ``s = sqrt(jωτ)``."""
+    """``Z = Z0 coth(s) / s`` with ``s = sqrt(jωτ)``.
+
+    Zahner's finite diffusion FI, ``W coth(sqrt(jω/k)) / sqrt(jω)``, is this element with
+    ``Z0 = W / sqrt(k)`` and ``τ = 1 / k``.
+    """
     z0, tau = values
     s = _diffusion_root(tau, grid)
     coth = 1.0 / np.tanh(s)

@@ -39,6 +39,12 @@ _RIDGE = 0.2
 _RESISTIVE = {"R"}
 _INDUCTIVE = {"L", "La"}
 _ARC_ELEMENTS = {"Zarc"}
+_DIFFUSIVE = {"W", "Wo", "Ws", "G", "Gs"}
+#: In a Randles slot whose diffusion element takes an arc, the share of the arc's resistance
+#: its charge-transfer resistor starts with; its double layer starts this much faster than
+#: the fastest arc.
+_CHARGE_TRANSFER_SHARE = 0.1
+_DOUBLE_LAYER_SPEED_UP = 10.0
 
 
 @dataclass(frozen=True)
@@ -262,6 +268,12 @@ def arc_slots(circuit: Circuit) -> list[Node]:
     return [node for node in _top_level(circuit) if _is_arc(node)]
 
 
+def _is_diffusion_slot(node: Node) -> bool:
+    """``p(R-W, C)`` and the like: an arc slot with a diffusion element (Randles)."""
+    return isinstance(node, Parallel) and any(
+        leaf.element.symbol in _DIFFUSIVE for leaf in _leaves_of(node))
+
+
 def _fit_arcs_to_slots(arcs: tuple[Arc, ...], slots: int) -> list[Arc]:
     """Merge the smallest neighbouring arcs, or split the largest, until the counts agree."""
     arcs = sorted(arcs, key=lambda a: a.tau_second)
@@ -350,37 +362,65 @@ class _Builder:
                 values.append((low + high) / 2 if np.isfinite(high) else max(low, 1.0))
         self.set(leaf, values)
 
-    def arc(self, node: Node, arc: Arc) -> None:
+    def arc(self, node: Node, arc: Arc, double_layer_tau: float | None = None) -> None:
+        """Values of one arc slot; with ``double_layer_tau``, a Randles slot whose
+        diffusion element makes ``arc`` and whose R || C relaxes at that time constant."""
         if isinstance(node, Leaf):  # Zarc
             self.set(node, [arc.resistance_ohm, arc.tau_second, arc.alpha])
             return
         branch_leaves = [_leaves_of(child) for child in node.children]
         resistors = [leaf for leaves in branch_leaves for leaf in leaves
                      if leaf.element.symbol in _RESISTIVE]
-        for leaf in resistors:
-            self.set(leaf, [arc.resistance_ohm / len(resistors)])
         r = arc.resistance_ohm
+        tau = arc.tau_second
+        diffusion_takes_arc = double_layer_tau is not None
+        if diffusion_takes_arc:
+            r, tau = _CHARGE_TRANSFER_SHARE * r, double_layer_tau
+        for leaf in resistors:
+            self.set(leaf, [r / len(resistors)])
         for leaves in branch_leaves:
             for leaf in leaves:
                 symbol = leaf.element.symbol
                 if symbol in _RESISTIVE:
                     continue
                 if len(leaves) == 1 and symbol == "C":
-                    self.set(leaf, [arc.tau_second / r])
+                    self.set(leaf, [tau / r])
                 elif len(leaves) == 1 and symbol == "CPE":
-                    self.set(leaf, [arc.tau_second**arc.alpha / r, arc.alpha])
+                    self.set(leaf, [tau**arc.alpha / r, arc.alpha])
                 elif symbol in _INDUCTIVE:
                     self.generic(leaf)
+                elif diffusion_takes_arc and symbol in _DIFFUSIVE:
+                    self.diffusion(leaf, arc)
                 else:
                     # Diffusion in series with the arc resistance (Randles): the tail.
                     self.tail(leaf)
 
-    def build(self, arcs: list[Arc]) -> np.ndarray:
+    def diffusion(self, leaf: Leaf, arc: Arc) -> None:
+        """A diffusion element whose impedance at ω = 1/τ is about the arc's resistance."""
+        r, tau = arc.resistance_ohm, arc.tau_second
+        symbol = leaf.element.symbol
+        if symbol == "W":  # |Z| = A √(2/ω)
+            self.set(leaf, [r / np.sqrt(2.0 * tau)])
+        elif symbol == "Gs":
+            self.set(leaf, [r, tau, 1.0])
+        else:  # Wo, Ws, G: (resistance, time constant)
+            self.set(leaf, [r, tau])
+
+    def build(self, arcs: list[Arc], diffusion_takes_slowest: bool = False) -> np.ndarray:
+        """The parameter vector with ``arcs`` (fastest first) on the circuit's arc slots
+        in circuit order, or, with ``diffusion_takes_slowest``, the slowest arcs on the
+        diffusion elements of Randles slots and the others in circuit order."""
         f = self.features
         top = _top_level(self.circuit)
         slots = [node for node in top if _is_arc(node)]
-        for node, arc in zip(slots, arcs, strict=False):
-            self.arc(node, arc)
+        if diffusion_takes_slowest:
+            ordered = sorted(slots, key=_is_diffusion_slot)  # Randles slots last
+            double_layer = min(a.tau_second for a in arcs) / _DOUBLE_LAYER_SPEED_UP
+            for node, arc in zip(ordered, arcs, strict=False):
+                self.arc(node, arc, double_layer if _is_diffusion_slot(node) else None)
+        else:
+            for node, arc in zip(slots, arcs, strict=False):
+                self.arc(node, arc)
         series_r = [n for n in top if isinstance(n, Leaf) and n.element.symbol in _RESISTIVE]
         unassigned = arcs[len(slots):] if len(arcs) > len(slots) else []
         for leaf in series_r:
@@ -408,8 +448,9 @@ def initial_guesses(circuit: Circuit, features: Features,
     """Starting vectors for the fit, the most plausible first (at most ``limit``).
 
     The first maps the detected arcs onto the circuit's arcs from high to low
-    frequency; the others vary what data alone cannot settle: arcs merged or
-    split differently, and dispersion (α) near 1 or lower.
+    frequency; the others vary what data alone cannot settle: the slowest arcs made
+    by the diffusion element of Randles slots (``p(R-Wo,C)``), arcs merged or split
+    differently, and dispersion (α) near 1 or lower.
     """
     slots = len(arc_slots(circuit))
     everything = tuple(sorted(features.arcs, key=lambda a: a.tau_second))
@@ -433,10 +474,14 @@ def initial_guesses(circuit: Circuit, features: Features,
             # Split the largest single arc instead of trusting small ones.
             merged = _fit_arcs_to_slots(visible or everything, 1)
             candidates.append(_fit_arcs_to_slots(tuple(merged), slots))
+    plans = [(arcs, False) for arcs in candidates]
+    if base and any(_is_diffusion_slot(node) for node in arc_slots(circuit)):
+        # Randles slots: their diffusion element, not their R || C, makes the slowest arc.
+        plans.insert(1, (base, True))
     guesses: list[np.ndarray] = []
     seen: set[bytes] = set()
-    for arcs in candidates:
-        vector = _Builder(circuit, features).build(arcs)
+    for arcs, diffusion_takes_slowest in plans:
+        vector = _Builder(circuit, features).build(arcs, diffusion_takes_slowest)
         key = np.round(np.log(np.abs(vector) + 1e-300), 6).tobytes()
         if key not in seen:
             seen.add(key)
