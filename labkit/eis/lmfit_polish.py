@@ -1,18 +1,20 @@
 """The final local fit of a circuit, done by lmfit.
 
 The global part of a fit (automatic guesses, warm starts, multi-start and
-random restarts, many spectra at once) runs in :mod:`labkit.eis.vectorised`;
-the best start it finds is handed to ``lmfit.Minimizer.leastsq`` (MINPACK's
-Levenberg-Marquardt) with the circuit's analytic Jacobian, and the reported
-values, standard errors, correlations, χ², reduced χ², AIC and BIC are
-lmfit's.
+random restarts, many spectra at once) runs in :mod:`labkit.eis.vectorised`,
+with positive parameters in log space so that its steps span decades. The best
+start it finds is handed to ``lmfit.Minimizer.least_squares`` (scipy's
+trust-region reflective solver, bounds handled natively) with the circuit's
+analytic Jacobian, and the reported values, standard errors, correlations, χ²,
+reduced χ², AIC and BIC are lmfit's.
 
 lmfit sees one parameter per *free* circuit parameter (fixed ones are held out,
-a shared one follows its source). Positive parameters are fitted in log space:
-the lmfit parameter is ``ln_<name>`` (bounded in log space when the user gave
-an upper bound); other bounded parameters use lmfit's own bounds. Standard
-errors of log-space parameters are carried back to the circuit parameter by
-the delta method (σ_p = p·σ_ln p), which leaves correlations unchanged.
+a shared one follows its source), in physical units with the element's bounds
+and the user's. This last step starts at an optimum, so the parametrisation no
+longer matters for convergence, but it decides the covariance: in physical
+units a parameter the data cannot see (R0 of a pellet of tens of kΩ, driven to
+0) keeps a finite standard error (``0 ± 600 Ω``), where in log space its
+covariance would be singular and every standard error lost.
 """
 
 from __future__ import annotations
@@ -23,8 +25,6 @@ import lmfit
 import numpy as np
 
 from labkit.eis.fit import FitResult, ParameterEstimate, _Problem
-
-_LOG_PREFIX = "ln_"
 
 
 def _lmfit_parameters(problem: _Problem, x: np.ndarray) -> lmfit.Parameters:
@@ -87,9 +87,8 @@ def polish_with_lmfit(problem: _Problem, x: np.ndarray, weighting: str,
     objective = _Objective(problem)
     params = _lmfit_parameters(problem, x)
     if mapping.free:
-        minimizer = lmfit.Minimizer(lambda p: objective.residual(p), params)
-        outcome = minimizer.least_squares(jac=lambda p: objective.jacobian(p),
-                                          x_scale="jac")
+        minimizer = lmfit.Minimizer(objective.residual, params)
+        outcome = minimizer.least_squares(jac=objective.jacobian, x_scale="jac")
         params, success, message = outcome.params, bool(outcome.success), outcome.message
         errorbars = bool(outcome.errorbars)
         statistics = (outcome.chisqr, outcome.redchi, outcome.aic, outcome.bic)
