@@ -71,6 +71,11 @@ class Metadata:
         Techniques in the file (``("GCPL",)``, ``("PEIS",)``, ``("CA", "PEIS")``).
     start_time
         Start of the test, ISO 8601 (with offset when the file states one).
+    time_zone
+        How the record's wall-clock times (``unix_time_second``, ``start_time``) relate
+        to UTC: ``"UTC"`` when they are absolute, ``"local"`` when the file gives local
+        times without a zone (read as if UTC; :func:`labkit.timezones.localize`
+        converts them), the zone's name once converted, ``None`` when unknown.
     instrument
         Instrument model / software as stated by the file.
     channel
@@ -91,6 +96,7 @@ class Metadata:
     parser_version: str | None = None
     technique: tuple[str, ...] = ()
     start_time: str | None = None
+    time_zone: str | None = None
     instrument: str | None = None
     channel: str | None = None
     sample: Sample = field(default_factory=Sample)
