@@ -186,6 +186,7 @@ class _Record:
             "file": self.meta.source_path,
             "sha256": self.meta.source_sha256,
             "start_time": self.meta.start_time,
+            "time_zone": self.meta.time_zone,
             "rows": len(data),
             "columns": [{"name": c, "unit": unit_of(c), "dtype": str(data[c].dtype)} for c in data],
             "notes": list(self.meta.notes),

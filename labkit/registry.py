@@ -223,7 +223,8 @@ def _existing_file(path: str | PathLike[str]) -> Path:
     return path
 
 
-def read(path: str | PathLike[str], format: str | None = None) -> Record:
+def read(path: str | PathLike[str], format: str | None = None,
+         timezone: str | None = None) -> Record:
     """Read an instrument file into a labkit record.
 
     Parameters
@@ -232,6 +233,10 @@ def read(path: str | PathLike[str], format: str | None = None) -> Record:
         The file. It is only opened for reading.
     format
         A format name from ``labkit formats`` to skip detection.
+    timezone
+        IANA zone of the instrument computer's clock (``"Europe/Berlin"``): local
+        wall-clock times the file states without a zone (``meta.time_zone == "local"``,
+        read as if UTC otherwise) are converted to UTC (:mod:`labkit.timezones`).
 
     Returns
     -------
@@ -269,4 +274,8 @@ def read(path: str | PathLike[str], format: str | None = None) -> Record:
     )
     record = type(record)(data=record.data, meta=meta)
     record.validate()
+    if timezone is not None:
+        from labkit.timezones import localize
+
+        record = localize(record, timezone)
     return record

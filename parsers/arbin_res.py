@@ -48,6 +48,7 @@ from labkit.data import CyclingRecord, Metadata, Sample
 from labkit.errors import FormatError, LabkitError
 from labkit.parsers._arbin_columns import labkit_column, ole_days_to_unix
 from labkit.registry import register
+from labkit.timezones import LOCAL
 
 _JET_MAGIC = b"\x00\x01\x00\x00Standard Jet DB\x00"
 #: Seconds mdb-export may take per MB of file before it is considered hung.
@@ -295,6 +296,7 @@ def _metadata(glob: pd.DataFrame, version: pd.DataFrame, tables: set[str],
     return Metadata(
         technique=(),
         start_time=start,
+        time_zone=LOCAL,
         instrument=f"Arbin {software}" if software else "Arbin",
         channel=",".join(channels) or None,
         sample=Sample(name=first.get("Test_Name")),

@@ -37,6 +37,7 @@ from labkit.parsers._arbin_columns import canonical_key, labkit_column
 from labkit.parsers._spreadsheet import read_sheets
 from labkit.parsers._text import decode, decode_head, looks_binary, parse_numbers, read_table
 from labkit.registry import register
+from labkit.timezones import LOCAL
 
 _DUMP_FIELDS = ("data_point", "test_time", "datetime", "step_time", "current", "voltage")
 _MITS_FIELDS = ("data_point", "date_time", "test_time_s", "current_a", "voltage_v")
@@ -143,7 +144,8 @@ def read_arbin_mits_csv(path: Path) -> CyclingRecord:
     if date_column is not None:
         data.insert(1, "unix_time_second", _wall_clock(table[date_column], path, notes))
     start = _start_from(data)
-    return CyclingRecord(data, Metadata(start_time=start, notes=tuple(notes)))
+    return CyclingRecord(data, Metadata(start_time=start, notes=tuple(notes),
+                                        time_zone=LOCAL if date_column is not None else None))
 
 
 def _sniff_datapro(head: bytes, path: Path) -> bool:
@@ -203,6 +205,7 @@ def read_arbin_xlsx(path: Path) -> CyclingRecord:
     start = info.get("Start DateTime")
     return CyclingRecord(data, Metadata(
         start_time=pd.Timestamp(start).isoformat() if start is not None else _start_from(data),
+        time_zone=LOCAL if "Date_Time" in table else None,
         channel=first,
         sample=Sample(name=info.get("Test Name")),
         instrument=("Arbin " + str(info["Software Version"])) if info.get("Software Version")

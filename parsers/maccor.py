@@ -53,6 +53,7 @@ from labkit.data import CyclingRecord, ImpedanceRecord, Metadata, Sample
 from labkit.errors import FormatError
 from labkit.parsers._text import decode, decode_head, looks_binary, parse_numbers, read_table
 from labkit.registry import register
+from labkit.timezones import LOCAL
 
 _RECORD_FIELDS = {"rec#", "rec"}
 _CYCLE_FIELDS = {"cyc#", "cycle c", "cycle p"}
@@ -608,6 +609,7 @@ def _metadata(preamble: dict[str, str], frame: _Converted, notes: list[str]) -> 
     return Metadata(
         technique=(),
         start_time=start,
+        time_zone=LOCAL if frame.start_unix is not None else None,
         instrument=("Maccor " + preamble["Tester"]) if "Tester" in preamble and not
         preamble["Tester"].lower().startswith("maccor") else preamble.get("Tester"),
         channel=preamble.get("Tester Channel") or preamble.get("Channel"),

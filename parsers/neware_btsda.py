@@ -39,6 +39,7 @@ from labkit.parsers._text import (
     split_header,
 )
 from labkit.registry import register
+from labkit.timezones import LOCAL
 
 _RECORD_KEYS = ("DataPoint", "Cycle Index", "Step Index", "Step Type")
 _NAME_TO_CODE = {name.replace(" ", "").lower(): code for code, name in nw.STEP_TYPE_NAMES.items()}
@@ -348,7 +349,8 @@ def _record(frame: pd.DataFrame, path: Path, first_line: int, meta: Metadata) ->
     meta = Metadata(vendor="Neware", technique=meta.technique, start_time=meta.start_time or (
         pd.Timestamp(values["unix_time_second"][0], unit="s").isoformat()
         if "unix_time_second" in values else None), channel=meta.channel, sample=meta.sample,
-        notes=tuple(notes), extra=info, instrument="Neware BTSDA export")
+        notes=tuple(notes), extra=info, instrument="Neware BTSDA export",
+        time_zone=LOCAL if "unix_time_second" in values else None)
     return CyclingRecord(record_frame, meta)
 
 

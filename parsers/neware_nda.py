@@ -32,6 +32,7 @@ from labkit.data import CyclingRecord, Metadata
 from labkit.errors import FormatError, binary_position
 from labkit.parsers import _neware as nw
 from labkit.registry import register
+from labkit.timezones import LOCAL, UTC
 
 MAGIC = b"NEWARE"
 VERSION_OFFSET = 14
@@ -219,7 +220,8 @@ def _read_v8(buffer: bytes, path: Path, version: int) -> CyclingRecord:
             out[name].fill(0.0)
             np.copyto(out[name], value, where=side)
     frame = nw.cycling_frame(out, step_type=step_type)
-    return CyclingRecord(frame, _meta(buffer, version, [nw.RAW_CYCLE_NOTE, nw.CAPACITY_NOTE]))
+    return CyclingRecord(frame, _meta(buffer, version, [nw.RAW_CYCLE_NOTE, nw.CAPACITY_NOTE],
+                                      UTC))
 
 
 def _read_v22_v29(buffer: bytes, path: Path, version: int) -> CyclingRecord:
@@ -259,7 +261,8 @@ def _read_v22_v29(buffer: bytes, path: Path, version: int) -> CyclingRecord:
     if layout is _V29_RECORD:
         notes.append("unix_time_second comes from the record's wall-clock fields (whole "
                      "seconds), read as UTC: the file does not state its time zone.")
-    return CyclingRecord(frame, _meta(buffer, version, notes))
+    return CyclingRecord(frame, _meta(buffer, version, notes,
+                                      LOCAL if layout is _V29_RECORD else UTC))
 
 
 def _add_calendar_days(records: np.ndarray, clock: np.ndarray) -> np.ndarray:
@@ -339,22 +342,29 @@ def _read_bts9(buffer: bytes, path: Path, version: int) -> CyclingRecord:
     meta = _meta(buffer, version, [
         nw.DERIVED_CYCLE_NOTE, nw.CAPACITY_NOTE,
         "BTS 9 (nda 130) records carry no cycle field; test_time_second is the step time "
-        "plus the final step times of the earlier steps."])
+        "plus the final step times of the earlier steps."], UTC)
     start = dt.datetime.fromtimestamp(float(unix_time[0]), tz=dt.timezone.utc).isoformat()
     return CyclingRecord(frame, dataclasses.replace(meta, start_time=start))
 
 
-def _meta(buffer: bytes, version: int, notes: list[str]) -> Metadata:
+def _meta(buffer: bytes, version: int, notes: list[str], time_zone: str) -> Metadata:
+    """Metadata of the header; ``time_zone`` says whether the records' times are unix
+    seconds (UTC: the twins' BTSDA exports show them shifted by the lab's offset) or
+    wall-clock fields (local)."""
     info = _test_info(buffer, version) if version < 129 else {}
     start = _iso(info["start_time"]) if "start_time" in info else None
     extra: dict[str, object] = {"nda_version": int(version)}
     if info:
         extra.update(info)
     server = _server_version(buffer)
+    if time_zone == UTC and start:
+        notes = [*notes, "unix_time_second is the records' unix time (UTC); start_time is the "
+                 "test-info header's text, the server's local clock (no zone stated)"]
     return Metadata(
         vendor="Neware",
         technique=("cycling",),
         start_time=start,
+        time_zone=time_zone,
         instrument=server or f"Neware BTS (nda version {version})",
         notes=tuple(notes),
         extra=extra,

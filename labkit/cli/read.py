@@ -21,6 +21,9 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     read.add_argument("file", metavar="FILE", help="cycler or impedance file")
     read.add_argument("--format", metavar="NAME", help="skip detection (see `labkit formats`)")
     read.add_argument("-o", "--output", metavar="OUT.parquet", help="write the record as Parquet")
+    read.add_argument("--timezone", metavar="ZONE",
+                      help="time zone of the instrument's clock (e.g. Europe/Berlin): local "
+                           "times the file writes without a zone are converted to UTC")
     add_json_flag(read)
     read.set_defaults(handler=_read)
 
@@ -33,7 +36,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 def _read(args: argparse.Namespace) -> Outcome:
     import labkit
 
-    record = labkit.read(args.file, format=args.format)
+    record = labkit.read(args.file, format=args.format, timezone=args.timezone)
     summary = record.summary()
     if args.output:
         record.to_parquet(args.output)
