@@ -110,7 +110,8 @@ def find_sources(sources: Iterable[str | PathLike[str]], store: Store) -> list[P
     return sorted(found)
 
 
-def parse_into_store(path: str, store_path: str, hooks: tuple[str, ...] = ()) -> dict[str, Any]:
+def parse_into_store(path: str, store_path: str, hooks: tuple[str, ...] = (),
+                     timezone: str | None = None) -> dict[str, Any]:
     """Parse one source and write its record into the store; commit nothing.
 
     Runs in a worker process (or Dask worker). Returns the catalog entry fields
@@ -125,7 +126,7 @@ def parse_into_store(path: str, store_path: str, hooks: tuple[str, ...] = ()) ->
     if store.known(path, sha):
         return {"skip": True, "path": path, "sha256": sha, "mtime": mtime}
     try:
-        record = labkit.read(path)
+        record = labkit.read(path, timezone=timezone)
     except Exception as exc:  # one bad file must never stop a batch
         error = exc.to_dict() if isinstance(exc, LabkitError) else {
             "type": type(exc).__name__, "message": f"internal error: {exc}",
@@ -164,6 +165,7 @@ def ingest(
     hooks: Iterable[str] = (),
     progress: bool = False,
     files: list[Path] | None = None,
+    timezone: str | None = None,
 ) -> IngestReport:
     """Ingest every new or changed file under ``sources`` into ``store``.
 
@@ -184,6 +186,9 @@ def ingest(
         Show progress on stderr.
     files
         Explicit file list (skips the walk; used by :func:`watch`).
+    timezone
+        Zone of the instruments' clocks, for files that write local times without one
+        (see :func:`labkit.read`).
     """
     store = store if isinstance(store, Store) else Store(store)
     hooks = tuple(hooks)
@@ -200,7 +205,7 @@ def ingest(
         else:
             todo.append(str(path))
     bar = _Progress(len(todo), enabled=progress)
-    for outcome in _run(todo, store, hooks, workers, dask):
+    for outcome in _run(todo, store, hooks, workers, dask, timezone):
         _commit(outcome, store, report)
         bar.step(report)
     bar.close(report)
@@ -208,24 +213,25 @@ def ingest(
 
 
 def _run(todo: list[str], store: Store, hooks: tuple[str, ...], workers: int,
-         dask: Any) -> Iterator[dict[str, Any]]:
+         dask: Any, timezone: str | None) -> Iterator[dict[str, Any]]:
     store_path = str(store.path)
     if dask is not None:
         from dask.distributed import Client, as_completed
 
         client = dask if isinstance(dask, Client) else Client(dask)
         futures = client.map(parse_into_store, todo, store_path=store_path, hooks=hooks,
-                             pure=False)
+                             timezone=timezone, pure=False)
         for future in as_completed(futures):
             yield future.result()
         if client is not dask:
             client.close()
     elif workers <= 1 or len(todo) <= 1:
         for path in todo:
-            yield parse_into_store(path, store_path, hooks)
+            yield parse_into_store(path, store_path, hooks, timezone)
     else:
         with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(parse_into_store, path, store_path, hooks) for path in todo]
+            futures = [pool.submit(parse_into_store, path, store_path, hooks, timezone)
+                       for path in todo]
             for future in concurrent.futures.as_completed(futures):
                 yield future.result()
 
@@ -285,13 +291,15 @@ def watch(
     hooks: Iterable[str] = (),
     max_polls: int | None = None,
     log: Callable[[str], None] | None = None,
+    timezone: str | None = None,
 ) -> None:
     """Poll ``sources`` and ingest each file once it has stopped changing.
 
     A file is ingested when its size and mtime have been the same for at least
     ``settle_second``; it is seen again only if it changes. Stops after
     ``max_polls`` polls (``None``: until interrupted). State lives in the catalog,
-    so a restarted watcher carries on where the last one stopped.
+    so a restarted watcher carries on where the last one stopped. ``timezone`` is
+    passed to :func:`labkit.read`.
     """
     store = store if isinstance(store, Store) else Store(store)
     sources = list(sources)
@@ -319,7 +327,8 @@ def watch(
                 elif now - seen[1] >= settle_second:
                     ready.append(path)
             if ready:
-                report = ingest([], store, workers=workers, hooks=hooks, files=ready)
+                report = ingest([], store, workers=workers, hooks=hooks, files=ready,
+                                timezone=timezone)
                 for item in report.files:
                     log(f"{item['status']}: {item['path']}"
                         + (f" ({item['error']['message']})" if item["error"] else ""))

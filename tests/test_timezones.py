@@ -121,3 +121,22 @@ def test_cli_read_converts_and_the_parquet_round_trip_keeps_the_zone(tmp_path, c
     stored = labkit.read_parquet(out)
     assert stored.meta.time_zone == "America/Chicago"
     assert stored.meta.start_time == summary["start_time"]
+
+
+@pytest.mark.corpus
+def test_ingest_stores_records_converted_with_the_labs_zone(tmp_path, capsys):
+    from labkit.cli import main
+    from labkit.store import Store
+
+    source = tmp_path / "in"
+    source.mkdir()
+    original = corpus_path("cycler", "maccor", "cellpy_maccor_001.txt")
+    (source / original.name).write_bytes(original.read_bytes())
+    assert main(["ingest", str(source), "--store", str(tmp_path / "store"),
+                 "--timezone", "Europe/Oslo", "--json"]) == 0
+    capsys.readouterr()
+    stored = Store(tmp_path / "store").load(source / original.name)
+    direct = labkit.read(original, timezone="Europe/Oslo")
+    assert stored.meta.time_zone == "Europe/Oslo"
+    np.testing.assert_array_equal(stored.data["unix_time_second"],
+                                  direct.data["unix_time_second"])

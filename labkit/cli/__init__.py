@@ -67,6 +67,13 @@ def add_json_flag(parser: argparse.ArgumentParser) -> None:
                         help="print exactly one JSON object on stdout (for pipelines)")
 
 
+def add_timezone_option(parser: argparse.ArgumentParser) -> None:
+    """``--timezone ZONE`` of the commands that read instrument files."""
+    parser.add_argument("--timezone", metavar="ZONE",
+                        help="time zone of the instrument computer's clock (e.g. Europe/Berlin):"
+                             " local times a file writes without a zone are converted to UTC")
+
+
 def to_json(payload: Any) -> str:
     """JSON text with numpy numbers converted and NaN/inf written as null."""
     return json.dumps(_plain(payload), ensure_ascii=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from labkit.cli import Outcome, add_json_flag
+from labkit.cli import Outcome, add_json_flag, add_timezone_option
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -21,9 +21,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     read.add_argument("file", metavar="FILE", help="cycler or impedance file")
     read.add_argument("--format", metavar="NAME", help="skip detection (see `labkit formats`)")
     read.add_argument("-o", "--output", metavar="OUT.parquet", help="write the record as Parquet")
-    read.add_argument("--timezone", metavar="ZONE",
-                      help="time zone of the instrument's clock (e.g. Europe/Berlin): local "
-                           "times the file writes without a zone are converted to UTC")
+    add_timezone_option(read)
     add_json_flag(read)
     read.set_defaults(handler=_read)
 

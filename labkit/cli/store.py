@@ -6,7 +6,7 @@ import argparse
 import json
 import signal
 
-from labkit.cli import EXIT_INPUT_ERROR, EXIT_OK, Outcome, add_json_flag
+from labkit.cli import EXIT_INPUT_ERROR, EXIT_OK, Outcome, add_json_flag, add_timezone_option
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -30,6 +30,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     ingest.add_argument("--hook", action="append", default=[], metavar="NAME",
                         help="analysis to run on each new record (repeatable): summary, cycles, "
                              "eis_fit:MODEL_OR_CIRCUIT (e.g. eis_fit:pellet)")
+    add_timezone_option(ingest)
     add_json_flag(ingest)
     ingest.set_defaults(handler=_ingest)
 
@@ -50,6 +51,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
                        help="seconds a file must stay unchanged before it is read (default 10)")
     watch.add_argument("--workers", type=int, default=1, metavar="N")
     watch.add_argument("--hook", action="append", default=[], metavar="NAME")
+    add_timezone_option(watch)
     watch.add_argument("--max-polls", type=int, default=None, help=argparse.SUPPRESS)
     add_json_flag(watch)
     watch.set_defaults(handler=_watch)
@@ -67,7 +69,7 @@ def _ingest(args: argparse.Namespace) -> Outcome:
     from labkit.ingest import ingest
 
     report = ingest(args.sources, args.store, workers=args.workers, dask=args.dask,
-                    hooks=args.hook, progress=not args.json)
+                    hooks=args.hook, progress=not args.json, timezone=args.timezone)
     lines = [f"ingested {report.ingested}, skipped {report.skipped} (unchanged), "
              f"quarantined {report.quarantined}"]
     lines += [f"  quarantined {f['path']}: {f['error']['message']}"
@@ -84,7 +86,8 @@ def _watch(args: argparse.Namespace) -> Outcome:
 
     signal.signal(signal.SIGTERM, stop)
     watch(args.sources, args.store, interval_second=args.interval, settle_second=args.settle,
-          workers=args.workers, hooks=args.hook, max_polls=args.max_polls)
+          workers=args.workers, hooks=args.hook, max_polls=args.max_polls,
+          timezone=args.timezone)
     return Outcome({"stopped": True}, "")
 
 
