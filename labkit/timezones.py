@@ -19,7 +19,6 @@ returned unchanged, with a note.
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
@@ -32,6 +31,9 @@ from labkit.errors import LabkitError
 LOCAL = "local"
 #: ``Metadata.time_zone`` of a record whose times are absolute (epoch or stated offset).
 UTC = "UTC"
+_FIXED_OFFSET_HINT = ("A time inside the spring daylight-saving gap means the instrument clock "
+                      "kept standard time all year: give a fixed-offset zone (e.g. 'Etc/GMT-1' "
+                      "for UTC+1)")
 
 
 def zone_info(zone: str) -> ZoneInfo:
@@ -65,10 +67,10 @@ def localize(record: Record, zone: str) -> Record:
         On an unknown zone, a local time that does not exist in it, or an autumn hour
         whose repetition the row order cannot resolve.
     """
-    info = zone_info(zone)
+    zone_info(zone)
     meta = record.meta
     local_times = meta.time_zone == LOCAL
-    start = _start_time(meta.start_time, info, local_times)
+    start = _start_time(meta.start_time, zone, local_times, meta.source_path)
     data = record.data
     if local_times and "unix_time_second" in data:
         data = data.copy()
@@ -86,15 +88,21 @@ def localize(record: Record, zone: str) -> Record:
     return type(record)(data=data, meta=converted)
 
 
-def _start_time(start: str | None, info: ZoneInfo, local_times: bool) -> str | None:
+def _start_time(start: str | None, zone: str, local_times: bool,
+                source: str | None) -> str | None:
     """The start time in UTC when it was local (no offset, or read as UTC by the parser)."""
     if not start:
         return start
-    moment = datetime.fromisoformat(start)
+    moment = pd.Timestamp(start)
     if moment.tzinfo is not None and not local_times:
         return start  # a stated offset: already absolute
-    wall = moment.replace(tzinfo=None)
-    return wall.replace(tzinfo=info).astimezone(ZoneInfo(UTC)).isoformat()
+    wall = moment.tz_localize(None) if moment.tzinfo is not None else moment
+    try:  # a start inside the repeated autumn hour is taken as its first pass
+        local = wall.tz_localize(zone, ambiguous=True, nonexistent="raise")
+    except Exception as exc:  # pandas raises pytz/ValueError subclasses here
+        raise LabkitError(f"the start time {start} does not exist in {zone}: {exc}. "
+                          f"{_FIXED_OFFSET_HINT}", file=source) from exc
+    return local.tz_convert(UTC).isoformat()
 
 
 def _unix_seconds(as_if_utc: np.ndarray, zone: str, source: str | None) -> np.ndarray:
@@ -105,9 +113,8 @@ def _unix_seconds(as_if_utc: np.ndarray, zone: str, source: str | None) -> np.nd
         local = wall.tz_localize(zone, ambiguous="infer", nonexistent="raise")
     except Exception as exc:  # pandas raises pytz/ValueError subclasses here
         raise LabkitError(
-            f"cannot read the wall-clock times in {zone}: {exc}. A time inside the spring "
-            "daylight-saving gap means the instrument clock kept standard time all year: give "
-            "a fixed-offset zone (e.g. 'Etc/GMT-1' for UTC+1)", file=source) from exc
+            f"cannot read the wall-clock times in {zone}: {exc}. {_FIXED_OFFSET_HINT}",
+            file=source) from exc
     offset = (local.tz_localize(None) - local.tz_convert(UTC).tz_localize(None)) \
         / pd.Timedelta(seconds=1)
     out = as_if_utc.copy()

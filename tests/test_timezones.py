@@ -140,3 +140,9 @@ def test_ingest_stores_records_converted_with_the_labs_zone(tmp_path, capsys):
     assert stored.meta.time_zone == "Europe/Oslo"
     np.testing.assert_array_equal(stored.data["unix_time_second"],
                                   direct.data["unix_time_second"])
+
+
+def test_nanosecond_start_times_as_btsda_parquet_writes_them():
+    record = _record(["2024-06-01T12:00:00"], start="2024-06-01T12:00:00.483000040")
+    converted = localize(record, "Europe/Paris")
+    assert converted.meta.start_time == "2024-06-01T10:00:00.483000040+00:00"
