@@ -16,6 +16,7 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
+    "CycleSummaryRecord": "labkit.data",
     "CyclingRecord": "labkit.data",
     "ImpedanceRecord": "labkit.data",
     "Metadata": "labkit.data",

@@ -64,8 +64,45 @@ IMPEDANCE_COLUMNS: dict[str, str] = {
     "cycle_count": "cycle number when the spectrum belongs to a cycling test",
 }
 
+#: Per-cycle summary columns (one row per cycle): name -> description. The names are the
+#: ones :func:`labkit.analysis.cycling.summarize_cycles` produces, so a vendor's summary
+#: table and labkit's own line up column for column. Efficiencies and retention are
+#: fractions (0.998, not 99.8 %).
+CYCLE_SUMMARY_COLUMNS: dict[str, str] = {
+    "cycle_count": "cycle number as the source numbers it",
+    "charge_capacity_ampere_hour": "charge passed while charging in the cycle",
+    "discharge_capacity_ampere_hour": "charge passed while discharging in the cycle",
+    "charge_energy_watt_hour": "energy while charging in the cycle",
+    "discharge_energy_watt_hour": "energy while discharging in the cycle",
+    "coulombic_efficiency": "discharge / charge capacity of the cycle (fraction)",
+    "energy_efficiency": "discharge / charge energy of the cycle (fraction)",
+    "capacity_retention": "discharge capacity / that of a reference cycle (fraction)",
+    "start_time_second": "test time at the start of the cycle",
+    "end_time_second": "test time at the end of the cycle",
+    "charge_time_second": "time spent charging in the cycle",
+    "discharge_time_second": "time spent discharging in the cycle",
+    "max_voltage_volt": "highest voltage in the cycle",
+    "min_voltage_volt": "lowest voltage in the cycle",
+    "mean_voltage_volt": "time-averaged voltage over the cycle",
+    "mean_charge_voltage_volt": "charge energy / charge capacity",
+    "mean_discharge_voltage_volt": "discharge energy / discharge capacity",
+    "max_current_ampere": "highest current in the cycle (positive = charge)",
+    "min_current_ampere": "lowest current in the cycle (most negative = strongest discharge)",
+    "mean_current_ampere": "time-averaged current over the cycle (positive = charge)",
+    "max_temperature_celsius": "highest cell temperature in the cycle",
+    "min_temperature_celsius": "lowest cell temperature in the cycle",
+    "mean_temperature_celsius": "mean cell temperature over the cycle",
+    "specific_charge_capacity_milliampere_hour_per_gram": "charge capacity per active mass",
+    "specific_discharge_capacity_milliampere_hour_per_gram": "discharge capacity per active mass",
+    "areal_charge_capacity_milliampere_hour_per_square_centimeter": "charge capacity per area",
+    "areal_discharge_capacity_milliampere_hour_per_square_centimeter":
+        "discharge capacity per area",
+}
+
 # Longest suffixes first so "_ampere_hour" wins over "_hour".
 _UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
+    ("_milliampere_hour_per_square_centimeter", "mAh/cm²"),
+    ("_milliampere_hour_per_gram", "mAh/g"),
     ("_siemens_per_centimeter", "S/cm"),
     ("_volt_per_second", "V/s"),
     ("_square_centimeter", "cm²"),

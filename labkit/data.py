@@ -1,9 +1,11 @@
-"""The two record types of labkit and their metadata.
+"""The record types of labkit and their metadata.
 
 A record is a frozen pair of a pandas DataFrame (``data``) and a
 :class:`Metadata` (``meta``). :class:`CyclingRecord` holds time series from a
-cycler or potentiostat, :class:`ImpedanceRecord` holds impedance spectra.
-Column names and units are defined in :mod:`labkit.columns`.
+cycler or potentiostat, :class:`ImpedanceRecord` holds impedance spectra,
+:class:`CycleSummaryRecord` holds a per-cycle summary table (one row per cycle)
+as archives and cycler software publish it. Column names and units are defined
+in :mod:`labkit.columns`.
 """
 
 from __future__ import annotations
@@ -17,7 +19,13 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from labkit.columns import CYCLING_COLUMNS, IMPEDANCE_COLUMNS, is_valid_name, unit_of
+from labkit.columns import (
+    CYCLE_SUMMARY_COLUMNS,
+    CYCLING_COLUMNS,
+    IMPEDANCE_COLUMNS,
+    is_valid_name,
+    unit_of,
+)
 from labkit.errors import SchemaError
 
 
@@ -131,7 +139,7 @@ class Metadata:
 
 
 class _Record:
-    """Behaviour shared by both record types."""
+    """Behaviour shared by the record types."""
 
     kind: ClassVar[str]
     known_columns: ClassVar[Mapping[str, str]]
@@ -301,9 +309,49 @@ class ImpedanceRecord(_Record):
         return out
 
 
-Record = CyclingRecord | ImpedanceRecord
+@dataclass(frozen=True)
+class CycleSummaryRecord(_Record):
+    """A per-cycle summary table: one row per cycle, ``cycle_count`` says which.
 
-RECORD_TYPES: dict[str, type[CyclingRecord] | type[ImpedanceRecord]] = {
+    The columns are those of :data:`labkit.columns.CYCLE_SUMMARY_COLUMNS` (the
+    names :func:`labkit.analysis.cycling.summarize_cycles` gives its table) plus
+    vendor-prefixed ones; a value the source does not give is absent or NaN, never
+    computed by the reader. ``meta.notes`` says how the source numbers cycles and
+    what its numbers mean where they differ from labkit's own summary.
+    """
+
+    data: pd.DataFrame
+    meta: Metadata = field(default_factory=Metadata)
+
+    kind: ClassVar[str] = "cycle_summary"
+    known_columns: ClassVar[Mapping[str, str]] = CYCLE_SUMMARY_COLUMNS
+    required_columns: ClassVar[tuple[str, ...]] = ("cycle_count",)
+
+    def validate(self) -> None:  # noqa: D102 - documented on the base class
+        super().validate()
+        cycles = self.data["cycle_count"]
+        where = self.meta.source_path
+        if not pd.api.types.is_integer_dtype(cycles.dtype):
+            raise SchemaError(f"cycle_count must be an integer column (whole numbers, none "
+                              f"missing), is {cycles.dtype}", file=where)
+        repeated = cycles[cycles.duplicated()]
+        if len(repeated):
+            raise SchemaError(f"cycle_count repeats cycle {int(repeated.iloc[0])}: a summary "
+                              "has one row per cycle", file=where)
+
+    def summary(self) -> dict[str, Any]:  # noqa: D102 - documented on the base class
+        out = super().summary()
+        out["cycles"] = len(self.data)
+        if len(self.data):
+            cycles = self.data["cycle_count"]
+            out["cycle_range"] = [int(cycles.min()), int(cycles.max())]
+        return out
+
+
+Record = CyclingRecord | ImpedanceRecord | CycleSummaryRecord
+
+RECORD_TYPES: dict[str, type[CyclingRecord] | type[ImpedanceRecord] | type[CycleSummaryRecord]] = {
     CyclingRecord.kind: CyclingRecord,
     ImpedanceRecord.kind: ImpedanceRecord,
+    CycleSummaryRecord.kind: CycleSummaryRecord,
 }
