@@ -65,7 +65,8 @@ class Format:
     extensions
         Usual file name endings, lower case, with the dot.
     kind
-        ``"cycling"``, ``"impedance"`` or ``"cycling/impedance"`` (decided per file).
+        ``"cycling"``, ``"impedance"``, ``"cycling/impedance"`` (decided per file) or
+        ``"cycle_summary"`` (one row per cycle).
     sniff
         ``sniff(head, path) -> bool``; must not open the file.
     read
@@ -240,7 +241,7 @@ def read(path: str | PathLike[str], format: str | None = None,
 
     Returns
     -------
-    CyclingRecord or ImpedanceRecord
+    CyclingRecord, ImpedanceRecord or CycleSummaryRecord
         With ``meta`` carrying the file's path, SHA-256, size, format and parser version.
 
     Raises

@@ -367,11 +367,13 @@ def test_battery_archive_and_batterydata() -> None:
     assert data["batterydata_frequency_hertz"].notna().sum() == 78
 
 
-def test_cycle_summaries_are_refused_with_reason() -> None:
+def test_cycle_summaries_are_read_as_cycle_summary_records() -> None:
+    """Per-cycle tables are read (tests/test_cycle_summary.py checks their values)."""
     for parts in (("other", "battdat_p492-13-summary.csv"),
                   ("novonix", "beep_test_Nova_Form-CH01-01_short_metadata.csv")):
-        with pytest.raises(FormatError, match="per-cycle summary"):
-            labkit.read(_cycler(*parts))
+        record = labkit.read(_cycler(*parts))
+        assert record.kind == "cycle_summary"
+        assert record.meta.file_format == "cycle-summary-csv"
 
 
 def test_voltaiq_vdf() -> None:

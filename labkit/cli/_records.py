@@ -25,12 +25,17 @@ def add_cycling_input(parser: argparse.ArgumentParser, *sample_options: str) -> 
         parser.add_argument(flag, type=float, **_SAMPLE_OPTIONS[flag])
 
 
-def _read_as(path: str, kind: type[Record], expected: str, found: str) -> Record:
+#: What a file of each record kind holds, for "expected X, found Y" messages.
+_HOLDS = {"cycling": "a cycling (time-series) file", "impedance": "impedance spectra",
+          "cycle_summary": "a per-cycle summary table (one row per cycle, no time series)"}
+
+
+def _read_as(path: str, kind: type[Record], expected: str) -> Record:
     import labkit
 
     record = labkit.read(path)
     if not isinstance(record, kind):
-        raise SchemaError(f"expected {expected}, found {found}", file=path)
+        raise SchemaError(f"expected {expected}, found {_HOLDS[record.kind]}", file=path)
     return record
 
 
@@ -38,14 +43,14 @@ def cycling_record(path: str) -> CyclingRecord:
     """Read ``path`` as a cycling record."""
     from labkit.data import CyclingRecord
 
-    return _read_as(path, CyclingRecord, "a cycling (time-series) file", "impedance spectra")
+    return _read_as(path, CyclingRecord, _HOLDS["cycling"])
 
 
 def impedance_record(path: str) -> ImpedanceRecord:
     """Read ``path`` as an impedance record."""
     from labkit.data import ImpedanceRecord
 
-    return _read_as(path, ImpedanceRecord, "impedance spectra", "a cycling (time-series) file")
+    return _read_as(path, ImpedanceRecord, _HOLDS["impedance"])
 
 
 def number(value: float | None, digits: int = 4) -> str:

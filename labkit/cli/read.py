@@ -53,7 +53,9 @@ def _summary_text(summary: dict) -> str:
     if summary.get("time_span_second") is not None:
         lines.append(f"time span  {summary['time_span_second']:.6g} s")
     if "cycles" in summary:
-        lines.append(f"cycles     {summary['cycles']}")
+        first_last = summary.get("cycle_range")
+        lines.append(f"cycles     {summary['cycles']}"
+                     + (f" (cycle {first_last[0]} to {first_last[1]})" if first_last else ""))
     if "spectra" in summary:
         lines.append(f"spectra    {summary['spectra']}")
     lines.append("columns")
