@@ -18,7 +18,9 @@ vendor summary and labkit's summary of the time series line up column for column
 
 Every column of the file is kept: the ones with a labkit meaning under the
 labkit name, the rest with a vendor prefix (``batterydata_``, ``batteryarchive_``,
-``novonix_``) and the unit spelled in the name where the header states one. A
+``novonix_``) and the unit spelled in the name where the header states one; a
+column the layout does not list is kept under its snake_case header, as numbers
+when pandas parses it as numbers, else as text. A
 column that is empty in every row is left out (and ``meta.notes`` says so). All
 three layouts state SI units already (Ah, Wh, s, V, A, °C; Novonix as its time
 series does), so no value is scaled; batterydata's day-valued times keep their
@@ -38,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import is_numeric_dtype
 
 from labkit.data import CycleSummaryRecord, Metadata
 from labkit.errors import FormatError
@@ -255,13 +258,17 @@ def read_cycle_summary(path: Path) -> CycleSummaryRecord:
     notes = list(layout.notes)
     columns: dict[str, object] = {}
     dropped = []
-    for header in raw.columns:
+    for position, header in enumerate(raw.columns):
         name = layout.columns.get(header, f"{layout.prefix}_{_snake(header)}")
-        if header.startswith("Unnamed: "):
+        known = header in layout.columns
+        if name in columns:
+            raise FormatError(f"columns {header!r} and another one both make {name!r}",
+                              file=path, position="line 1")
+        if position == 0 and header.startswith("Unnamed: "):
             notes.append("the unnamed first column (the row number pandas wrote) is left out")
         elif len(raw) and raw[header].isna().all() and name != "cycle_count":
             dropped.append(header)
-        elif header in layout.labels:
+        elif header in layout.labels or not (known or is_numeric_dtype(raw[header])):
             columns[name] = raw[header]
         else:
             columns[name] = numeric_column(raw, header, path, first_data_line=2)

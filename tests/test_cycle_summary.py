@@ -321,3 +321,14 @@ def test_damaged_summary_names_the_line(tmp_path):
     with pytest.raises(FormatError, match="whole cycle number") as error:
         labkit.read(path)
     assert error.value.position == "line 2"
+
+
+def test_a_column_the_layout_does_not_list_is_kept_with_the_vendor_prefix(tmp_path):
+    path = tmp_path / "summary.csv"
+    path.write_text(",Cycle,AverageChargeVoltage,AverageDischargeVoltage,CE,Qc,Qd,RestMin,Op\n"
+                    "0,1,3.9,3.7,0.99,0.1,0.099,30,ab\n"
+                    "1,2,3.9,3.7,0.98,0.1,0.098,45,cd\n")
+    data = labkit.read(path).data
+    assert data["novonix_rest_min"].tolist() == [30, 45]
+    assert data["novonix_op"].tolist() == ["ab", "cd"]
+    assert data["coulombic_efficiency"].tolist() == [0.99, 0.98]
