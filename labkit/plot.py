@@ -28,7 +28,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from labkit.analysis._base import interval_charge_ampere_hour, numeric
-from labkit.data import CyclingRecord, ImpedanceRecord
+from labkit.data import CycleSummaryRecord, CyclingRecord, ImpedanceRecord
 from labkit.eis._spectra import as_spectrum
 from labkit.errors import AnalysisError
 
@@ -604,14 +604,16 @@ def capacity_and_efficiency(
     Parameters
     ----------
     summary
-        A :class:`labkit.analysis.cycling.CycleSummary`.
+        A :class:`labkit.analysis.cycling.CycleSummary`, or a
+        :class:`labkit.data.CycleSummaryRecord` read from a vendor's per-cycle table
+        (the columns it lacks are not drawn).
     specific
         Specific capacity (mAh g⁻¹) instead of mAh; default when the summary has it.
     ax
         Axes to draw on (the efficiency axis is a twin of it).
     """
     ax = new_axes(ax, (4.6, 3.0))
-    table = summary.table
+    table = summary.data if isinstance(summary, CycleSummaryRecord) else summary.table
     specific_column = "specific_discharge_capacity_milliampere_hour_per_gram"
     specific = specific_column in table if specific is None else specific
     if specific:
@@ -619,29 +621,29 @@ def capacity_and_efficiency(
         charge = table["specific_charge_capacity_milliampere_hour_per_gram"]
         ax.set_ylabel("specific capacity / mAh g⁻¹")
     else:
-        discharge = 1000 * table["discharge_capacity_ampere_hour"]
-        charge = 1000 * table["charge_capacity_ampere_hour"]
+        discharge = 1000 * table.get("discharge_capacity_ampere_hour", np.nan)
+        charge = 1000 * table.get("charge_capacity_ampere_hour", np.nan)
         ax.set_ylabel("capacity / mAh")
     cycle = table["cycle_count"]
     ax.plot(cycle, discharge, "o", color=OKABE_ITO[0], label="discharge")
     ax.plot(cycle, charge, "^", color=OKABE_ITO[0], markerfacecolor="none", label="charge")
-    if summary.cycle_below_threshold is not None and summary.reference_cycle is not None:
+    below = getattr(summary, "cycle_below_threshold", None)
+    if below is not None and summary.reference_cycle is not None:
         reference = discharge[cycle == summary.reference_cycle]
         if len(reference):
             level = float(reference.iloc[0]) * summary.retention_threshold
             ax.axhline(level, color="0.5", linestyle=":", linewidth=0.9,
-                       label=f"{summary.retention_threshold:.0%} retention "
-                             f"(cycle {summary.cycle_below_threshold})")
+                       label=f"{summary.retention_threshold:.0%} retention (cycle {below})")
     ax.set_xlabel("cycle")
     efficiency_ax = ax.twinx()
     efficiency_ax.spines["right"].set_visible(True)
     efficiency_ax.grid(False)
-    efficiency_ax.plot(cycle, 100 * table["coulombic_efficiency"], "s", markersize=3,
-                       color=OKABE_ITO[1], label="coulombic efficiency")
+    ce = 100 * table.get("coulombic_efficiency", pd.Series(np.nan, index=table.index))
+    efficiency_ax.plot(cycle, ce, "s", markersize=3, color=OKABE_ITO[1],
+                       label="coulombic efficiency")
     efficiency_ax.set_ylabel("coulombic efficiency / %", color=OKABE_ITO[1])
     efficiency_ax.tick_params(axis="y", colors=OKABE_ITO[1])
-    ce = 100 * table["coulombic_efficiency"].to_numpy(float)
-    finite = ce[np.isfinite(ce)]
+    finite = ce.to_numpy(float)[np.isfinite(ce.to_numpy(float))]
     if finite.size:
         efficiency_ax.set_ylim(min(finite.min() - 1, 98.0), max(finite.max() + 0.5, 100.5))
     handles = ax.get_legend_handles_labels()

@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from labkit import __version__
-from labkit.data import CyclingRecord, ImpedanceRecord
+from labkit.data import CycleSummaryRecord, CyclingRecord, ImpedanceRecord
 from labkit.errors import LabkitError
 from labkit.fileio import atomic_write
 
@@ -155,7 +155,7 @@ def _records(inputs: Iterable[Any]) -> list[tuple[str, Any]]:
 
     found: list[tuple[str, Any]] = []
     for item in inputs:
-        if isinstance(item, (CyclingRecord, ImpedanceRecord)):
+        if isinstance(item, (CyclingRecord, ImpedanceRecord, CycleSummaryRecord)):
             found.append((item.meta.source_path or f"record {len(found) + 1}", item))
             continue
         path = Path(item)
@@ -444,6 +444,25 @@ def _cycling(record: CyclingRecord, section: Section) -> None:
                                fast.charges.head(10)))
 
 
+def _summary_table(record: CycleSummaryRecord, section: Section) -> None:
+    """A vendor's per-cycle table: its capacity/efficiency figure and its numbers."""
+    from labkit import plot
+
+    table = record.data
+    if "discharge_capacity_ampere_hour" in table or "charge_capacity_ampere_hour" in table:
+        section.figure("capacity and coulombic efficiency by cycle (as the file states them)",
+                       lambda: plot.capacity_and_efficiency(record))
+    section.findings.append(("cycles", str(len(table))))
+    if "discharge_capacity_ampere_hour" in table and len(table):
+        first = table["discharge_capacity_ampere_hour"].iloc[0]
+        section.findings.append(("first discharge capacity",
+                                 with_uncertainty(1000 * first, None, "mAh")))
+    columns = [c for c in ("cycle_count", "charge_capacity_ampere_hour",
+                           "discharge_capacity_ampere_hour", "coulombic_efficiency",
+                           "energy_efficiency") if c in table]
+    section.tables.append(("per-cycle summary (from the file)", table[columns]))
+
+
 def _is_rate_ladder(table: pd.DataFrame) -> bool:
     """Whether the mean discharge currents take four or more distinct values (±10 %)."""
     current = (table["discharge_capacity_ampere_hour"] * 3600
@@ -526,6 +545,9 @@ def build_sections(inputs: Iterable[Any], *,
         section = Section(title, name, record.kind, metadata=_metadata(record))
         if isinstance(record, ImpedanceRecord):
             _impedance_section(record, section)
+        elif isinstance(record, CycleSummaryRecord):
+            section.kind = "per-cycle summary table"
+            _summary_table(record, section)
         else:
             kind = _cycling_type(record)
             section.kind = f"cycling ({kind})"

@@ -206,3 +206,27 @@ def test_column_headers_carry_unit_symbols():
     assert column_label("mean_capacity_ampere_hour") == "mean capacity / Ah"
     assert column_label("c_rate_per_hour") == "c rate / h⁻¹"
     assert column_label("coulombic_efficiency") == "coulombic efficiency"
+
+
+def test_a_vendor_cycle_summary_gets_its_own_section():
+    """A CycleSummaryRecord (a vendor's per-cycle table) is shown as the file states it,
+    not analysed as a time series."""
+    import pandas as pd
+
+    from labkit.data import CycleSummaryRecord, Metadata
+    from labkit.report import build_sections
+
+    table = pd.DataFrame({"cycle_count": [1, 2, 3],
+                          "charge_capacity_ampere_hour": [1.02, 1.01, 1.00],
+                          "discharge_capacity_ampere_hour": [1.00, 0.99, 0.97]})
+    table["coulombic_efficiency"] = table["discharge_capacity_ampere_hour"] \
+        / table["charge_capacity_ampere_hour"]
+    record = CycleSummaryRecord(table, Metadata(source_path="cell_summary.csv"))
+    (section,) = build_sections([record])
+    assert section.kind == "per-cycle summary table"
+    assert len(section.figures) == 1 and not section.skipped
+    findings = dict(section.findings)
+    assert findings["cycles"] == "3"
+    assert _number(findings["first discharge capacity"]) == pytest.approx(1000.0)
+    (caption, shown), = section.tables
+    assert list(shown["coulombic_efficiency"]) == list(table["coulombic_efficiency"])
