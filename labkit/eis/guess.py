@@ -208,7 +208,10 @@ def _arcs_from_relaxation(weights: np.ndarray, taus: np.ndarray,
     total = weights.sum()
     if total <= 0:
         return ()
-    significant = weights > 1e-3 * weights.max()
+    # Relative to the largest weight only to drop rounding dust: a blocking electrode's spike
+    # read as relaxation can outweigh the bulk arc a thousandfold; the 3 % rule below
+    # judges each cluster against the real part reached at its own frequency.
+    significant = weights > 1e-9 * weights.max()
     # A cluster boundary is a zero run or a local minimum clearly below both neighbours' peaks.
     labels = np.zeros(weights.size, dtype=int)
     current, rising_peak, in_cluster = 0, 0.0, False

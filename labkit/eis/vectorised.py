@@ -40,6 +40,9 @@ from labkit.errors import FitError
 _MAX_ITERATIONS = 200
 _MAX_STEP = 2.0
 _FTOL = 1e-6
+#: Spread (in the log coordinates of the fit) of the random jumps tried together in each
+#: restart round around the best fit so far.
+_RESTART_SCALES = np.array([0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 10.0])
 
 
 class _Batch:
@@ -239,8 +242,16 @@ def _fit_group(circuit: Circuit, mapping: _Mapping, constraints: Constraints, gr
     tried = np.zeros(count, dtype=int)
 
     def polish(rows: np.ndarray, x0: np.ndarray) -> None:
-        x, cost, ok = batch.levenberg_marquardt(x0, rows)
-        tried[rows] += 1
+        """Polish ``x0`` (one start per row, or rows × starts × parameters); keep the best."""
+        per_row = 1 if x0.ndim == 2 else x0.shape[1]
+        x, cost, ok = batch.levenberg_marquardt(x0.reshape(-1, x0.shape[-1]),
+                                                np.repeat(rows, per_row))
+        x = x.reshape(rows.size, per_row, -1)
+        cost, ok = cost.reshape(rows.size, per_row), ok.reshape(rows.size, per_row)
+        lowest = np.argmin(cost, axis=1)
+        pick = np.arange(rows.size)
+        x, cost, ok = x[pick, lowest], cost[pick, lowest], ok[pick, lowest]
+        tried[rows] += per_row
         better = cost < best_cost[rows] * (1 - 1e-6)
         chosen = rows[better]
         best_x[chosen], best_cost[chosen], best_ok[chosen] = x[better], cost[better], ok[better]
@@ -274,7 +285,9 @@ def _fit_group(circuit: Circuit, mapping: _Mapping, constraints: Constraints, gr
         if rows.size == 0:
             break
         before = best_cost[rows].copy()
-        polish(rows, best_x[rows] + rng.normal(0.0, 1.0, size=(rows.size, best_x.shape[1])))
+        # Several jumps of different reach at once: one LM run for all of them.
+        jumps = rng.normal(0.0, 1.0, size=(rows.size, _RESTART_SCALES.size, best_x.shape[1]))
+        polish(rows, best_x[rows][:, None, :] + jumps * _RESTART_SCALES[:, None])
         stale[rows] = np.where(best_cost[rows] < before, 0, stale[rows] + 1)
     results = []
     for i, (f, impedance) in enumerate(group):
