@@ -35,15 +35,16 @@ suit the data as well:
 * ``R0-p(R1,CPE1)-W1`` (charge transfer and Warburg in series),
 * ``R0-p(R1,CPE1)-p(R2,CPE2)-Wo1`` (composite cathode half cell).
 
-Run: ``python bench/eis_fit_corpus.py [--corpus /work/shared/corpus] [--per-file 3]
+Run: ``python bench/eis_fit_corpus.py [--corpus ../shared/corpus] [--per-file 3]
 [--circuits "R0-p(R1,CPE1)-CPE2;..."] [--weighting modulus] [--workers 1] [--quiet]``
-(a full run takes a few minutes).
+(a full run takes 25-35 minutes in one process; ``--per-file 1`` or fewer circuits for less).
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor
@@ -247,7 +248,10 @@ def table(cases: list[Case], circuits: list[str]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", type=Path, default=Path("/work/shared/corpus"))
+    default_corpus = os.environ.get(
+        "LABKIT_CORPUS", str(Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"))
+    parser.add_argument("--corpus", type=Path, default=Path(default_corpus),
+                        help="the shared corpus (default: $LABKIT_CORPUS or ../shared/corpus)")
     parser.add_argument("--per-file", type=int, default=3,
                         help="spectra fitted per file (the first ones)")
     parser.add_argument("--circuits", default=";".join(CIRCUITS),
