@@ -39,6 +39,7 @@ from labkit.data import CyclingRecord, Metadata
 from labkit.errors import FormatError, binary_position
 from labkit.parsers import _neware as nw
 from labkit.registry import register
+from labkit.timezones import LOCAL
 
 _PAGE = 4096
 _WANTED = re.compile(r"[^/]*\.ndc|(TestInfo|Step|VersionInfo)\d*\.xml")
@@ -185,9 +186,12 @@ def _parse(members: dict[str, bytes], path: Path) -> CyclingRecord:
                          "16, 17)", 2)
     extra = _aux_columns(members, path, columns["record_index"], info["aux"], notes)
     frame = nw.cycling_frame(columns, step_type=step_type, extra=extra)
+    # ndc 2/5 records carry wall-clock fields (local, no zone); 14/16/17 a unix time whose
+    # zone their BTSDA twins do not settle (0 h off on some, 1 h on others).
     meta = Metadata(vendor="Neware", technique=("cycling",), start_time=info["start_time"],
                     instrument=info["instrument"], channel=info["channel"], notes=tuple(notes),
-                    extra={**info["extra"], "ndc_version": int(data.version)})
+                    extra={**info["extra"], "ndc_version": int(data.version)},
+                    time_zone=LOCAL if data.version in _FULL_VERSIONS else None)
     return CyclingRecord(frame, meta)
 
 
