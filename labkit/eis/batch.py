@@ -21,7 +21,14 @@ from typing import Any
 
 import numpy as np
 
-from labkit.eis.fit import ENGINES, WEIGHTINGS, FitResult, checked_spectrum, constraints_from
+from labkit.eis.fit import (
+    ENGINES,
+    WEIGHTINGS,
+    FitResult,
+    check_choice,
+    checked_spectrum,
+    constraints_from,
+)
 from labkit.eis.vectorised import fit_spectra_together
 from labkit.errors import FitError, LabkitError
 
@@ -61,11 +68,6 @@ def _fit_chunk(chunk: Sequence[Spectrum], circuit: str, warm_start: bool,
     for index, result in zip(good, fitted, strict=True):
         results[index] = result
     return results
-
-
-def _check_choice(option: str, value: str, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise FitError(f"{option} must be one of {choices}, got {value!r}")
 
 
 def _ceil_div(count: int, size: int) -> int:
@@ -116,8 +118,8 @@ def fit_batch(
         On a bad ``workers``, ``weighting`` or ``engine`` (a spectrum that cannot be fitted
         gives a :class:`FailedFit` instead).
     """
-    _check_choice("weighting", fit_options.get("weighting", "modulus"), WEIGHTINGS)
-    _check_choice("engine", fit_options.get("engine", "lmfit"), ENGINES)
+    check_choice("weighting", fit_options.get("weighting", "modulus"), WEIGHTINGS)
+    check_choice("engine", fit_options.get("engine", "lmfit"), ENGINES)
     spectra = list(spectra)
     if not spectra:
         return []

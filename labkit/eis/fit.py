@@ -48,6 +48,8 @@ ENGINES = ("lmfit", "vectorised")
 _GOOD_ENOUGH = 1.25
 _RANDOM_RESTARTS = 8
 _STALE_RESTARTS = 3
+#: The message of a fit that converged to a point where the covariance is singular.
+UNDETERMINED = "converged, but the parameters are not all determined (singular covariance)"
 
 
 @dataclass(frozen=True)
@@ -317,6 +319,32 @@ class _Problem:
             raise FitError(f"weighting must be one of {WEIGHTINGS}, got {weighting!r}")
         self.w_real, self.w_imag = w_real, w_imag
 
+    def weighted(self, values: np.ndarray) -> np.ndarray:
+        """Real parts then imaginary parts of ``values`` (points first: the model's
+        difference from the data, or dZ/dp as points × parameters), times the weights."""
+        shape = (-1,) + (1,) * (values.ndim - 1)
+        return np.concatenate([values.real * self.w_real.reshape(shape),
+                               values.imag * self.w_imag.reshape(shape)])
+
+    def estimates(self, full: np.ndarray, stderr_free: np.ndarray
+                  ) -> dict[str, ParameterEstimate]:
+        """Every circuit parameter with its standard error (a shared one takes its
+        source's, a fixed one 0), from the values and the free parameters' errors."""
+        estimates = {}
+        for i, name in enumerate(self.circuit.parameter_names):
+            column = np.nonzero(self.mapping.matrix[i])[0]
+            estimates[name] = ParameterEstimate(
+                value=float(full[i]),
+                stderr=float(stderr_free[column[0]]) if column.size else 0.0,
+                unit=self.circuit.units[i], vary=name in self.mapping.free)
+        return estimates
+
+
+def check_choice(option: str, value: str, choices: tuple[str, ...]) -> None:
+    """Raise a :class:`FitError` unless ``value`` is one of ``choices``."""
+    if value not in choices:
+        raise FitError(f"{option} must be one of {choices}, got {value!r}")
+
 
 def fit_circuit(
     frequency_hertz: Sequence[float] | np.ndarray,
@@ -442,12 +470,9 @@ def _result(problem: _Problem, x: np.ndarray, chi_square: float, converged: bool
     stderr_free = np.full(n_free, np.nan)
     correlation = np.full((n_free, n_free), np.nan)
     model, derivative = circuit.evaluate(full, problem.grid, jacobian=True)
-    difference = model - problem.z
-    residuals = np.concatenate([difference.real * problem.w_real,
-                                difference.imag * problem.w_imag])
+    residuals = problem.weighted(model - problem.z)
     if n_free:
-        free = mapping.matrix.T @ derivative
-        jac = np.hstack([free.real * problem.w_real, free.imag * problem.w_imag]).T
+        jac = problem.weighted((mapping.matrix.T @ derivative).T)
         try:
             covariance = np.linalg.inv(jac.T @ jac) * reduced
             variances = np.diag(covariance)
@@ -456,19 +481,11 @@ def _result(problem: _Problem, x: np.ndarray, chi_square: float, converged: bool
                 correlation = covariance / np.outer(stderr_free, stderr_free)
         except np.linalg.LinAlgError:
             pass
-    free_pos = {n: k for k, n in enumerate(mapping.free)}
-    parameters = {}
-    for i, name in enumerate(circuit.parameter_names):
-        column = np.nonzero(mapping.matrix[i])[0]
-        k = int(column[0]) if column.size else None
-        parameters[name] = ParameterEstimate(
-            value=float(full[i]),
-            stderr=float(stderr_free[k]) if k is not None else 0.0,
-            unit=circuit.units[i], vary=name in free_pos)
+    parameters = problem.estimates(full, stderr_free)
     finite = np.isfinite(full).all() and np.isfinite(chi_square)
     success = bool(converged and finite and np.isfinite(stderr_free).all())
     if not success and converged:
-        message = "converged, but the parameters are not all determined (singular covariance)"
+        message = UNDETERMINED
     with np.errstate(divide="ignore"):
         log_term = n_points * math.log(chi_square / n_points) if chi_square > 0 else -math.inf
     return FitResult(

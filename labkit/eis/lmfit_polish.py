@@ -19,12 +19,10 @@ covariance would be singular and every standard error lost.
 
 from __future__ import annotations
 
-import math
-
 import lmfit
 import numpy as np
 
-from labkit.eis.fit import FitResult, ParameterEstimate, _Problem
+from labkit.eis.fit import UNDETERMINED, FitResult, _Problem, _result
 
 
 def _lmfit_parameters(problem: _Problem, x: np.ndarray) -> lmfit.Parameters:
@@ -53,18 +51,14 @@ class _Objective:
         problem = self.problem
         full = problem.mapping.full(self.free_values(params))
         z, _ = problem.circuit.evaluate(full, problem.grid, jacobian=False)
-        difference = z - problem.z
-        residual = np.concatenate([difference.real * problem.w_real,
-                                   difference.imag * problem.w_imag])
+        residual = problem.weighted(z - problem.z)
         return np.where(np.isfinite(residual), residual, 1e10)
 
     def jacobian(self, params: lmfit.Parameters) -> np.ndarray:
         problem = self.problem
         full = problem.mapping.full(self.free_values(params))
         _, derivative = problem.circuit.evaluate(full, problem.grid, jacobian=True)
-        free = (self.free_matrix @ derivative).T  # points × free parameters
-        jac = np.vstack([free.real * problem.w_real[:, None],
-                         free.imag * problem.w_imag[:, None]])
+        jac = problem.weighted((self.free_matrix @ derivative).T)  # points × free
         return np.where(np.isfinite(jac), jac, 0.0)
 
 
@@ -86,50 +80,32 @@ def polish_with_lmfit(problem: _Problem, x: np.ndarray, weighting: str,
     mapping, circuit = problem.mapping, problem.circuit
     objective = _Objective(problem)
     params = _lmfit_parameters(problem, x)
-    if mapping.free:
-        minimizer = lmfit.Minimizer(objective.residual, params)
-        outcome = minimizer.least_squares(jac=objective.jacobian, x_scale="jac")
-        params, success, message = outcome.params, bool(outcome.success), outcome.message
-        errorbars = bool(outcome.errorbars)
-        statistics = (outcome.chisqr, outcome.redchi, outcome.aic, outcome.bic)
-    else:
-        success, message, errorbars = True, "every parameter is fixed", True
-        statistics = None
-    p_free = objective.free_values(params)
-    full = mapping.full(p_free)
-    lmfit_names = list(params)
-    stderr_free = np.array([params[n].stderr if params[n].stderr is not None else np.nan
-                            for n in lmfit_names], dtype=float)
-    correlation = np.eye(len(lmfit_names))
-    for i, a in enumerate(lmfit_names):
-        for j, b in enumerate(lmfit_names):
-            if i != j:
-                correlation[i, j] = (params[a].correl or {}).get(b, np.nan)
-    if not errorbars:
-        correlation[:] = np.nan
-    residuals = objective.residual(params)
+    if not mapping.free:  # nothing for lmfit to vary
+        residuals = objective.residual(params)
+        return _result(problem, x, float(residuals @ residuals), True,
+                       "every parameter is fixed", weighting, starts)
+    outcome = lmfit.Minimizer(objective.residual, params).least_squares(
+        jac=objective.jacobian, x_scale="jac")
+    params = outcome.params
+    full = mapping.full(objective.free_values(params))
+    names = list(params)
+    stderr_free = np.array([np.nan if params[n].stderr is None else params[n].stderr
+                            for n in names], dtype=float)
+    correlation = np.full((len(names), len(names)), np.nan)
+    if outcome.errorbars:
+        correlation = np.array([[1.0 if a == b else (params[a].correl or {}).get(b, np.nan)
+                                 for b in names] for a in names])
+    determined = bool(outcome.errorbars) and bool(np.isfinite(stderr_free).all())
+    message = outcome.message
+    if outcome.success and not determined:
+        message = UNDETERMINED
     model, _ = circuit.evaluate(full, problem.grid, jacobian=False)
-    if statistics is None:  # nothing varied: lmfit's statistics of a fit without variables
-        chi_square = float(residuals @ residuals)
-        with np.errstate(divide="ignore"):
-            log_term = residuals.size * math.log(chi_square / residuals.size) \
-                if chi_square > 0 else -math.inf
-        statistics = (chi_square, chi_square / residuals.size, log_term, log_term)
-    parameters = {}
-    for i, name in enumerate(circuit.parameter_names):
-        column = np.nonzero(mapping.matrix[i])[0]
-        stderr = float(stderr_free[column[0]]) if column.size else 0.0
-        parameters[name] = ParameterEstimate(value=float(full[i]), stderr=stderr,
-                                             unit=circuit.units[i], vary=name in mapping.free)
-    determined = errorbars and bool(np.isfinite(stderr_free).all())
-    if success and not determined:
-        message = "converged, but the parameters are not all determined (singular covariance)"
-    chi_square, reduced, aic, bic = (float(v) for v in statistics)
     return FitResult(
-        circuit=circuit.text, parameters=parameters, correlation_matrix=correlation,
-        varied=tuple(mapping.free), chi_square=chi_square, reduced_chi_square=reduced,
-        aic=aic, bic=bic,
-        residuals=residuals, frequency_hertz=problem.grid.frequency_hertz,
+        circuit=circuit.text, parameters=problem.estimates(full, stderr_free),
+        correlation_matrix=correlation, varied=tuple(mapping.free),
+        chi_square=float(outcome.chisqr), reduced_chi_square=float(outcome.redchi),
+        aic=float(outcome.aic), bic=float(outcome.bic),
+        residuals=objective.residual(params), frequency_hertz=problem.grid.frequency_hertz,
         impedance=problem.z, model=model, weighting=weighting,
-        success=bool(success and determined and np.isfinite(full).all()),
+        success=bool(outcome.success and determined and np.isfinite(full).all()),
         message=message, starts=starts)

@@ -32,6 +32,7 @@ from labkit.eis.fit import (
     _Problem,
     _result,
     _starting_vectors,
+    check_choice,
 )
 from labkit.eis.guess import Arc, canonical_arc_order, spectrum_features
 from labkit.eis.lmfit_polish import polish_with_lmfit
@@ -201,8 +202,7 @@ def fit_spectra_together(
         On an unknown parameter, an empty bound, a bad weighting or engine, or too few
         points.
     """
-    if engine not in ENGINES:
-        raise FitError(f"engine must be one of {ENGINES}, got {engine!r}")
+    check_choice("engine", engine, ENGINES)
     circuit = circuit if isinstance(circuit, Circuit) else Circuit(circuit)
     constraints = constraints or Constraints()
     mapping = _Mapping(circuit, constraints)
