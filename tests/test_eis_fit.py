@@ -196,6 +196,18 @@ def test_fixed_shared_and_bounded_parameters():
         fit_circuit(s.frequency_hertz, s.impedance, s.circuit, fixed={"R9": 1.0})
 
 
+@pytest.mark.parametrize("engine", ["lmfit", "vectorised"])
+def test_a_fit_with_every_parameter_fixed_reports_the_statistics_of_those_values(engine):
+    s = pellet_spectra(1, seed=3)[0]
+    result = fit_circuit(s.frequency_hertz, s.impedance, s.circuit, fixed=s.truth,
+                         engine=engine)
+    model = Circuit(s.circuit).impedance(s.truth, s.frequency_hertz)
+    chi_square = np.sum(np.abs((model - s.impedance) / np.abs(s.impedance)) ** 2)
+    assert result.success and result.values == pytest.approx(s.truth)
+    assert result.chi_square == pytest.approx(chi_square, rel=1e-12)
+    assert all(p.stderr == 0 and not p.vary for p in result.parameters.values())
+
+
 def test_lmfit_parameters_give_the_constraints():
     import lmfit
 

@@ -244,9 +244,10 @@ def _fit_group(circuit: Circuit, mapping: _Mapping, constraints: Constraints, gr
     def polish(rows: np.ndarray, x0: np.ndarray) -> None:
         """Polish ``x0`` (one start per row, or rows × starts × parameters); keep the best."""
         per_row = 1 if x0.ndim == 2 else x0.shape[1]
-        x, cost, ok = batch.levenberg_marquardt(x0.reshape(-1, x0.shape[-1]),
+        n_free = x0.shape[-1]  # may be 0: every parameter fixed
+        x, cost, ok = batch.levenberg_marquardt(x0.reshape(rows.size * per_row, n_free),
                                                 np.repeat(rows, per_row))
-        x = x.reshape(rows.size, per_row, -1)
+        x = x.reshape(rows.size, per_row, n_free)
         cost, ok = cost.reshape(rows.size, per_row), ok.reshape(rows.size, per_row)
         lowest = np.argmin(cost, axis=1)
         pick = np.arange(rows.size)
