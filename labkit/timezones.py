@@ -36,8 +36,8 @@ _FIXED_OFFSET_HINT = ("A time inside the spring daylight-saving gap means the in
                       "for UTC+1)")
 
 
-def zone_info(zone: str) -> ZoneInfo:
-    """The IANA time zone ``zone`` (``"Europe/Berlin"``, ``"Etc/GMT-1"``).
+def _check_zone(zone: str) -> None:
+    """Check that ``zone`` is an IANA time zone this system knows (``"Europe/Berlin"``).
 
     Raises
     ------
@@ -45,7 +45,7 @@ def zone_info(zone: str) -> ZoneInfo:
         When the name is not a time zone this system knows.
     """
     try:
-        return ZoneInfo(zone)
+        ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise LabkitError(f"unknown time zone {zone!r}: give an IANA name such as "
                           "'Europe/Berlin', 'America/New_York' or 'Etc/GMT-1'") from exc
@@ -67,7 +67,7 @@ def localize(record: Record, zone: str) -> Record:
         On an unknown zone, a local time that does not exist in it, or an autumn hour
         whose repetition the row order cannot resolve.
     """
-    zone_info(zone)
+    _check_zone(zone)
     meta = record.meta
     local_times = meta.time_zone == LOCAL
     start = _start_time(meta.start_time, zone, local_times, meta.source_path)
