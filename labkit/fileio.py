@@ -8,13 +8,14 @@ for reading.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import hashlib
 import os
 import re
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from os import PathLike
 from pathlib import Path
 from typing import IO
@@ -143,3 +144,47 @@ def sha256_of(path: str | PathLike[str]) -> str:
         while chunk := handle.read(1 << 20):
             digest.update(chunk)
         return digest.hexdigest()
+
+
+#: Files at least this large are hashed in a worker thread while the caller parses them:
+#: hashlib releases the GIL, so on a second core the digest costs no wall time. Below
+#: this size handing the work to a thread costs more than it saves (``bench/parse.py``).
+BACKGROUND_HASH_BYTE = 512 * 1024
+
+_hash_pool: concurrent.futures.ThreadPoolExecutor | None = None
+
+
+def start_sha256(path: Path, head: bytes, size: int) -> Callable[[], str]:
+    """Start hashing a file; the returned function gives its SHA-256 (hex).
+
+    Parameters
+    ----------
+    path
+        The file.
+    head
+        Its first bytes, already read: when they are the whole file (``len(head) ==
+        size``) they are hashed and the file is not opened again.
+    size
+        Its size in bytes; from :data:`BACKGROUND_HASH_BYTE` up it is hashed in a
+        worker thread, so call the result after the work that should overlap it.
+    """
+    if len(head) == size:
+        digest = hashlib.sha256(head).hexdigest()
+        return lambda: digest
+    if size < BACKGROUND_HASH_BYTE:
+        digest = sha256_of(path)
+        return lambda: digest
+    global _hash_pool
+    if _hash_pool is None:
+        _hash_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="labkit-sha256")
+    return _hash_pool.submit(sha256_of, path).result
+
+
+def _forget_hash_pool() -> None:
+    # A forked child (a process-pool worker) has none of its parent's threads: a pool
+    # inherited from the parent would queue work that no thread ever runs.
+    global _hash_pool
+    _hash_pool = None
+
+
+os.register_at_fork(after_in_child=_forget_hash_pool)

@@ -14,6 +14,7 @@ import dataclasses
 import functools
 import importlib
 import pkgutil
+import stat
 import struct
 import warnings
 import zipfile
@@ -26,7 +27,7 @@ from pathlib import Path
 from labkit import __version__
 from labkit.data import Record
 from labkit.errors import FormatError, LabkitError
-from labkit.fileio import sha256_of
+from labkit.fileio import start_sha256
 
 #: How many bytes of a file the sniffers see.
 HEAD_BYTES = 64 * 1024
@@ -184,7 +185,10 @@ def detect(path: str | PathLike[str]) -> Format:
         When the file is empty or no format recognises it.
     """
     path = Path(path)
-    head = read_head(path)
+    return _detect(path, read_head(path))
+
+
+def _detect(path: Path, head: bytes) -> Format:
     if not head:
         raise FormatError("file is empty (0 bytes); expected instrument data", file=path,
                           position="byte 0")
@@ -215,13 +219,14 @@ def _sniffs(fmt: Format, head: bytes, path: Path) -> bool:
         return False
 
 
-def _existing_file(path: str | PathLike[str]) -> Path:
-    path = Path(path)
-    if not path.exists():
-        raise LabkitError("no such file", file=path)
-    if not path.is_file():
+def _regular_file_size(path: Path) -> int:
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        raise LabkitError("no such file", file=path) from None
+    if not stat.S_ISREG(status.st_mode):
         raise LabkitError("not a regular file (a folder?); give a file", file=path)
-    return path
+    return status.st_size
 
 
 def read(path: str | PathLike[str], format: str | None = None,
@@ -250,8 +255,11 @@ def read(path: str | PathLike[str], format: str | None = None,
         When the file is not in a format labkit reads or is damaged; the message names
         the file, the position and what was expected.
     """
-    path = _existing_file(path)
-    fmt = get_format(format) if format else detect(path)
+    path = Path(path)
+    size = _regular_file_size(path)
+    head = read_head(path)
+    fmt = get_format(format) if format else _detect(path, head)
+    sha256 = start_sha256(path, head, size)  # overlaps the parsing of a large file
     try:
         record = fmt.read(path)
     except LabkitError as exc:
@@ -267,8 +275,8 @@ def read(path: str | PathLike[str], format: str | None = None,
     meta = dataclasses.replace(
         record.meta,
         source_path=str(path),
-        source_sha256=sha256_of(path),
-        source_size_byte=path.stat().st_size,
+        source_sha256=sha256(),
+        source_size_byte=size,
         file_format=fmt.name,
         parser_version=f"{__version__}+{fmt.name}.{fmt.version}",
         vendor=record.meta.vendor or fmt.vendor,

@@ -1,0 +1,61 @@
+"""Hashing of input files: the digest ``labkit.read`` records is the file's SHA-256 on
+every path (head only, read in place, worker thread), also in a forked worker."""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import labkit
+from labkit.fileio import BACKGROUND_HASH_BYTE, start_sha256
+from labkit.registry import HEAD_BYTES
+
+
+def _random_file(tmp_path, size: int):
+    path = tmp_path / f"random_{size}.bin"
+    path.write_bytes(np.random.default_rng(size).bytes(size))
+    return path
+
+
+@pytest.mark.parametrize("size", [1, HEAD_BYTES - 1, HEAD_BYTES + 1, BACKGROUND_HASH_BYTE,
+                                  3 * BACKGROUND_HASH_BYTE + 7])
+def test_start_sha256_is_the_files_sha256(tmp_path, size):
+    path = _random_file(tmp_path, size)
+    data = path.read_bytes()
+    assert start_sha256(path, data[:HEAD_BYTES], size)() == hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize("rows", [10, 100_000])  # inside the head; hashed in a worker thread
+def test_read_records_the_sha256_of_the_file(tmp_path, rows):
+    path = tmp_path / "cell.csv"
+    pd.DataFrame({"test_time_second": np.arange(rows, dtype=float),
+                  "voltage_volt": np.linspace(3.0, 4.2, rows)}).to_csv(path, index=False)
+    assert (path.stat().st_size > BACKGROUND_HASH_BYTE) == (rows > 10)
+    record = labkit.read(path)
+    assert record.meta.source_sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert record.meta.source_size_byte == path.stat().st_size
+
+
+def _hash_in_child(path, results) -> None:
+    results.put(start_sha256(path, b"", path.stat().st_size)())
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="fork start method")
+def test_a_forked_worker_hashes_large_files_after_the_parent_did(tmp_path):
+    path = _random_file(tmp_path, 2 * BACKGROUND_HASH_BYTE)
+    expected = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert start_sha256(path, b"", path.stat().st_size)() == expected  # parent's thread runs
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    child = context.Process(target=_hash_in_child, args=(path, results))
+    child.start()
+    child.join(60)
+    if child.is_alive():
+        child.kill()
+        pytest.fail("a forked process waited forever for its parent's hashing thread")
+    assert results.get(timeout=10) == expected
