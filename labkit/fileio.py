@@ -135,21 +135,26 @@ def _fsync_folder(folder: Path) -> None:
             os.close(fd)
 
 
-def sha256_of(path: str | PathLike[str]) -> str:
-    """SHA-256 of a file's bytes, hex."""
-    with open(path, "rb") as handle:
-        if hasattr(hashlib, "file_digest"):  # Python >= 3.11: no intermediate copies
-            return hashlib.file_digest(handle, "sha256").hexdigest()
-        digest = hashlib.sha256()
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-        return digest.hexdigest()
+def sha256_of(path: str | PathLike[str], chunk_byte: int = 1 << 18) -> str:
+    """SHA-256 of a file's bytes, hex, read ``chunk_byte`` at a time."""
+    digest = hashlib.sha256()
+    buffer = bytearray(chunk_byte)
+    view = memoryview(buffer)
+    with open(path, "rb", buffering=0) as handle:
+        while size := handle.readinto(buffer):
+            digest.update(view[:size])
+    return digest.hexdigest()
 
 
 #: Files at least this large are hashed in a worker thread while the caller parses them:
 #: hashlib releases the GIL, so on a second core the digest costs no wall time. Below
 #: this size handing the work to a thread costs more than it saves (``bench/parse.py``).
 BACKGROUND_HASH_BYTE = 512 * 1024
+
+#: A background hash reads this much at a time: between two reads the worker needs the
+#: GIL, which a busy parsing thread hands over only every ``sys.getswitchinterval()``
+#: (5 ms), so few large reads keep the worker from waiting on the parser.
+BACKGROUND_CHUNK_BYTE = 16 * 1024 * 1024
 
 _hash_pool: concurrent.futures.ThreadPoolExecutor | None = None
 
@@ -177,7 +182,7 @@ def start_sha256(path: Path, head: bytes, size: int) -> Callable[[], str]:
     global _hash_pool
     if _hash_pool is None:
         _hash_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="labkit-sha256")
-    return _hash_pool.submit(sha256_of, path).result
+    return _hash_pool.submit(sha256_of, path, min(size, BACKGROUND_CHUNK_BYTE)).result
 
 
 def _forget_hash_pool() -> None:

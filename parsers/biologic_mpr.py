@@ -249,11 +249,13 @@ def read_records(module: Module, path: Path) -> dict[str, np.ndarray]:
             file=path, position=binary_position(module.offset + records_at))
     records = np.frombuffer(module.payload, dtype=dtype, count=n_points, offset=records_at)
     columns: dict[str, np.ndarray] = {}
-    for column_id in ids:
-        if column_id in FLAG_IDS:
+    flag_ids = [column_id for column_id in ids if column_id in FLAG_IDS]
+    if flag_ids:  # one contiguous copy: masking the strided field 6 times cost 3x as much
+        flags = np.ascontiguousarray(records["flags"])
+        for column_id in flag_ids:
             mask, label = FLAG_IDS[column_id]
             shift = (mask & -mask).bit_length() - 1
-            columns[label] = (records["flags"] & mask) >> shift
+            columns[label] = (flags & np.uint8(mask)) >> np.uint8(shift)
     for name in dtype.names or ():
         if name != "flags":
             columns[name] = records[name]
