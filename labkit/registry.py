@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import importlib
+import os
 import pkgutil
 import stat
 import struct
@@ -167,13 +168,36 @@ def get_format(name: str) -> Format:
 
 def read_head(path: Path) -> bytes:
     """The first :data:`HEAD_BYTES` bytes of a file."""
+    return _head_and_size(path)[0]
+
+
+def _head_and_size(path: Path) -> tuple[bytes, int]:
+    """The first :data:`HEAD_BYTES` bytes of a regular file and its size, from one open.
+
+    Raises
+    ------
+    LabkitError
+        When there is no such file or it is not a regular file (opened without
+        blocking, so a FIFO is refused instead of waited on).
+    """
     try:
-        with open(path, "rb") as handle:
-            return handle.read(HEAD_BYTES)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except FileNotFoundError:
         raise LabkitError("no such file", file=path) from None
     except IsADirectoryError:
         raise LabkitError("not a regular file (a folder?); give a file", file=path) from None
+    try:
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
+            raise LabkitError("not a regular file (a folder?); give a file", file=path)
+        chunks: list[bytes] = []
+        wanted = HEAD_BYTES
+        while wanted and (chunk := os.read(fd, wanted)):
+            chunks.append(chunk)
+            wanted -= len(chunk)
+        return b"".join(chunks), status.st_size
+    finally:
+        os.close(fd)
 
 
 def detect(path: str | PathLike[str]) -> Format:
@@ -219,16 +243,6 @@ def _sniffs(fmt: Format, head: bytes, path: Path) -> bool:
         return False
 
 
-def _regular_file_size(path: Path) -> int:
-    try:
-        status = path.stat()
-    except FileNotFoundError:
-        raise LabkitError("no such file", file=path) from None
-    if not stat.S_ISREG(status.st_mode):
-        raise LabkitError("not a regular file (a folder?); give a file", file=path)
-    return status.st_size
-
-
 def read(path: str | PathLike[str], format: str | None = None,
          timezone: str | None = None) -> Record:
     """Read an instrument file into a labkit record.
@@ -256,8 +270,7 @@ def read(path: str | PathLike[str], format: str | None = None,
         the file, the position and what was expected.
     """
     path = Path(path)
-    size = _regular_file_size(path)
-    head = read_head(path)
+    head, size = _head_and_size(path)
     fmt = get_format(format) if format else _detect(path, head)
     sha256 = start_sha256(path, head, size)  # overlaps the parsing of a large file
     try:

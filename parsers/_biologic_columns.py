@@ -30,8 +30,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -285,8 +286,10 @@ def build_record(
         if missing:
             raise FormatError(f"impedance data ({', '.join(meta.technique) or 'EIS'}) without "
                               f"column(s) {missing}; found {labels}", position=position)
-    targets, notes = column_targets(labels, impedance)
-    columns = _converted(raw, labels, targets, n_rows)
+    plan = _plan(tuple(labels), tuple(np.asarray(raw[label]).dtype for label in labels),
+                 impedance)
+    notes = list(plan.notes)
+    columns = _converted(raw, plan, n_rows)
     if "cycle_count" in columns:
         notes.append(_count_cycles_from_one(columns["cycle_count"]))
     elif "biologic_half_cycle" in columns:
@@ -345,8 +348,9 @@ class _Columns:
         block (on a 3.6 MB file that was 6 of the 8 ms the conversion took).
         """
         sizes = [len(names) * self.n_rows * dtype.itemsize for dtype, names in groups.items()]
-        starts = np.cumsum([0] + [-(-size // _ALIGN) * _ALIGN for size in sizes])
-        arena = np.empty(int(starts[-1]), dtype=np.uint8)
+        starts = list(itertools.accumulate((-(-size // _ALIGN) * _ALIGN for size in sizes),
+                                           initial=0))
+        arena = np.empty(starts[-1], dtype=np.uint8)
         blocks = []
         for (dtype, names), start, size in zip(groups.items(), starts[:-1], sizes, strict=True):
             block = arena[start:start + size].view(dtype).reshape(len(names), self.n_rows)
@@ -394,47 +398,79 @@ def _column_index(names: tuple[str, ...]) -> pd.Index:
     return pd.Index(names)
 
 
-def _converted(
-    raw: Mapping[str, np.ndarray], labels: list[str], targets: Mapping[str, Target],
-    n_rows: int,
-) -> _Columns:
-    """Each label's values under its target's name, in SI units: one pass per column.
+@dataclass(frozen=True)
+class _Plan:
+    """How a table with given labels and raw dtypes becomes labkit columns.
+
+    Attributes
+    ----------
+    names
+        Every output column, in record order.
+    own
+        (label, name, integer) of the columns that get arrays of their own: counts
+        stored as floats (int64 only when every value is whole) and non-numbers.
+    blocks
+        Per output dtype, the (label, name, scale) of the columns sharing its block.
+    notes
+        What the column roles are (voltage/current sources).
+    """
+
+    names: tuple[str, ...]
+    own: tuple[tuple[str, str, bool], ...]
+    blocks: tuple[tuple[np.dtype, tuple[tuple[str, str, float], ...]], ...]
+    notes: tuple[str, ...]
+
+
+@functools.lru_cache(maxsize=256)
+def _plan(labels: tuple[str, ...], dtypes: tuple[np.dtype, ...], impedance: bool) -> _Plan:
+    """The conversion of one table layout, worked out once: files of one EC-Lab setup
+    share it, and working it out took as long as converting a small file.
 
     Columns of one output dtype share a block. A float column of counts becomes int64
-    (or stays float when not every value is whole) in a block of its own.
+    (or stays float when not every value is whole) in an array of its own.
     """
-    planned: dict[str, tuple[np.ndarray, float, np.dtype | None]] = {}
-    for label in labels:
+    targets, notes = column_targets(list(labels), impedance)
+    names: list[str] = []
+    own: list[tuple[str, str, bool]] = []
+    blocks: dict[np.dtype, list[tuple[str, str, float]]] = {}
+    for label, dtype in zip(labels, dtypes, strict=True):
         target = targets[label]
-        if target.name in planned:
+        if target.name in names:
             if _KNOWN.get(label_key(label)) == target:
                 continue  # the same quantity under an older/newer EC-Lab label
-            target = Target(_alternative_name(target.name, planned), target.scale,
+            target = Target(_alternative_name(target.name, names), target.scale,
                             target.integer)
-        values = np.asarray(raw[label])
-        if target.integer:
-            planned[target.name] = (values, 1.0, np.dtype(np.int64)) \
-                if values.dtype.kind in "iub" else (_as_integer(values), 1.0, None)
+        names.append(target.name)
+        if target.integer and dtype.kind not in "iub":
+            own.append((label, target.name, True))
+        elif target.integer:
+            blocks.setdefault(np.dtype(np.int64), []).append((label, target.name, 1.0))
         elif target.scale != 1.0:
-            planned[target.name] = (values, target.scale, np.dtype(np.float64))
-        elif values.dtype.kind in "biufc":
-            planned[target.name] = (values, 1.0, values.dtype)
-        else:  # not numbers (not in a block of raw memory): a copy of its own
-            planned[target.name] = (np.array(values), 1.0, None)
-    columns = _Columns(list(planned), n_rows)
-    groups: dict[np.dtype, list[str]] = {}
-    for name, (values, _, dtype) in planned.items():
-        if dtype is None:  # already an array of this record's own
-            columns.add(name, values)
+            blocks.setdefault(np.dtype(np.float64), []).append((label, target.name,
+                                                                target.scale))
+        elif dtype.kind in "biufc":
+            blocks.setdefault(dtype, []).append((label, target.name, 1.0))
         else:
-            groups.setdefault(dtype, []).append(name)
-    for block, names in zip(columns.allocate(groups), groups.values(), strict=True):
-        for row, name in zip(block, names, strict=True):
-            values, scale, _ = planned[name]
+            own.append((label, target.name, False))
+    return _Plan(tuple(names), tuple(own),
+                 tuple((dtype, tuple(members)) for dtype, members in blocks.items()),
+                 tuple(notes))
+
+
+def _converted(raw: Mapping[str, np.ndarray], plan: _Plan, n_rows: int) -> _Columns:
+    """Each label's values under its planned name, in SI units: one pass per column."""
+    columns = _Columns(list(plan.names), n_rows)
+    for label, name, integer in plan.own:
+        values = np.asarray(raw[label])
+        # not numbers (not in a block of raw memory): a copy of its own
+        columns.add(name, _as_integer(values) if integer else np.array(values))
+    groups = {dtype: [name for _, name, _ in members] for dtype, members in plan.blocks}
+    for block, (_, members) in zip(columns.allocate(groups), plan.blocks, strict=True):
+        for row, (label, _, scale) in zip(block, members, strict=True):
             if scale != 1.0:
-                np.multiply(values, scale, out=row, dtype=np.float64, casting="unsafe")
+                np.multiply(raw[label], scale, out=row, dtype=np.float64, casting="unsafe")
             else:
-                np.copyto(row, values, casting="unsafe")
+                np.copyto(row, raw[label], casting="unsafe")
     return columns
 
 
@@ -449,7 +485,7 @@ def _mean_current(dq_ampere_hour: np.ndarray, time_second: np.ndarray) -> np.nda
     return current
 
 
-def _alternative_name(name: str, used: Mapping[str, object]) -> str:
+def _alternative_name(name: str, used: Collection[str]) -> str:
     """``name`` with ``_alt<k>`` before its unit word, unused in ``used``."""
     unit_words = sorted({word for word, _ in _UNITS.values()} | {"celsius"}, key=len,
                         reverse=True)
@@ -525,8 +561,3 @@ def placeholder_free(value: float | None) -> float | None:
     if value is None or not np.isfinite(value) or value <= 0 or abs(value - 0.001) < 1e-9:
         return None
     return float(value)
-
-
-def merge_extra(meta: Metadata, values: Mapping[str, object]) -> Metadata:
-    """A copy of ``meta`` with ``values`` added to ``extra``."""
-    return dataclasses.replace(meta, extra={**meta.extra, **values})

@@ -28,6 +28,7 @@ and its byte offset, never a guess.
 
 from __future__ import annotations
 
+import functools
 import struct
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,7 +38,7 @@ import numpy as np
 
 from labkit.data import CyclingRecord, ImpedanceRecord, Metadata, Sample
 from labkit.errors import FormatError, binary_position
-from labkit.parsers._biologic_columns import build_record, merge_extra, placeholder_free
+from labkit.parsers._biologic_columns import build_record, placeholder_free
 from labkit.registry import register
 
 MAGIC = b"BIO-LOGIC MODULAR FILE\x1a"
@@ -211,24 +212,30 @@ def _record_layout(module: Module, path: Path) -> tuple[int, list[int], int, int
     if ids_at + width * n_columns > min(records_at, len(payload)):
         raise FormatError(f"{n_columns} column ids do not fit in the data module header",
                           file=path, position=binary_position(module.offset + ids_at))
-    code = "<B" if width == 1 else "<H"
-    ids = [struct.unpack_from(code, payload, ids_at + width * k)[0] for k in range(n_columns)]
+    ids = list(struct.unpack_from(f"<{n_columns}{'B' if width == 1 else 'H'}", payload, ids_at))
     return n_points, ids, ids_at, width, records_at
 
 
 def record_dtype(ids: list[int], ids_offset: int, width: int, path: Path) -> np.dtype:
     """The structured dtype of one record; unknown ids are a FormatError with their offset."""
-    fields: list[tuple[str, str]] = []
     for index, column_id in enumerate(ids):
-        if column_id in FLAG_IDS:
-            if ("flags", "u1") not in fields:
-                fields.append(("flags", "u1"))
-            continue
-        if column_id not in COLUMN_IDS:
+        if column_id not in COLUMN_IDS and column_id not in FLAG_IDS:
             raise FormatError(
                 f"unknown column id {column_id} (column {index + 1} of {len(ids)}); its size "
                 "is unknown so the records cannot be read",
                 file=path, position=binary_position(ids_offset + width * index))
+    return _known_record_dtype(tuple(ids))
+
+
+@functools.lru_cache(maxsize=256)
+def _known_record_dtype(ids: tuple[int, ...]) -> np.dtype:
+    # one of a few dozen EC-Lab layouts: made once (a structured dtype is slow to build)
+    fields: list[tuple[str, str]] = []
+    for column_id in ids:
+        if column_id in FLAG_IDS:
+            if ("flags", "u1") not in fields:
+                fields.append(("flags", "u1"))
+            continue
         dtype, label = COLUMN_IDS[column_id]
         if any(name == label for name, _ in fields):
             label = f"{label} (id {column_id})"
@@ -373,8 +380,8 @@ def read_mpr(path: Path) -> CyclingRecord | ImpedanceRecord:
         sample=sample,
         notes=("start_time is the acquisition start from the LOG module, local time "
                "(the file states no UTC offset)",) if start else (),
+        extra={"modules": [m.name for m in modules], **extra},
     )
-    meta = merge_extra(meta, {"modules": [m.name for m in modules], **extra})
     return build_record(raw, meta, loop_starts=loop_starts)
 
 

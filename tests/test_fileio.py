@@ -1,10 +1,12 @@
-"""Hashing of input files: the digest ``labkit.read`` records is the file's SHA-256 on
-every path (head only, read in place, worker thread), also in a forked worker."""
+"""How ``labkit.read`` opens its input: the digest it records is the file's SHA-256 on
+every path (head only, read in place, worker thread, also in a forked worker), and what is
+not a regular file is refused at once."""
 
 from __future__ import annotations
 
 import hashlib
 import multiprocessing
+import os
 import sys
 
 import numpy as np
@@ -59,3 +61,15 @@ def test_a_forked_worker_hashes_large_files_after_the_parent_did(tmp_path):
         child.kill()
         pytest.fail("a forked process waited forever for its parent's hashing thread")
     assert results.get(timeout=10) == expected
+
+
+def test_read_refuses_what_is_not_a_regular_file_without_waiting(tmp_path):
+    with pytest.raises(labkit.LabkitError, match="no such file"):
+        labkit.read(tmp_path / "missing.mpr")
+    with pytest.raises(labkit.LabkitError, match="not a regular file"):
+        labkit.read(tmp_path)
+    if hasattr(os, "mkfifo"):  # opening a FIFO for reading blocks until a writer comes
+        fifo = tmp_path / "pipe.mpr"
+        os.mkfifo(fifo)
+        with pytest.raises(labkit.LabkitError, match="not a regular file"):
+            labkit.read(fifo)
