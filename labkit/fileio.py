@@ -149,7 +149,7 @@ def sha256_of(path: str | PathLike[str], chunk_byte: int = 1 << 18) -> str:
 #: Files at least this large are hashed in a worker thread while the caller parses them:
 #: hashlib releases the GIL, so on a second core the digest costs no wall time. Below
 #: this size handing the work to a thread costs more than it saves (``bench/parse.py``).
-BACKGROUND_HASH_BYTE = 512 * 1024
+BACKGROUND_HASH_BYTE = 256 * 1024
 
 #: A background hash reads this much at a time: between two reads the worker needs the
 #: GIL, which a busy parsing thread hands over only every ``sys.getswitchinterval()``
