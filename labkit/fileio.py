@@ -192,4 +192,5 @@ def _forget_hash_pool() -> None:
     _hash_pool = None
 
 
-os.register_at_fork(after_in_child=_forget_hash_pool)
+if hasattr(os, "register_at_fork"):  # POSIX; Windows has no fork
+    os.register_at_fork(after_in_child=_forget_hash_pool)
