@@ -135,12 +135,14 @@ def _fsync_folder(folder: Path) -> None:
             os.close(fd)
 
 
-def sha256_of(path: str | PathLike[str], chunk_byte: int = 1 << 18) -> str:
-    """SHA-256 of a file's bytes, hex, read ``chunk_byte`` at a time."""
-    digest = hashlib.sha256()
+def sha256_of(path: str | PathLike[str], chunk_byte: int = 1 << 18, head: bytes = b"") -> str:
+    """SHA-256 of a file's bytes, hex, read ``chunk_byte`` at a time after ``head`` (its
+    first bytes, already read)."""
+    digest = hashlib.sha256(head)
     buffer = bytearray(chunk_byte)
     view = memoryview(buffer)
     with open(path, "rb", buffering=0) as handle:
+        handle.seek(len(head))
         while size := handle.readinto(buffer):
             digest.update(view[:size])
     return digest.hexdigest()
@@ -177,7 +179,7 @@ def start_sha256(path: Path, head: bytes, size: int) -> Callable[[], str]:
         digest = hashlib.sha256(head).hexdigest()
         return lambda: digest
     if size < BACKGROUND_HASH_BYTE:
-        digest = sha256_of(path)
+        digest = sha256_of(path, head=head)
         return lambda: digest
     global _hash_pool
     if _hash_pool is None:
