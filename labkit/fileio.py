@@ -178,7 +178,7 @@ def start_sha256(path: Path, head: bytes, size: int) -> Callable[[], str]:
     if len(head) == size:
         digest = hashlib.sha256(head).hexdigest()
         return lambda: digest
-    if size < BACKGROUND_HASH_BYTE:
+    if size < BACKGROUND_HASH_BYTE:  # a head of HEAD_BYTES, or a short read: hash the rest
         digest = sha256_of(path, head=head)
         return lambda: digest
     global _hash_pool

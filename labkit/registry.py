@@ -28,7 +28,7 @@ from pathlib import Path
 from labkit import __version__
 from labkit.data import Record
 from labkit.errors import FormatError, LabkitError
-from labkit.fileio import start_sha256
+from labkit.fileio import BACKGROUND_HASH_BYTE, start_sha256
 
 #: How many bytes of a file the sniffers see.
 HEAD_BYTES = 64 * 1024
@@ -168,11 +168,13 @@ def get_format(name: str) -> Format:
 
 def read_head(path: Path) -> bytes:
     """The first :data:`HEAD_BYTES` bytes of a file."""
-    return _head_and_size(path)[0]
+    return _head_and_size(path)[0][:HEAD_BYTES]
 
 
 def _head_and_size(path: Path) -> tuple[bytes, int]:
-    """The first :data:`HEAD_BYTES` bytes of a regular file and its size, from one open.
+    """The first bytes of a regular file and its size, from one open: the whole file when
+    it is smaller than :data:`~labkit.fileio.BACKGROUND_HASH_BYTE` (it is then hashed from
+    these bytes), else :data:`HEAD_BYTES`.
 
     Raises
     ------
@@ -191,7 +193,7 @@ def _head_and_size(path: Path) -> tuple[bytes, int]:
         if not stat.S_ISREG(status.st_mode):
             raise LabkitError("not a regular file (a folder?); give a file", file=path)
         chunks: list[bytes] = []
-        wanted = HEAD_BYTES
+        wanted = status.st_size if status.st_size < BACKGROUND_HASH_BYTE else HEAD_BYTES
         while wanted and (chunk := os.read(fd, wanted)):
             chunks.append(chunk)
             wanted -= len(chunk)
@@ -271,7 +273,7 @@ def read(path: str | PathLike[str], format: str | None = None,
     """
     path = Path(path)
     head, size = _head_and_size(path)
-    fmt = get_format(format) if format else _detect(path, head)
+    fmt = get_format(format) if format else _detect(path, head[:HEAD_BYTES])
     sha256 = start_sha256(path, head, size)  # overlaps the parsing of a large file
     try:
         record = fmt.read(path)
