@@ -21,6 +21,7 @@ import warnings
 import zipfile
 import zlib
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -202,6 +203,20 @@ def _head_and_size(path: Path) -> tuple[bytes, int]:
         os.close(fd)
 
 
+# The file labkit.read is parsing, when it already holds all of its bytes.
+_whole_file: ContextVar[tuple[Path, bytes] | None] = ContextVar("labkit_whole_file", default=None)
+
+
+def file_bytes(path: Path) -> bytes:
+    """All bytes of ``path``, for a parser: a small file that :func:`read` already read
+    whole (to sniff and hash it) is not read again, so the recorded SHA-256 is that of
+    the very bytes parsed."""
+    held = _whole_file.get()
+    if held is not None and held[0] == path:
+        return held[1]
+    return Path(path).read_bytes()
+
+
 def detect(path: str | PathLike[str]) -> Format:
     """The format of a file, decided by its content (the name only breaks ties).
 
@@ -275,6 +290,7 @@ def read(path: str | PathLike[str], format: str | None = None,
     head, size = _head_and_size(path)
     fmt = get_format(format) if format else _detect(path, head[:HEAD_BYTES])
     sha256 = start_sha256(path, head, size)  # overlaps the parsing of a large file
+    held = _whole_file.set((path, head) if len(head) == size else None)
     try:
         record = fmt.read(path)
     except LabkitError as exc:
@@ -287,6 +303,8 @@ def read(path: str | PathLike[str], format: str | None = None,
             f"{fmt.name} parser could not make sense of the content: {type(exc).__name__}: {exc}",
             file=path,
         ) from exc
+    finally:
+        _whole_file.reset(held)
     meta = dataclasses.replace(
         record.meta,
         source_path=str(path),

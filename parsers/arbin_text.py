@@ -36,7 +36,7 @@ from labkit.errors import FormatError, LabkitError
 from labkit.parsers._arbin_columns import canonical_key, labkit_column
 from labkit.parsers._spreadsheet import read_sheets
 from labkit.parsers._text import decode, decode_head, looks_binary, parse_numbers, read_table
-from labkit.registry import register
+from labkit.registry import file_bytes, register
 from labkit.timezones import LOCAL
 
 _DUMP_FIELDS = ("data_point", "test_time", "datetime", "step_time", "current", "voltage")
@@ -59,7 +59,7 @@ def _sniff_header(fields: tuple[str, ...]) -> Callable[[bytes, Path], bool]:
 
 def _read_csv(path: Path) -> tuple[pd.DataFrame, list[str]]:
     """The table of a CSV export (a last row cut short dropped) and the notes so far."""
-    text = decode(path.read_bytes())
+    text = decode(file_bytes(path))
     table = read_table(text, path, first_line=1, sep=",")
     notes: list[str] = []
     return _drop_cut_last_row(table, text, notes), notes
@@ -298,7 +298,7 @@ def _start_from(data: pd.DataFrame) -> str | None:
 
 def _read_sidecar(path: Path) -> dict[str, object]:
     """The first row of a Global_Table CSV sidecar, keys in snake case."""
-    table = read_table(decode(path.read_bytes()), path, first_line=1, sep=",")
+    table = read_table(decode(file_bytes(path)), path, first_line=1, sep=",")
     if table.empty:
         raise FormatError("the metadata sidecar holds no row", file=path, position="line 2")
     row = table.iloc[0]

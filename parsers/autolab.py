@@ -22,7 +22,7 @@ from labkit.errors import FormatError
 from labkit.parsers._impedance import impedance_frame, require_finite_frequency
 from labkit.parsers._text import decode, decode_head
 from labkit.parsers.eis_csv import read_eis_csv
-from labkit.registry import register
+from labkit.registry import file_bytes, register
 
 _VALUES_PER_POINT = 9
 
@@ -42,7 +42,7 @@ def read_autolab_dfr(path: Path) -> ImpedanceRecord:
         When the point count is missing or the file holds fewer values than it declares.
     """
     path = Path(path)
-    tokens = decode(path.read_bytes()).split()
+    tokens = decode(file_bytes(path)).split()
     if len(tokens) < 3 or not tokens[1].isdigit():
         raise FormatError("expected 'VERSION8.0' then the number of points", file=path,
                           position="line 2")

@@ -30,7 +30,7 @@ from labkit.errors import FormatError
 from labkit.parsers._text import decode, decode_head, looks_binary
 from labkit.parsers._timecheck import time_order_notes
 from labkit.parsers.delimited import parse_table, tidy_columns
-from labkit.registry import register
+from labkit.registry import file_bytes, register
 
 #: Header pattern (after the unit is split off) -> labkit column.
 _COLUMNS: tuple[tuple[str, str], ...] = (
@@ -96,7 +96,7 @@ def _mapping(names: list[str]) -> tuple[dict[str, str], dict[str, str]]:
 )
 def read_basytec(path: Path) -> CyclingRecord:
     """Read a BaSyTec result file (see the module docstring for units and sign)."""
-    lines = decode(Path(path).read_bytes()).splitlines()
+    lines = decode(file_bytes(Path(path))).splitlines()
     data_start = next((i for i, line in enumerate(lines) if not line.startswith("~")), len(lines))
     if data_start == 0 or not lines[data_start - 1].startswith("~Time["):
         raise FormatError("expected a '~Time[...]' column header as the last '~' line",

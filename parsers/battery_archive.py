@@ -38,7 +38,7 @@ from labkit.data import CyclingRecord, Metadata
 from labkit.parsers._text import decode, decode_head, first_iso_time, looks_binary
 from labkit.parsers._timecheck import time_order_notes
 from labkit.parsers.delimited import parse_table, tidy_columns
-from labkit.registry import register
+from labkit.registry import file_bytes, register
 
 _ARCHIVE_COLUMNS = {
     "Test_Time (s)": "test_time_second",
@@ -97,7 +97,7 @@ def _sniff_batterydata(head: bytes, path: Path) -> bool:
 
 def _read(path: Path, columns: dict[str, str], units: dict[str, str]) -> tuple[pd.DataFrame,
                                                                                 pd.DataFrame]:
-    raw = parse_table(decode(Path(path).read_bytes()), path, first_line=1)
+    raw = parse_table(decode(file_bytes(Path(path))), path, first_line=1)
     present = {k: v for k, v in columns.items() if k in raw}
     data = tidy_columns(raw, present, path, first_data_line=2, units=units)
     return raw, data

@@ -41,7 +41,7 @@ from labkit.errors import FormatError
 from labkit.parsers._text import decode, decode_head, looks_binary
 from labkit.parsers._timecheck import time_order_notes
 from labkit.parsers.delimited import guess_separator, parse_table, tidy_columns
-from labkit.registry import register
+from labkit.registry import file_bytes, register
 
 #: BDF machine names that differ from labkit's -> (labkit name, unit of the values).
 MACHINE_ALIASES: dict[str, tuple[str, str]] = {
@@ -203,7 +203,7 @@ def _fix_current_sign(data: pd.DataFrame) -> tuple[str, ...]:
 )
 def read_bdf_csv(path: Path) -> CyclingRecord:
     """Read a BDF CSV into a cycling record (see the module docstring for units and sign)."""
-    text = decode(Path(path).read_bytes())
+    text = decode(file_bytes(Path(path)))
     first = text.split("\n", 1)[0].rstrip("\r")
     raw = parse_table(text, path, first_line=1, sep=guess_separator(first))
     if not is_bdf_cycling_header(list(raw.columns)):

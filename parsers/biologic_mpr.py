@@ -39,7 +39,7 @@ import numpy as np
 from labkit.data import CyclingRecord, ImpedanceRecord, Metadata, Sample
 from labkit.errors import FormatError, binary_position
 from labkit.parsers._biologic_columns import build_record, placeholder_free
-from labkit.registry import register
+from labkit.registry import file_bytes, register
 
 MAGIC = b"BIO-LOGIC MODULAR FILE\x1a"
 FILE_HEADER_BYTES = 52
@@ -350,7 +350,7 @@ def read_mpr(path: Path) -> CyclingRecord | ImpedanceRecord:
         Naming the byte offset, for a damaged file or an unknown column id.
     """
     path = Path(path)
-    modules = read_modules(path.read_bytes(), path)
+    modules = read_modules(file_bytes(path), path)
     by_name = {module.name: module for module in modules}
     if "VMP data" not in by_name:
         raise FormatError("no 'VMP data' module in the file", file=path,

@@ -32,7 +32,7 @@ from labkit.parsers._biologic_columns import (
     placeholder_free,
 )
 from labkit.parsers._text import decode, decode_head, numeric_column, read_table
-from labkit.registry import register
+from labkit.registry import file_bytes, register
 
 _PREAMBLE = re.compile(r"^\s*(EC-Lab|BT-Lab)\s+ASCII\s+FILE", re.IGNORECASE)
 _LOG_FILE = re.compile(r"^\s*(EC-Lab|BT-Lab)\s+(LOG|SETTING)\s+FILE", re.IGNORECASE)
@@ -93,7 +93,7 @@ def read_mpt(path: Path) -> CyclingRecord | ImpedanceRecord:
         data without frequency/impedance columns.
     """
     path = Path(path)
-    text = decode(path.read_bytes())
+    text = decode(file_bytes(path))
     label_line = _label_line(text, path)
     start = _line_offset(text, label_line, path)
     header_lines = text[:start].splitlines()

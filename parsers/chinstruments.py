@@ -22,7 +22,7 @@ from labkit.parsers._impedance import (
     require_finite_frequency,
 )
 from labkit.parsers._text import decode, decode_head
-from labkit.registry import register
+from labkit.registry import file_bytes, register
 
 
 def _sniff(head: bytes, path: Path) -> bool:
@@ -42,7 +42,7 @@ def read_chi_impedance(path: Path) -> ImpedanceRecord:
         When the ``Freq/Hz`` column line is missing or a row is not numeric.
     """
     path = Path(path)
-    lines = decode(path.read_bytes()).splitlines()
+    lines = decode(file_bytes(path)).splitlines()
     title = next((i for i, line in enumerate(lines) if line.startswith("Freq/Hz")), None)
     if title is None:
         raise FormatError("expected a column line starting 'Freq/Hz'", file=path,

@@ -46,7 +46,7 @@ from labkit.data import CycleSummaryRecord, Metadata
 from labkit.errors import FormatError
 from labkit.parsers._text import decode, decode_head, looks_binary, numeric_column
 from labkit.parsers.delimited import parse_table
-from labkit.registry import register
+from labkit.registry import file_bytes, register
 
 #: MATLAB datenum of 1970-01-01 00:00 (batterydata's ``Datenum_d``).
 _DATENUM_EPOCH = 719529.0
@@ -248,7 +248,7 @@ def read_cycle_summary(path: Path) -> CycleSummaryRecord:
         When the header is none of the layouts, a numeric cell is not a number, or a
         cycle number is not a whole number.
     """
-    text = decode(Path(path).read_bytes())
+    text = decode(file_bytes(Path(path)))
     layout = _layout_of(text[:65536])
     if layout is None:
         raise FormatError("expected the header of a per-cycle summary table "

@@ -37,6 +37,7 @@ from labkit.data import CyclingRecord, Metadata
 from labkit.errors import FormatError
 from labkit.parsers._text import decode, numeric_column, read_table, si_scale, split_header
 from labkit.parsers._timecheck import time_order_notes
+from labkit.registry import file_bytes
 
 #: Columns holding whole numbers; stored as int64 when no value is missing.
 COUNT_COLUMNS = ("cycle_count", "step_index", "step_count", "record_index")
@@ -221,7 +222,7 @@ def read_delimited(
         a cell that is not a number.
     """
     path = Path(path)
-    text = decode(path.read_bytes())
+    text = decode(file_bytes(path))
     lines = text.splitlines()
     if header_line < 1 or header_line > len(lines):
         raise FormatError(

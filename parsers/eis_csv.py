@@ -31,7 +31,7 @@ from labkit.parsers._impedance import (
     split_sweeps,
 )
 from labkit.parsers._text import decode, decode_head, looks_binary
-from labkit.registry import register
+from labkit.registry import file_bytes, register
 
 _NUMBER = re.compile(r"^[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?$")
 _UNIT = re.compile(r"^[\[\(]?[A-Za-zΩµμ°%][A-Za-z0-9Ωµμ°%/*^·.-]*[\]\)]?$|^#$")
@@ -128,7 +128,7 @@ def read_eis_csv(path: Path) -> ImpedanceRecord:
         frequency, Z' and Z''; a non-numeric cell, named by line and column.
     """
     path = Path(path)
-    text = decode(path.read_bytes())
+    text = decode(file_bytes(path))
     start, lines = _content_lines(text)
     body = [line for line in lines[start:start + 12] if line.strip()]
     if len(body) < 2:

@@ -12,7 +12,7 @@ from labkit.data import ImpedanceRecord, Metadata
 from labkit.errors import FormatError
 from labkit.parsers._impedance import impedance_frame, numeric_block, require_finite_frequency
 from labkit.parsers._text import decode, decode_head, looks_binary
-from labkit.registry import register
+from labkit.registry import file_bytes, register
 
 
 def _count_line(lines: list[str]) -> int | None:
@@ -41,7 +41,7 @@ def read_elchemea_i2b(path: Path) -> ImpedanceRecord:
         When the point count is missing or does not match the rows.
     """
     path = Path(path)
-    lines = decode(path.read_bytes()).splitlines()
+    lines = decode(file_bytes(path)).splitlines()
     count_line = _count_line(lines)
     if count_line is None:
         raise FormatError("expected a line with the number of points, then rows of "

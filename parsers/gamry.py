@@ -28,7 +28,7 @@ from labkit.data import CyclingRecord, ImpedanceRecord, Metadata, Sample
 from labkit.errors import FormatError
 from labkit.parsers._impedance import concat_spectra, impedance_frame, snake
 from labkit.parsers._text import decode, decode_head, parse_numbers
-from labkit.registry import register
+from labkit.registry import file_bytes, register
 
 _TABLE_LINE = re.compile(r"^(?P<name>[A-Za-z][A-Za-z0-9_]*)\tTABLE(?:\t(?P<count>\d+))?[ \t]*$",
                          re.MULTILINE)
@@ -421,7 +421,7 @@ def read_gamry_dta(path: Path) -> ImpedanceRecord | CyclingRecord:
         value is not a number; the message names the line.
     """
     path = Path(path)
-    dta = _parse(decode(path.read_bytes()), path)
+    dta = _parse(decode(file_bytes(path)), path)
     if any(t.name == "ZCURVE" for t in dta.tables):
         return _impedance(dta, path)
     return _cycling(dta, path)

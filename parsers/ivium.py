@@ -21,7 +21,7 @@ from labkit.parsers._impedance import (
     require_finite_frequency,
 )
 from labkit.parsers._text import decode
-from labkit.registry import register
+from labkit.registry import file_bytes, register
 
 _PRIMARY = re.compile(r"^primary_data\s*$", re.MULTILINE)
 
@@ -41,7 +41,7 @@ def read_ivium(path: Path) -> ImpedanceRecord:
         When no ``primary_data`` block is found, or a block is cut short.
     """
     path = Path(path)
-    text = decode(path.read_bytes().replace(b"\x00", b"")).replace("\r\n", "\n")
+    text = decode(file_bytes(path).replace(b"\x00", b"")).replace("\r\n", "\n")
     lines = text.split("\n")
     starts = [text.count("\n", 0, m.start()) for m in _PRIMARY.finditer(text)]
     if not starts:

@@ -27,7 +27,7 @@ from labkit.errors import FormatError
 from labkit.parsers._text import decode, decode_head, first_iso_time, looks_binary
 from labkit.parsers._timecheck import time_order_notes
 from labkit.parsers.delimited import parse_table, tidy_columns
-from labkit.registry import register
+from labkit.registry import file_bytes, register
 
 _HEADER_START = "channel_index,cycle_index,step_index,date_time_iso_string,test_time_s"
 
@@ -73,7 +73,7 @@ def _number(text: str) -> float | None:
 )
 def read_landt_csv(path: Path) -> CyclingRecord:
     """Read a SINTEF harmonised LANDt CSV (see the module docstring for units and sign)."""
-    lines = decode(Path(path).read_bytes()).splitlines()
+    lines = decode(file_bytes(Path(path))).splitlines()
     header_index = next((i for i, line in enumerate(lines[:50]) if line.startswith(_HEADER_START)),
                         None)
     if header_index is None:

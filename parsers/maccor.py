@@ -52,7 +52,7 @@ import pandas as pd
 from labkit.data import CyclingRecord, ImpedanceRecord, Metadata, Sample
 from labkit.errors import FormatError
 from labkit.parsers._text import decode, decode_head, looks_binary, parse_numbers, read_table
-from labkit.registry import register
+from labkit.registry import file_bytes, register
 from labkit.timezones import LOCAL
 
 _RECORD_FIELDS = {"rec#", "rec"}
@@ -153,7 +153,7 @@ def _sniff_eda(head: bytes, path: Path) -> bool:
 )
 def read_maccor_text(path: Path) -> CyclingRecord:
     """Read a Maccor text export into a :class:`CyclingRecord` (see the module docstring)."""
-    text = decode(path.read_bytes())
+    text = decode(file_bytes(path))
     found = _find_line(text, _header_fields)
     if found is None:
         raise FormatError(
@@ -650,7 +650,7 @@ def read_maccor_eda(path: Path) -> ImpedanceRecord:
     ZPlot convention, which is ohms, and the phase column agrees with
     ``atan2(Z'', Z')``. A new spectrum starts where the frequency rises again.
     """
-    text = decode(path.read_bytes())
+    text = decode(file_bytes(path))
     found = _find_line(text, lambda line: line.lower().startswith("freq(hz)") and line)
     if found is None:
         raise FormatError("expected a 'Freq(Hz)' table header in the Maccor AC impedance "

@@ -38,7 +38,7 @@ from labkit.parsers._text import (
     si_scale,
     split_header,
 )
-from labkit.registry import register
+from labkit.registry import file_bytes, register
 from labkit.timezones import LOCAL
 
 _RECORD_KEYS = ("DataPoint", "Cycle Index", "Step Index", "Step Type")
@@ -104,7 +104,7 @@ def _zip_member_in_head(head: bytes, name: bytes) -> bytes | None:
           priority=1)
 def read_btsda_csv(path: Path) -> CyclingRecord:
     """Read a BTSDA CSV export (record layer or 3-level) into a cycling record."""
-    text = decode(path.read_bytes())
+    text = decode(file_bytes(path))
     first = text.split("\n", 1)[0]
     if first.startswith("Cycle Index,"):
         frame, first_line = _three_level(text, path)

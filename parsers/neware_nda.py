@@ -31,7 +31,7 @@ import numpy as np
 from labkit.data import CyclingRecord, Metadata
 from labkit.errors import FormatError, binary_position
 from labkit.parsers import _neware as nw
-from labkit.registry import register
+from labkit.registry import file_bytes, register
 from labkit.timezones import LOCAL, UTC
 
 MAGIC = b"NEWARE"
@@ -110,7 +110,7 @@ def read_neware_nda(path: Path) -> CyclingRecord:
 
 
 def _load(path: Path) -> bytes:
-    raw = path.read_bytes()
+    raw = file_bytes(path)
     if not raw.startswith(b"PK\x03\x04"):
         return raw
     with zipfile.ZipFile(io.BytesIO(raw)) as archive:

@@ -24,7 +24,7 @@ from labkit.parsers._impedance import (
     require_finite_frequency,
 )
 from labkit.parsers._text import decode, decode_head, looks_binary
-from labkit.registry import register
+from labkit.registry import file_bytes, register
 
 _TEMPERATURE = re.compile(r"(?<![\d.])(-?\d+(?:\.\d+)?)\s*(?:deg|°C|degC)\b", re.IGNORECASE)
 _GEOMETRY = re.compile(r"(?<!Electrode )(Diameter|Thickness)\[mm\]:\s*([-+0-9.eE]+)")
@@ -54,7 +54,7 @@ def read_novocontrol(path: Path) -> ImpedanceRecord:
         When the ``Freq.[Hz]`` column line is missing or a row is not numeric.
     """
     path = Path(path)
-    lines = decode(path.read_bytes()).splitlines()
+    lines = decode(file_bytes(path)).splitlines()
     title_line = _column_line(lines)
     if title_line is None:
         raise FormatError("expected a column line 'Freq.[Hz]  Zs'[ohm]  Zs''[ohm]'",

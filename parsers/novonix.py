@@ -49,7 +49,7 @@ from labkit.errors import FormatError
 from labkit.parsers._text import decode, decode_head, looks_binary
 from labkit.parsers._timecheck import time_order_notes
 from labkit.parsers.delimited import tidy_columns
-from labkit.registry import register
+from labkit.registry import file_bytes, register
 
 #: Step type codes on which an unsigned current is a discharge.
 DISCHARGE_STEP_TYPES = (2, 9, 10)
@@ -198,7 +198,7 @@ def _placeholder_free(summary: dict[str, str], key: str, placeholder: float | No
 )
 def read_novonix_csv(path: Path) -> CyclingRecord:
     """Read a Novonix CSV export (see the module docstring for sign, units and sections)."""
-    text = decode(Path(path).read_bytes())
+    text = decode(file_bytes(Path(path)))
     sections = _sections(text, path)
     frames = []
     notes: list[str] = []

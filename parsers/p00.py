@@ -19,7 +19,7 @@ from labkit.parsers._impedance import (
     require_finite_frequency,
 )
 from labkit.parsers._text import decode, decode_head
-from labkit.registry import register
+from labkit.registry import file_bytes, register
 
 _CONDITIONS = {"time/s": "test_time_second", "edc/v": "dc_voltage_volt",
                "idc/a": "dc_current_ampere"}
@@ -41,7 +41,7 @@ def read_p00(path: Path) -> ImpedanceRecord:
         When the column line or the point count is missing, or rows do not match it.
     """
     path = Path(path)
-    lines = decode(path.read_bytes()).splitlines()
+    lines = decode(file_bytes(path)).splitlines()
     title = next((i for i, line in enumerate(lines) if line.strip().startswith("f/Hz")), None)
     if title is None or title + 1 >= len(lines) or not lines[title + 1].strip().isdigit():
         raise FormatError("expected the column line 'f/Hz ...' followed by the number of "

@@ -17,7 +17,7 @@ import numpy as np
 from labkit.data import ImpedanceRecord, Metadata
 from labkit.errors import FormatError
 from labkit.parsers._impedance import concat_spectra, impedance_frame, require_finite_frequency
-from labkit.registry import register
+from labkit.registry import file_bytes, register
 
 _DOTNET_EPOCH = datetime(1, 1, 1, tzinfo=timezone.utc)
 
@@ -47,7 +47,7 @@ def read_pssession(path: Path) -> ImpedanceRecord:
         measurement holds Frequency, ZRe and ZIm arrays.
     """
     path = Path(path)
-    raw = path.read_bytes()
+    raw = file_bytes(path)
     try:
         text = raw.decode("utf-16").lstrip("\ufeff")
         session, _ = json.JSONDecoder().raw_decode(text)

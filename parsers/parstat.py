@@ -21,7 +21,7 @@ from labkit.parsers._impedance import (
     split_sweeps,
 )
 from labkit.parsers._text import decode, decode_head
-from labkit.registry import register
+from labkit.registry import file_bytes, register
 
 _NAMES = {"Potential (V)": "dc_voltage_volt", "Current (A)": "dc_current_ampere",
           "Elapsed Time (s)": "test_time_second", "Frequency (Hz)": "frequency_hertz",
@@ -46,7 +46,7 @@ def read_parstat(path: Path) -> ImpedanceRecord:
         When a needed column is missing or a row is not numeric.
     """
     path = Path(path)
-    lines = decode(path.read_bytes()).splitlines()
+    lines = decode(file_bytes(path)).splitlines()
     labels = [label.strip() for label in lines[0].split("\t")]
     while labels and not labels[-1]:
         labels.pop()

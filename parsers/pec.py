@@ -35,7 +35,7 @@ from labkit.errors import FormatError
 from labkit.parsers._text import decode, decode_head, looks_binary
 from labkit.parsers._timecheck import time_order_notes
 from labkit.parsers.delimited import tidy_columns
-from labkit.registry import register
+from labkit.registry import file_bytes, register
 
 _TABLE_START = "Test,Cell,Rack,Shelf,Position"
 _DURATION = "Hours in hh:mm:ss.xxx"
@@ -107,7 +107,7 @@ def _durations(column: pd.Series, name: str, path: Path, first_data_line: int) -
 )
 def read_pec_csv(path: Path) -> CyclingRecord:
     """Read a PEC SBT CSV export (see the module docstring for units and sign)."""
-    lines = decode(Path(path).read_bytes()).splitlines()
+    lines = decode(file_bytes(Path(path))).splitlines()
     header_index = next((i for i, line in enumerate(lines[:500]) if line.startswith(_TABLE_START)),
                         None)
     if header_index is None:

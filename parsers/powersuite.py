@@ -12,7 +12,7 @@ from labkit.data import ImpedanceRecord, Metadata
 from labkit.errors import FormatError
 from labkit.parsers._impedance import impedance_frame, numeric_block, require_finite_frequency
 from labkit.parsers._text import decode, decode_head
-from labkit.registry import register
+from labkit.registry import file_bytes, register
 
 
 def _labels(line: str) -> list[str]:
@@ -36,7 +36,7 @@ def read_powersuite(path: Path) -> ImpedanceRecord:
         When the header is not ``Frequency Zre Zimg`` or a row is not numeric.
     """
     path = Path(path)
-    lines = [line for line in decode(path.read_bytes()).replace("\r", "\n").split("\n")
+    lines = [line for line in decode(file_bytes(path)).replace("\r", "\n").split("\n")
              if line.strip()]
     if not lines or _labels(lines[0]) != ["Frequency", "Zre", "Zimg"]:
         raise FormatError("expected the header 'Frequency<TAB>Zre<TAB>Zimg'", file=path,

@@ -25,7 +25,7 @@ from labkit.parsers._impedance import (
     snake,
 )
 from labkit.parsers._text import decode, decode_head
-from labkit.registry import register
+from labkit.registry import file_bytes, register
 
 _PARAMETERS = re.compile(r"^([A-Za-z][A-Za-z0-9]*)=([^,\t]*)")
 
@@ -45,7 +45,7 @@ def read_relaxis(path: Path) -> ImpedanceRecord:
         When the ``Data:`` column line is missing or a row is not numeric.
     """
     path = Path(path)
-    lines = decode(path.read_bytes()).splitlines()
+    lines = decode(file_bytes(path)).splitlines()
     title = next((i for i, line in enumerate(lines) if line.startswith("Data:")), None)
     if title is None:
         raise FormatError("expected a column line starting 'Data: Frequency'", file=path,

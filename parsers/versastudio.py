@@ -22,7 +22,7 @@ from labkit.parsers._impedance import (
     snake,
 )
 from labkit.parsers._text import decode, decode_head
-from labkit.registry import register
+from labkit.registry import file_bytes, register
 
 _SECTION = re.compile(r"^<(?P<name>[A-Za-z]+\d*)>\s*$\n(?P<body>.*?)^</(?P=name)>", re.M | re.S)
 _NAMES = {"Frequency(Hz)": "frequency_hertz", "Z Real": "z_real_ohm", "Z Imag": "z_imag_ohm",
@@ -47,7 +47,7 @@ def read_versastudio_par(path: Path) -> ImpedanceRecord:
         When no segment has a Definition with frequency and Z columns.
     """
     path = Path(path)
-    text = decode(path.read_bytes()).replace("\r\n", "\n")
+    text = decode(file_bytes(path)).replace("\r\n", "\n")
     file_lines = text.split("\n")
     sections = {m.group("name"): (m.group("body"), text.count("\n", 0, m.start("body")))
                 for m in _SECTION.finditer(text)}

@@ -30,7 +30,7 @@ from labkit.errors import FormatError
 from labkit.parsers._text import decode, decode_head, looks_binary
 from labkit.parsers._timecheck import time_order_notes
 from labkit.parsers.delimited import parse_table, tidy_columns
-from labkit.registry import register
+from labkit.registry import file_bytes, register
 
 _MARKER = "[DATA START]"
 _NAMES = {
@@ -67,7 +67,7 @@ def _sniff(head: bytes, path: Path) -> bool:
 )
 def read_vdf(path: Path) -> CyclingRecord:
     """Read a VDF file (see the module docstring for columns and sign)."""
-    lines = decode(Path(path).read_bytes()).splitlines()
+    lines = decode(file_bytes(Path(path))).splitlines()
     marker = next((i for i, line in enumerate(lines[:200]) if line.strip() == _MARKER), None)
     if marker is None or marker + 2 >= len(lines):
         raise FormatError(f"expected {_MARKER!r} followed by a names row and a units row",

@@ -19,7 +19,7 @@ import numpy as np
 from labkit.data import ImpedanceRecord, Metadata
 from labkit.errors import FormatError, binary_position
 from labkit.parsers._impedance import impedance_frame
-from labkit.registry import register
+from labkit.registry import file_bytes, register
 
 _HEADER = 12
 _EPOCH = datetime(1980, 1, 1)
@@ -46,7 +46,7 @@ def read_zahner_ism(path: Path) -> ImpedanceRecord:
         When the file is shorter than its point count requires or holds impossible values.
     """
     path = Path(path)
-    raw = path.read_bytes()
+    raw = file_bytes(path)
     if len(raw) < _HEADER:
         raise FormatError("file shorter than the 12-byte .ism header", file=path,
                           position=binary_position(len(raw)))

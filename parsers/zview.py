@@ -17,7 +17,7 @@ from labkit.data import ImpedanceRecord, Metadata
 from labkit.errors import FormatError
 from labkit.parsers._impedance import impedance_frame, numeric_block, require_finite_frequency
 from labkit.parsers._text import decode, decode_head
-from labkit.registry import register
+from labkit.registry import file_bytes, register
 
 _QUOTED_TITLE = re.compile(r'^"(ZPlotW|Z60W|ZPlot)[^"]*Data File', re.IGNORECASE)
 _KNOWN = {"Freq(Hz)": "frequency_hertz", "Z'(a)": "z_real_ohm", "Z''(b)": "z_imag_ohm",
@@ -41,7 +41,7 @@ def read_zplot(path: Path) -> ImpedanceRecord:
         When the column-name line or the data rows are missing or not numeric.
     """
     path = Path(path)
-    lines = decode(path.read_bytes()).splitlines()
+    lines = decode(file_bytes(path)).splitlines()
     header: dict[str, str] = {}
     notes: list[str] = []
     if lines and lines[0].strip().startswith("ZPLOT2 ASCII"):

@@ -8,6 +8,7 @@ import hashlib
 import multiprocessing
 import os
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -73,3 +74,18 @@ def test_read_refuses_what_is_not_a_regular_file_without_waiting(tmp_path):
         os.mkfifo(fifo)
         with pytest.raises(labkit.LabkitError, match="not a regular file"):
             labkit.read(fifo)
+
+
+def test_a_small_file_is_read_once_for_sniffing_hashing_and_parsing(tmp_path, monkeypatch):
+    path = tmp_path / "cell.csv"
+    pd.DataFrame({"test_time_second": [0.0, 1.0], "voltage_volt": [3.0, 3.1]}).to_csv(
+        path, index=False)
+    expected = hashlib.sha256(path.read_bytes()).hexdigest()
+
+    def read_again(self):
+        raise AssertionError(f"{self} read a second time")
+
+    monkeypatch.setattr(Path, "read_bytes", read_again)
+    record = labkit.read(path)
+    assert record.meta.source_sha256 == expected
+    assert record.data["voltage_volt"].tolist() == [3.0, 3.1]
