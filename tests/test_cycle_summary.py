@@ -263,9 +263,51 @@ def test_cli_read_json(capsys):
 
 @pytest.mark.corpus
 def test_analysis_commands_say_a_summary_is_not_a_time_series(capsys):
-    assert main(["cycles", str(_cycler(NOVONIX)), "--json"]) == 1
+    assert main(["dqdv", str(_cycler(NOVONIX)), "--json"]) == 1
     error = json.loads(capsys.readouterr().out)["error"]
     assert "per-cycle summary table" in error["message"]
+
+
+@pytest.mark.corpus
+def test_summarize_cycles_of_a_summary_table_completes_it_from_the_files_numbers():
+    """Expected values from the CSV read with pandas alone (BatteryArchive names)."""
+    raw = pd.read_csv(_cycler(CALCE))
+    charge, discharge = raw["Charge_Capacity (Ah)"], raw["Discharge_Capacity (Ah)"]
+    summary = summarize_cycles(_read(CALCE), retention_threshold=0.9995, active_mass_gram=2.0)
+    table = summary.table
+    assert summary.steps is None and summary.reference_cycle == 1
+    assert table["cycle_count"].tolist() == raw["Cycle_Index"].astype(int).tolist()
+    assert table["discharge_capacity_ampere_hour"].tolist() == discharge.tolist()
+    assert table["coulombic_efficiency"].to_numpy() == pytest.approx(discharge / charge, rel=1e-12)
+    assert table["energy_efficiency"].to_numpy() == pytest.approx(
+        raw["Discharge_Energy (Wh)"] / raw["Charge_Energy (Wh)"], rel=1e-12)
+    retention = discharge / discharge.iloc[0]  # 1.292 Ah in cycle 1
+    assert table["capacity_retention"].to_numpy() == pytest.approx(retention, rel=1e-12)
+    below = raw["Cycle_Index"][(retention < 0.9995) & (raw["Cycle_Index"] > 1)]
+    assert summary.cycle_below_threshold == int(below.iloc[0])
+    assert table["specific_discharge_capacity_milliampere_hour_per_gram"].to_numpy() == \
+        pytest.approx(discharge * 1000 / 2.0, rel=1e-12)
+    assert "per-cycle table" in summary.capacity_source
+
+
+@pytest.mark.corpus
+def test_a_summary_tables_own_efficiencies_are_kept():
+    """batterydata states CE itself (row of cycle 2: 0.993966700944523): it is not recomputed."""
+    record = _read(P492)
+    table = summarize_cycles(record).table.set_index("cycle_count")
+    assert table.loc[2, "coulombic_efficiency"] == 0.993966700944523
+    assert table["coulombic_efficiency"].equals(
+        record.data.set_index("cycle_count")["coulombic_efficiency"])
+
+
+@pytest.mark.corpus
+def test_cli_cycles_of_a_summary_table(capsys):
+    assert main(["cycles", str(_cycler(CALCE)), "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert [c["cycle_count"] for c in payload["cycles"]] == list(range(1, 10))
+    assert payload["cycles"][0]["coulombic_efficiency"] == pytest.approx(1.292 / 0.604)
+    assert main(["cycles", str(_cycler(NOVONIX))]) == 0
+    assert "per-cycle table" in capsys.readouterr().out
 
 
 @pytest.mark.corpus

@@ -31,11 +31,14 @@ from labkit.analysis._base import (
     sample_intervals,
 )
 from labkit.analysis.steps import StepParameters, Steps, detect_steps
-from labkit.data import CyclingRecord
+from labkit.data import CycleSummaryRecord, CyclingRecord, Record
 from labkit.errors import AnalysisError
 
 _CAPACITY_COLUMNS = ("charging_capacity_ampere_hour", "discharging_capacity_ampere_hour")
 _ENERGY_COLUMNS = ("charging_energy_watt_hour", "discharging_energy_watt_hour")
+# the same quantities per cycle (a summary table's names)
+_TABLE_CAPACITIES = ("charge_capacity_ampere_hour", "discharge_capacity_ampere_hour")
+_TABLE_ENERGIES = ("charge_energy_watt_hour", "discharge_energy_watt_hour")
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,7 @@ class CycleSummary:
     active_mass_gram, area_square_centimeter
         Sample values used (``None`` when unknown).
     steps
-        The step segmentation the summary was built on.
+        The step segmentation the summary was built on (None for a per-cycle table).
     """
 
     table: pd.DataFrame
@@ -79,7 +82,7 @@ class CycleSummary:
     cycle_below_threshold: int | None
     active_mass_gram: float | None
     area_square_centimeter: float | None
-    steps: Steps
+    steps: Steps | None
 
     def to_frame(self) -> pd.DataFrame:
         """The per-cycle table."""
@@ -101,7 +104,7 @@ class CycleSummary:
 
 
 def summarize_cycles(
-    record: CyclingRecord,
+    record: CyclingRecord | CycleSummaryRecord,
     *,
     active_mass_gram: float | None = None,
     area_square_centimeter: float | None = None,
@@ -115,7 +118,10 @@ def summarize_cycles(
     Parameters
     ----------
     record
-        Cycling record with time and current (vendor capacity/energy columns optional).
+        Cycling record with time and current (vendor capacity/energy columns optional),
+        or a per-cycle summary file's record: its numbers are taken as the file gives
+        them (efficiencies, retention... too, where it has them) and completed with
+        the columns it lacks, computed as for a time series; ``steps`` is then None.
     active_mass_gram, area_square_centimeter
         For specific and areal values; default to the record's sample metadata.
     retention_threshold
@@ -135,6 +141,11 @@ def summarize_cycles(
     AnalysisError
         When no cycle has a charge or a discharge.
     """
+    if isinstance(record, CycleSummaryRecord):
+        return _summary_of_table(record, active_mass_gram=active_mass_gram,
+                                 area_square_centimeter=area_square_centimeter,
+                                 retention_threshold=retention_threshold,
+                                 reference_cycle=reference_cycle)
     require_columns(record, ["test_time_second", "current_ampere"], "a cycle summary")
     steps = detect_steps(record, step_parameters)
     time = numeric(record, "test_time_second")
@@ -187,40 +198,74 @@ def summarize_cycles(
     })
     table.index.name = "cycle_count"
     table = table.reset_index()
+    return _completed(table, record, capacity_source, energy_source, steps.cycle_source, steps,
+                      active_mass_gram=active_mass_gram,
+                      area_square_centimeter=area_square_centimeter,
+                      retention_threshold=retention_threshold, reference_cycle=reference_cycle)
+
+
+def _summary_of_table(record: CycleSummaryRecord, **options: Any) -> CycleSummary:
+    """A vendor's per-cycle table, its numbers as given, completed with what it lacks."""
+    require_columns(record, ["cycle_count", *_TABLE_CAPACITIES], "a cycle summary")
+    table = record.data.sort_values("cycle_count", kind="stable").reset_index(drop=True)
+    for column in _TABLE_ENERGIES:
+        if column not in table:
+            table[column] = np.nan
+    source = f"the file's per-cycle table ({record.meta.file_format or 'cycle summary'})"
+    has_energy = table[list(_TABLE_ENERGIES)].notna().any().all()
+    return _completed(table, record, source,
+                      source if has_energy else "not available (the table has no energies)",
+                      "the file's cycle_count (how it numbers cycles: see the record's notes)",
+                      None, **options)
+
+
+def _completed(table: pd.DataFrame, record: Record, capacity_source: str, energy_source: str,
+               cycle_source: str, steps: Steps | None, *, active_mass_gram: float | None,
+               area_square_centimeter: float | None, retention_threshold: float,
+               reference_cycle: int | None) -> CycleSummary:
+    """The summary of per-cycle totals: efficiencies, mean voltages, retention, specific and
+    areal capacities added, except those the table already has (a vendor's own values)."""
     if not (table["charge_capacity_ampere_hour"].gt(0) | table["discharge_capacity_ampere_hour"]
             .gt(0)).any():
         raise AnalysisError("no cycle has a charge or a discharge", file=record.meta.source_path)
     charge_q = table["charge_capacity_ampere_hour"].where(lambda q: q > 0)
     discharge_q = table["discharge_capacity_ampere_hour"].where(lambda q: q > 0)
-    table["coulombic_efficiency"] = discharge_q / charge_q
-    table["energy_efficiency"] = (table["discharge_energy_watt_hour"].where(lambda e: e > 0)
-                                  / table["charge_energy_watt_hour"].where(lambda e: e > 0))
-    table["mean_charge_voltage_volt"] = table["charge_energy_watt_hour"] / charge_q
-    table["mean_discharge_voltage_volt"] = table["discharge_energy_watt_hour"] / discharge_q
+    derived = {
+        "coulombic_efficiency": lambda: discharge_q / charge_q,
+        "energy_efficiency": lambda: (table["discharge_energy_watt_hour"].where(lambda e: e > 0)
+                                      / table["charge_energy_watt_hour"].where(lambda e: e > 0)),
+        "mean_charge_voltage_volt": lambda: table["charge_energy_watt_hour"] / charge_q,
+        "mean_discharge_voltage_volt": lambda: table["discharge_energy_watt_hour"] / discharge_q,
+    }
+    for column, value in derived.items():
+        if column not in table:
+            table[column] = value()
 
     reference = _reference_cycle(table, reference_cycle)
     below = None
     if reference is not None:
-        reference_q = table.loc[table["cycle_count"] == reference,
-                                "discharge_capacity_ampere_hour"].iloc[0]
-        table["capacity_retention"] = discharge_q / reference_q
+        if "capacity_retention" not in table:
+            reference_q = table.loc[table["cycle_count"] == reference,
+                                    "discharge_capacity_ampere_hour"].iloc[0]
+            table["capacity_retention"] = discharge_q / reference_q
         after = table[(table["cycle_count"] > reference)
                       & (table["capacity_retention"] < retention_threshold)]
         below = int(after["cycle_count"].iloc[0]) if len(after) else None
-    else:
+    elif "capacity_retention" not in table:
         table["capacity_retention"] = np.nan
 
     mass = optional_sample_value(active_mass_gram, record, "active_mass_gram")
     area = optional_sample_value(area_square_centimeter, record, "area_square_centimeter")
     for direction in ("charge", "discharge"):
         milliampere_hour = 1000.0 * table[f"{direction}_capacity_ampere_hour"]
-        if mass is not None:
-            table[f"specific_{direction}_capacity_milliampere_hour_per_gram"] = milliampere_hour / mass
-        if area is not None:
-            table[f"areal_{direction}_capacity_milliampere_hour_per_square_centimeter"] = (
-                milliampere_hour / area)
+        specific = f"specific_{direction}_capacity_milliampere_hour_per_gram"
+        areal = f"areal_{direction}_capacity_milliampere_hour_per_square_centimeter"
+        if mass is not None and specific not in table:
+            table[specific] = milliampere_hour / mass
+        if area is not None and areal not in table:
+            table[areal] = milliampere_hour / area
     table["cycle_count"] = table["cycle_count"].astype(int)
-    return CycleSummary(table, capacity_source, energy_source, steps.cycle_source, reference,
+    return CycleSummary(table, capacity_source, energy_source, cycle_source, reference,
                         retention_threshold, below, mass, area, steps)
 
 

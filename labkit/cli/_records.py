@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from labkit.errors import SchemaError
 
 if TYPE_CHECKING:  # the record types pull in pandas: only when a command runs
-    from labkit.data import CyclingRecord, ImpedanceRecord, Record
+    from labkit.data import CycleSummaryRecord, CyclingRecord, ImpedanceRecord, Record
 
 #: Sample options several analysis commands take (all floats).
 _SAMPLE_OPTIONS = {
@@ -30,7 +30,7 @@ _HOLDS = {"cycling": "a cycling (time-series) file", "impedance": "impedance spe
           "cycle_summary": "a per-cycle summary table (one row per cycle, no time series)"}
 
 
-def _read_as(path: str, kind: type[Record], expected: str) -> Record:
+def _read_as(path: str, kind: type[Record] | tuple[type[Record], ...], expected: str) -> Record:
     import labkit
 
     record = labkit.read(path)
@@ -44,6 +44,14 @@ def cycling_record(path: str) -> CyclingRecord:
     from labkit.data import CyclingRecord
 
     return _read_as(path, CyclingRecord, _HOLDS["cycling"])
+
+
+def cycles_record(path: str) -> CyclingRecord | CycleSummaryRecord:
+    """Read ``path`` as a cycling record or a per-cycle summary table."""
+    from labkit.data import CycleSummaryRecord, CyclingRecord
+
+    return _read_as(path, (CyclingRecord, CycleSummaryRecord),
+                    f"{_HOLDS['cycling']} or {_HOLDS['cycle_summary']}")
 
 
 def impedance_record(path: str) -> ImpedanceRecord:

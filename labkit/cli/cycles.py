@@ -18,7 +18,9 @@ def register(subcommands: argparse._SubParsersAction) -> None:
             "and energy efficiency, mean voltages, capacity retention and the first cycle "
             "below the retention threshold. Capacities come from the cycler's own counters "
             "when the file has them, else are integrated from the current (the output says "
-            "which). With --mass/--area, specific (mAh/g) and areal (mAh/cm²) values too."
+            "which). With --mass/--area, specific (mAh/g) and areal (mAh/cm²) values too. "
+            "FILE may also be a per-cycle summary table (BatteryArchive, batterydata, "
+            "Novonix): its own numbers are shown, completed with what it lacks."
         ),
     )
     add_cycling_input(parser, "--mass", "--area")
@@ -32,9 +34,9 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 def _cycles(args: argparse.Namespace) -> Outcome:
     from labkit.analysis.cycling import summarize_cycles
-    from labkit.cli._records import cycling_record, number
+    from labkit.cli._records import cycles_record, number
 
-    record = cycling_record(args.file)
+    record = cycles_record(args.file)
     summary = summarize_cycles(record, active_mass_gram=args.mass,
                                area_square_centimeter=args.area,
                                retention_threshold=args.threshold,
