@@ -32,11 +32,8 @@ def _summary_hook(record, argument: str | None) -> dict[str, Any]:
 def _cycles_hook(record, argument: str | None) -> dict[str, Any]:
     from labkit.analysis.cycling import summarize_cycles
 
-    if record.kind == "cycle_summary":
-        return {"skipped": "a per-cycle summary table: its rows are the cycles already "
-                           "(the cycles analysis needs a time series)"}
-    if record.kind != "cycling":
-        return {"skipped": "not a cycling record"}
+    if record.kind not in ("cycling", "cycle_summary"):
+        return {"skipped": "not a cycling record or per-cycle table"}
     return summarize_cycles(record).to_dict()
 
 
