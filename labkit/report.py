@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from os import PathLike
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -45,6 +45,9 @@ from labkit import __version__
 from labkit.data import CycleSummaryRecord, CyclingRecord, ImpedanceRecord
 from labkit.errors import LabkitError
 from labkit.fileio import atomic_write
+
+if TYPE_CHECKING:  # analyses are imported when a section needs them
+    from labkit.analysis.cycling import CycleSummary
 
 #: Spectra of one impedance record analysed in full; the rest are listed only.
 MAX_SPECTRA = 4
@@ -416,17 +419,7 @@ def _cycling(record: CyclingRecord, section: Section) -> None:
     dqdv = section.attempt("dQ/dV", lambda: differential_capacity(record, cycles=chosen))
     if dqdv is not None and len(dqdv.curves):
         section.figure(f"dQ/dV of cycles {', '.join(map(str, chosen))}", lambda: plot.dqdv(dqdv))
-    section.findings.append(("cycles", str(len(table))))
-    first = table["discharge_capacity_ampere_hour"].iloc[0]
-    section.findings.append(("first discharge capacity", with_uncertainty(1000 * first,
-                                                                          None, "mAh")))
-    if summary.cycle_below_threshold is not None:
-        section.findings.append((f"first cycle below {summary.retention_threshold:.0%} "
-                                 "retention", str(summary.cycle_below_threshold)))
-    columns = [c for c in ("cycle_count", "charge_capacity_ampere_hour",
-                           "discharge_capacity_ampere_hour", "coulombic_efficiency",
-                           "energy_efficiency", "capacity_retention") if c in table]
-    section.tables.append(("per-cycle summary", table[columns]))
+    _cycle_findings(table, summary, section, "per-cycle summary")
     if _is_rate_ladder(table):
         result = section.attempt("rate capability", lambda: rate_capability(record,
                                                                             summary=summary))
@@ -445,22 +438,34 @@ def _cycling(record: CyclingRecord, section: Section) -> None:
 
 
 def _summary_table(record: CycleSummaryRecord, section: Section) -> None:
-    """A vendor's per-cycle table: its capacity/efficiency figure and its numbers."""
+    """A vendor's per-cycle table: its numbers, completed as labkit's cycle summary
+    (efficiencies, retention) where it lacks them, and their figure."""
     from labkit import plot
+    from labkit.analysis.cycling import summarize_cycles
 
-    table = record.data
+    summary = section.attempt("cycle summary", lambda: summarize_cycles(record))
+    table = record.data if summary is None else summary.table
     if "discharge_capacity_ampere_hour" in table or "charge_capacity_ampere_hour" in table:
-        section.figure("capacity and coulombic efficiency by cycle (as the file states them)",
-                       lambda: plot.capacity_and_efficiency(record))
+        section.figure("capacity and coulombic efficiency by cycle (the file's numbers)",
+                       lambda: plot.capacity_and_efficiency(summary or record))
+    _cycle_findings(table, summary, section, "per-cycle summary (from the file)")
+
+
+def _cycle_findings(table: pd.DataFrame, summary: CycleSummary | None, section: Section,
+                    title: str) -> None:
+    """Cycle count, first discharge capacity, retention crossing and the per-cycle table."""
     section.findings.append(("cycles", str(len(table))))
     if "discharge_capacity_ampere_hour" in table and len(table):
         first = table["discharge_capacity_ampere_hour"].iloc[0]
         section.findings.append(("first discharge capacity",
                                  with_uncertainty(1000 * first, None, "mAh")))
+    if summary is not None and summary.cycle_below_threshold is not None:
+        section.findings.append((f"first cycle below {summary.retention_threshold:.0%} "
+                                 "retention", str(summary.cycle_below_threshold)))
     columns = [c for c in ("cycle_count", "charge_capacity_ampere_hour",
                            "discharge_capacity_ampere_hour", "coulombic_efficiency",
-                           "energy_efficiency") if c in table]
-    section.tables.append(("per-cycle summary (from the file)", table[columns]))
+                           "energy_efficiency", "capacity_retention") if c in table]
+    section.tables.append((title, table[columns]))
 
 
 def _is_rate_ladder(table: pd.DataFrame) -> bool:

@@ -210,7 +210,7 @@ def test_column_headers_carry_unit_symbols():
 
 def test_a_vendor_cycle_summary_gets_its_own_section():
     """A CycleSummaryRecord (a vendor's per-cycle table) is shown as the file states it,
-    not analysed as a time series."""
+    completed with retention (not analysed as a time series)."""
     import pandas as pd
 
     from labkit.data import CycleSummaryRecord, Metadata
@@ -230,3 +230,8 @@ def test_a_vendor_cycle_summary_gets_its_own_section():
     assert _number(findings["first discharge capacity"]) == pytest.approx(1000.0)
     (caption, shown), = section.tables
     assert list(shown["coulombic_efficiency"]) == list(table["coulombic_efficiency"])
+    assert shown["capacity_retention"].tolist() == pytest.approx([1.0, 0.99, 0.97])
+    faded_record = CycleSummaryRecord(table.assign(discharge_capacity_ampere_hour=[1.0, 0.9, 0.7]),
+                                        Metadata(source_path="cell_summary.csv"))
+    (faded,) = build_sections([faded_record])
+    assert dict(faded.findings)["first cycle below 80% retention"] == "3"
