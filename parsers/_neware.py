@@ -46,6 +46,12 @@ RAW_CYCLE_NOTE = (
     "run once), so the two can differ there."
 )
 
+#: Why a Neware record with unix times has ``time_zone == "UTC"`` while its start is local.
+UNIX_TIME_NOTE = (
+    "unix_time_second is the records' unix time (UTC: BTSDA shows it shifted by the exporting "
+    "computer's UTC offset); start_time is the test header's text, the server's local clock "
+    "(no zone stated; labkit.read(..., timezone=) converts it)")
+
 CAPACITY_NOTE = (
     "Neware records charge and discharge capacity and energy per step; "
     "step_capacity_ampere_hour / step_energy_watt_hour are |charge - discharge| within the "

@@ -358,8 +358,7 @@ def _meta(buffer: bytes, version: int, notes: list[str], time_zone: str) -> Meta
         extra.update(info)
     server = _server_version(buffer)
     if time_zone == UTC and start:
-        notes = [*notes, "unix_time_second is the records' unix time (UTC); start_time is the "
-                 "test-info header's text, the server's local clock (no zone stated)"]
+        notes = [*notes, nw.UNIX_TIME_NOTE]
     return Metadata(
         vendor="Neware",
         technique=("cycling",),

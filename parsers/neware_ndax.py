@@ -39,7 +39,7 @@ from labkit.data import CyclingRecord, Metadata
 from labkit.errors import FormatError, binary_position
 from labkit.parsers import _neware as nw
 from labkit.registry import register
-from labkit.timezones import LOCAL
+from labkit.timezones import LOCAL, UTC
 
 _PAGE = 4096
 _WANTED = re.compile(r"[^/]*\.ndc|(TestInfo|Step|VersionInfo)\d*\.xml")
@@ -186,12 +186,16 @@ def _parse(members: dict[str, bytes], path: Path) -> CyclingRecord:
                          "16, 17)", 2)
     extra = _aux_columns(members, path, columns["record_index"], info["aux"], notes)
     frame = nw.cycling_frame(columns, step_type=step_type, extra=extra)
-    # ndc 2/5 records carry wall-clock fields (local, no zone); 14/16/17 a unix time whose
-    # zone their BTSDA twins do not settle (0 h off on some, 1 h on others).
+    # ndc 2/5 records carry wall-clock fields (local, no zone); 14/16/17 a unix time: the
+    # header's local start is a whole zone offset (+1 h, +2 h in summer...) after it on the
+    # corpus files, and their BTSDA twins show it shifted by the exporter's offset.
+    wall_clock = data.version in _FULL_VERSIONS
+    if not wall_clock and info["start_time"]:
+        notes.append(nw.UNIX_TIME_NOTE)
     meta = Metadata(vendor="Neware", technique=("cycling",), start_time=info["start_time"],
                     instrument=info["instrument"], channel=info["channel"], notes=tuple(notes),
                     extra={**info["extra"], "ndc_version": int(data.version)},
-                    time_zone=LOCAL if data.version in _FULL_VERSIONS else None)
+                    time_zone=LOCAL if wall_clock else UTC)
     return CyclingRecord(frame, meta)
 
 

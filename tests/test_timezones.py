@@ -105,6 +105,29 @@ def test_neware_nda_unix_time_is_utc_and_its_header_start_is_the_servers_clock()
 
 
 @pytest.mark.corpus
+@pytest.mark.parametrize(("name", "zone", "gap_second"), [
+    ("fastnda_interp-test.ndax", "Europe/Berlin", 69),    # June (CEST, +2 h); ndc 14
+    ("fastnda_test_2.ndax", "Europe/Berlin", 3),          # March (CET, +1 h); ndc 17
+    ("fastnda_TESTCELL0001-Test_Data_Collection_Ndc17.ndax", "Europe/London", 0),  # BST
+])
+def test_neware_ndax_unix_time_is_utc_and_its_header_start_is_the_servers_clock(
+        name, zone, gap_second):
+    """ndc 14/16/17 records hold unix seconds: the TestInfo.xml start (the server's wall
+    clock) read in the lab's zone, with its summer or winter offset, falls on the first
+    record (same second up to the gap the file itself shows between the test's start and its
+    first record); the BTSDA twins show the records shifted by the exporter's offset."""
+    path = corpus_path("cycler", "neware", name)
+    record = labkit.read(path)
+    assert record.meta.time_zone == UTC
+    converted = labkit.read(path, timezone=zone)
+    first = record.data["unix_time_second"].iloc[0] - record.data["test_time_second"].iloc[0]
+    start = datetime.fromisoformat(converted.meta.start_time).timestamp()
+    assert first - start == pytest.approx(gap_second, abs=1.5)
+    pd.testing.assert_series_equal(converted.data["unix_time_second"],
+                                   record.data["unix_time_second"])
+
+
+@pytest.mark.corpus
 def test_cli_read_converts_and_the_parquet_round_trip_keeps_the_zone(tmp_path, capsys):
     from labkit.cli import main
 
