@@ -460,9 +460,8 @@ def _plan(labels: tuple[str, ...], dtypes: tuple[np.dtype, ...], impedance: bool
 def _converted(raw: Mapping[str, np.ndarray], plan: _Plan, n_rows: int) -> _Columns:
     """Each label's values under its planned name, in SI units: one pass per column."""
     columns = _Columns(list(plan.names), n_rows)
-    for label, name, integer in plan.own:
+    for label, name, integer in plan.own:  # never views of the file's raw memory
         values = np.asarray(raw[label])
-        # not numbers (not in a block of raw memory): a copy of its own
         columns.add(name, _as_integer(values) if integer else np.array(values))
     groups = {dtype: [name for _, name, _ in members] for dtype, members in plan.blocks}
     for block, (_, members) in zip(columns.allocate(groups), plan.blocks, strict=True):

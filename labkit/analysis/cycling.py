@@ -224,7 +224,8 @@ def _completed(table: pd.DataFrame, record: Record, capacity_source: str, energy
                area_square_centimeter: float | None, retention_threshold: float,
                reference_cycle: int | None) -> CycleSummary:
     """The summary of per-cycle totals: efficiencies, mean voltages, retention, specific and
-    areal capacities added, except those the table already has (a vendor's own values)."""
+    areal capacities added, except those the table already has (a vendor's own values) and
+    the caller did not ask for (an explicit reference cycle, mass or area recomputes)."""
     if not (table["charge_capacity_ampere_hour"].gt(0) | table["discharge_capacity_ampere_hour"]
             .gt(0)).any():
         raise AnalysisError("no cycle has a charge or a discharge", file=record.meta.source_path)
@@ -244,7 +245,7 @@ def _completed(table: pd.DataFrame, record: Record, capacity_source: str, energy
     reference = _reference_cycle(table, reference_cycle)
     below = None
     if reference is not None:
-        if "capacity_retention" not in table:
+        if "capacity_retention" not in table or reference_cycle is not None:
             reference_q = table.loc[table["cycle_count"] == reference,
                                     "discharge_capacity_ampere_hour"].iloc[0]
             table["capacity_retention"] = discharge_q / reference_q
@@ -260,9 +261,9 @@ def _completed(table: pd.DataFrame, record: Record, capacity_source: str, energy
         milliampere_hour = 1000.0 * table[f"{direction}_capacity_ampere_hour"]
         specific = f"specific_{direction}_capacity_milliampere_hour_per_gram"
         areal = f"areal_{direction}_capacity_milliampere_hour_per_square_centimeter"
-        if mass is not None and specific not in table:
+        if mass is not None and (specific not in table or active_mass_gram is not None):
             table[specific] = milliampere_hour / mass
-        if area is not None and areal not in table:
+        if area is not None and (areal not in table or area_square_centimeter is not None):
             table[areal] = milliampere_hour / area
     table["cycle_count"] = table["cycle_count"].astype(int)
     return CycleSummary(table, capacity_source, energy_source, cycle_source, reference,
