@@ -257,8 +257,8 @@ def _split_records(data: _Member, members: dict[str, bytes],
     if not len(run) or run_index[0] > index[0]:
         raise run_member.error(f"expected a runInfo record for the first data record "
                                f"({int(index[0])}), found none", _PAGE)
-    # Every n-row intermediate is computed in place or into its output row: fresh arrays
-    # cost a page fault per 4 KiB, and on a 250k-row file those took longer than the math.
+    # Every n-row intermediate is computed in place or into its output row: each fresh
+    # array costs page faults (on the 253k-row corpus file: 58 ms in place, 66 ms without).
     n = len(index)
     out = nw.frame_columns(n)
     voltage = np.multiply(values["voltage"], volt_unit, out=out["voltage_volt"])
