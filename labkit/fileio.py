@@ -148,14 +148,15 @@ def sha256_of(path: str | PathLike[str], chunk_byte: int = 1 << 18, head: bytes 
     return digest.hexdigest()
 
 
-#: Files at least this large are hashed in a worker thread while the caller parses them:
-#: hashlib releases the GIL, so on a second core the digest costs no wall time. Below
-#: this size handing the work to a thread costs more than it saves (``bench/parse.py``).
+#: A file read whole at least this large is hashed in a worker thread while the caller
+#: parses it: one hashlib call, which releases the GIL, so on a second core the digest
+#: costs no wall time. Below this size handing the work over costs more than it saves
+#: (``bench/parse.py``).
 BACKGROUND_HASH_BYTE = 256 * 1024
 
-#: A background hash reads this much at a time: between two reads the worker needs the
-#: GIL, which a busy parsing thread hands over only every ``sys.getswitchinterval()``
-#: (5 ms), so few large reads keep the worker from waiting on the parser.
+#: A file too large to be read whole is hashed from disk this much at a time: between two
+#: reads the worker needs the GIL, which a busy parsing thread hands over only every
+#: ``sys.getswitchinterval()`` (5 ms), so few large reads keep it from waiting.
 BACKGROUND_CHUNK_BYTE = 16 * 1024 * 1024
 
 _hash_pool: concurrent.futures.ThreadPoolExecutor | None = None
@@ -169,22 +170,28 @@ def start_sha256(path: Path, head: bytes, size: int) -> Callable[[], str]:
     path
         The file.
     head
-        Its first bytes, already read: when they are the whole file (``len(head) ==
-        size``) they are hashed and the file is not opened again.
+        Its first bytes, already read. When they are the whole file (``len(head) ==
+        size``) the digest is theirs and the file is not read again; otherwise the rest
+        is read from disk.
     size
-        Its size in bytes; from :data:`BACKGROUND_HASH_BYTE` up it is hashed in a
-        worker thread, so call the result after the work that should overlap it.
+        Its size in bytes. From :data:`BACKGROUND_HASH_BYTE` up, or when only a head was
+        read, the hashing runs in a worker thread: call the result after the work it
+        should overlap.
     """
-    if len(head) == size:
+    whole = len(head) == size
+    if whole and size < BACKGROUND_HASH_BYTE:
         digest = hashlib.sha256(head).hexdigest()
-        return lambda: digest
-    if size < BACKGROUND_HASH_BYTE:  # a head of HEAD_BYTES, or a short read: hash the rest
-        digest = sha256_of(path, head=head)
         return lambda: digest
     global _hash_pool
     if _hash_pool is None:
         _hash_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="labkit-sha256")
-    return _hash_pool.submit(sha256_of, path, min(size, BACKGROUND_CHUNK_BYTE)).result
+    if whole:
+        return _hash_pool.submit(_sha256_hex, head).result
+    return _hash_pool.submit(sha256_of, path, BACKGROUND_CHUNK_BYTE, head).result
+
+
+def _sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def _forget_hash_pool() -> None:

@@ -29,10 +29,14 @@ from pathlib import Path
 from labkit import __version__
 from labkit.data import Record
 from labkit.errors import FormatError, LabkitError
-from labkit.fileio import BACKGROUND_HASH_BYTE, start_sha256
+from labkit.fileio import start_sha256
 
 #: How many bytes of a file the sniffers see.
 HEAD_BYTES = 64 * 1024
+
+#: Files up to this size are read into memory once: sniffed, hashed and parsed from the
+#: same bytes (parsers get them from :func:`file_bytes`). Larger ones are read in parts.
+WHOLE_FILE_BYTE = 64 * 1024 * 1024
 
 Sniffer = Callable[[bytes, Path], bool]
 Reader = Callable[[Path], Record]
@@ -173,9 +177,8 @@ def read_head(path: Path) -> bytes:
 
 
 def _head_and_size(path: Path) -> tuple[bytes, int]:
-    """The first bytes of a regular file and its size, from one open: the whole file when
-    it is smaller than :data:`~labkit.fileio.BACKGROUND_HASH_BYTE` (it is then hashed from
-    these bytes), else :data:`HEAD_BYTES`.
+    """The first bytes of a regular file and its size, from one open: the whole file up to
+    :data:`WHOLE_FILE_BYTE`, else :data:`HEAD_BYTES`.
 
     Raises
     ------
@@ -194,7 +197,7 @@ def _head_and_size(path: Path) -> tuple[bytes, int]:
         if not stat.S_ISREG(status.st_mode):
             raise LabkitError("not a regular file (a folder?); give a file", file=path)
         chunks: list[bytes] = []
-        wanted = status.st_size if status.st_size < BACKGROUND_HASH_BYTE else HEAD_BYTES
+        wanted = status.st_size if status.st_size <= WHOLE_FILE_BYTE else HEAD_BYTES
         while wanted and (chunk := os.read(fd, wanted)):
             chunks.append(chunk)
             wanted -= len(chunk)
@@ -208,9 +211,9 @@ _whole_file: ContextVar[tuple[Path, bytes] | None] = ContextVar("labkit_whole_fi
 
 
 def file_bytes(path: Path) -> bytes:
-    """All bytes of ``path``, for a parser: a small file that :func:`read` already read
-    whole (to sniff and hash it) is not read again, so the recorded SHA-256 is that of
-    the very bytes parsed."""
+    """All bytes of ``path``, for a parser: a file that :func:`read` already read whole
+    (to sniff and hash it; up to :data:`WHOLE_FILE_BYTE`) is not read again, so the
+    recorded SHA-256 is that of the very bytes parsed."""
     held = _whole_file.get()
     if held is not None and held[0] == path:
         return held[1]

@@ -27,6 +27,7 @@ d-cogswell/NewareNDA, BSD-3-Clause; the code is labkit's own):
 
 from __future__ import annotations
 
+import io
 import re
 import xml.etree.ElementTree as ElementTree
 import zipfile
@@ -38,7 +39,7 @@ import numpy as np
 from labkit.data import CyclingRecord, Metadata
 from labkit.errors import FormatError, binary_position
 from labkit.parsers import _neware as nw
-from labkit.registry import register
+from labkit.registry import file_bytes, register
 from labkit.timezones import LOCAL, UTC
 
 _PAGE = 4096
@@ -115,7 +116,7 @@ def _sniff(head: bytes, path: Path) -> bool:
 def read_neware_ndax(path: Path) -> CyclingRecord:
     """Read a Neware ``.ndax`` file into a cycling record."""
     try:
-        archive = zipfile.ZipFile(path)
+        archive = zipfile.ZipFile(io.BytesIO(file_bytes(path)))
     except zipfile.BadZipFile as exc:
         raise FormatError(f"expected a zip archive (.ndax), {exc}", file=path,
                           position=binary_position(0)) from exc
