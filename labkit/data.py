@@ -11,6 +11,7 @@ in :mod:`labkit.columns`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
@@ -161,17 +162,10 @@ class _Record:
         SchemaError
             Naming the offending column.
         """
-        where = self.meta.source_path
-        names = self.data.columns.tolist()
-        for column, dtype in zip(names, _column_dtypes(self.data), strict=True):
-            if not isinstance(column, str) or not is_valid_name(column):
-                raise SchemaError(f"column name {column!r} is not snake_case", file=where)
-            numeric = getattr(dtype, "kind", "") in "biufc" or pd.api.types.is_numeric_dtype(dtype)
-            if not numeric and (column in self.known_columns or unit_of(column)):
-                raise SchemaError(f"column {column!r} must be numeric, is {dtype}", file=where)
-        missing = [c for c in self.required_columns if c not in names]
-        if missing:
-            raise SchemaError(f"{self.kind} record lacks required columns {missing}", file=where)
+        problem = _schema_problem(type(self), tuple(self.data.columns.tolist()),
+                                  tuple(_column_dtypes(self.data)))
+        if problem:
+            raise SchemaError(problem, file=self.meta.source_path)
 
     def units(self) -> dict[str, str]:
         """Column name -> unit (``""`` for counts and labels)."""
@@ -205,6 +199,23 @@ class _Record:
         if "cycle_count" in data and len(data):
             out["cycles"] = int(data["cycle_count"].nunique())
         return out
+
+
+@functools.lru_cache(maxsize=1024)
+def _schema_problem(record_type: type[_Record], names: tuple[Any, ...],
+                    dtypes: tuple[Any, ...]) -> str | None:
+    """What is wrong with these columns for ``record_type``, or None. A pure function of
+    the layout, which the files of one instrument share: worked out once per layout."""
+    for column, dtype in zip(names, dtypes, strict=True):
+        if not isinstance(column, str) or not is_valid_name(column):
+            return f"column name {column!r} is not snake_case"
+        numeric = getattr(dtype, "kind", "") in "biufc" or pd.api.types.is_numeric_dtype(dtype)
+        if not numeric and (column in record_type.known_columns or unit_of(column)):
+            return f"column {column!r} must be numeric, is {dtype}"
+    missing = [c for c in record_type.required_columns if c not in names]
+    if missing:
+        return f"{record_type.kind} record lacks required columns {missing}"
+    return None
 
 
 def _column_dtypes(frame: pd.DataFrame) -> Sequence[Any]:
