@@ -6,8 +6,8 @@ Files: every Neware raw file (.nda, .nda.zip unzipped to a temporary folder so t
 every tool reads the same .nda, .ndax), the Neware BTSDA exports cellpy reads (.csv,
 .xlsx), and every BioLogic .mpr of the shared corpus. Each tool reads each file it
 can: one untimed warm-up, then the best of ``--repeat`` timed reads, the tools
-taking turns (best, not median: the benchmark machine is shared and the minimum is
-the least disturbed number). galvani's time includes making a DataFrame of its
+taking turns, one round over all files per repeat (best, not median: the benchmark
+machine is shared and the minimum is the least disturbed number). galvani's time includes making a DataFrame of its
 record array (no unit conversion, no validation). labkit's time is ``labkit.read`` end to end: format detection, parsing,
 SHA-256 of the file and validation. The table gives MB/s for labkit and, for every
 competitor, its time and the ratio competitor time / labkit time (> 1: labkit is
@@ -72,35 +72,40 @@ COMPETITORS: dict[str, tuple[str, Callable[[Path], object], tuple[str, ...]]] = 
 }
 
 
-def _best_times(readers: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
-    """Best time of each reader that does not raise, the readers taking turns.
+def _best_times(readers: dict[str, dict[str, Callable[[], object]]],
+                repeat: int) -> dict[str, dict[str, float]]:
+    """Best time of each reader that does not raise, per file, the readers taking turns.
 
-    Every reader is warmed up once; then the readers run in turn ``repeat`` times (a
-    reader slower than SLOW_SECONDS once), so a burst of load on the shared machine
-    hits them alike. Each turn starts with the next reader: the one that runs right
-    after the others finds the caches and the allocator's free memory as they left
-    them, and a fixed order gave the first reader (labkit) that handicap on every file.
+    Every reader is warmed up once; then ``repeat`` rounds each go over every file, the
+    readers of a file running in turn (a reader slower than SLOW_SECONDS only once). A
+    file's timed reads are spread over the whole run, so a burst of load on the shared
+    machine (they last seconds) spoils one of them, not all. Each turn starts with the
+    next reader: the one that runs right after the others finds the caches and the
+    allocator's free memory as they left them, and a fixed order gave the first reader
+    (labkit) that handicap on every file.
     """
     sink = io.StringIO()
-    best: dict[str, float] = {}
+    best: dict[str, dict[str, float]] = {label: {} for label in readers}
     with warnings.catch_warnings(), contextlib.redirect_stdout(sink), \
             contextlib.redirect_stderr(sink):
         warnings.simplefilter("ignore")
-        for name, read in readers.items():
-            try:
-                start = time.perf_counter()
-                read()
-                best[name] = time.perf_counter() - start
-            except Exception:  # a tool failing on a file is a result, not an error
-                continue
-        for turn in range(repeat):
-            names = list(best)
-            for name in names[turn % len(names):] + names[:turn % len(names)]:
-                if turn and best[name] > SLOW_SECONDS:
+        for label, file_readers in readers.items():
+            for name, read in file_readers.items():
+                try:
+                    start = time.perf_counter()
+                    read()
+                    best[label][name] = time.perf_counter() - start
+                except Exception:  # a tool failing on a file is a result, not an error
                     continue
-                start = time.perf_counter()
-                readers[name]()
-                best[name] = min(best[name], time.perf_counter() - start)
+        for turn in range(repeat):
+            for label, times in best.items():
+                names = list(times)
+                for name in names[turn % len(names):] + names[:turn % len(names)]:
+                    if turn and times[name] > SLOW_SECONDS:
+                        continue
+                    start = time.perf_counter()
+                    readers[label][name]()
+                    times[name] = min(times[name], time.perf_counter() - start)
     return best
 
 
@@ -143,16 +148,19 @@ def main() -> None:
     print("|" + "---|" * len(header))
     slower: list[str] = []
     with tempfile.TemporaryDirectory() as scratch:
-        for label, path in _files(args.corpus, Path(scratch)):
-            if args.only not in label:
-                continue
-            megabytes = path.stat().st_size / 1e6
-            readers = {"labkit": lambda p=path: labkit.read(p)}
+        files = [(label, path) for label, path in _files(args.corpus, Path(scratch))
+                 if args.only in label]
+        readers: dict[str, dict[str, Callable[[], object]]] = {}
+        for label, path in files:
+            readers[label] = {"labkit": lambda p=path: labkit.read(p)}
             for name in names:
                 _, reader, suffixes = installed[name]
                 if path.suffix in suffixes:
-                    readers[name] = lambda p=path, r=reader: r(p)
-            best = _best_times(readers, args.repeat)
+                    readers[label][name] = lambda p=path, r=reader: r(p)
+        times = _best_times(readers, args.repeat)
+        for label, path in files:
+            best = times[label]
+            megabytes = path.stat().st_size / 1e6
             ours = best.get("labkit")
             row = [label, f"{megabytes:.3f}", "-" if ours is None else f"{ours * 1e3:.1f}",
                    "-" if ours is None else f"{megabytes / ours:.1f}"]
