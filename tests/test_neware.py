@@ -307,6 +307,30 @@ def test_btsda_csv_with_text_in_a_number_names_the_line(tmp_path: Path) -> None:
     assert caught.value.position == "line 11" and "Voltage(V)" in caught.value.message
 
 
+@pytest.mark.parametrize(("duration", "problem"), [("00:0x:12", "a letter"),
+                                                   ("1:00:00:12", "four fields"),
+                                                   ("00:12", "two fields among three")])
+def test_btsda_csv_with_a_bad_duration_names_the_line(tmp_path: Path, duration: str,
+                                                      problem: str) -> None:
+    header = "DataPoint,Cycle Index,Step Index,Step Type,Time,Total Time,Current(A),Voltage(V)"
+    rows = [f"{k},1,1,CC Chg,00:00:0{k},00:00:0{k},1.0,3.5" for k in range(1, 5)]
+    rows[2] = rows[2].replace("00:00:03,00:00:03", f"00:00:03,{duration}")
+    path = tmp_path / "bad_duration.csv"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    with pytest.raises(FormatError) as caught:
+        read_btsda_csv(path)
+    assert caught.value.position == "line 4", problem
+    assert "Total Time" in caught.value.message and duration in caught.value.message
+
+
+def test_btsda_durations_beyond_a_day_and_with_fractions() -> None:
+    from labkit.parsers.neware_btsda import _seconds
+
+    values = pd.Series([" 150:20:11.5", "00:00:00", "1:02:03.25"])
+    seconds = _seconds(values, "Total Time", Path("x.csv"), 2)
+    assert seconds.tolist() == [150 * 3600 + 20 * 60 + 11.5, 0.0, 3723.25]
+
+
 def test_zip_with_two_nda_files_is_refused(tmp_path: Path) -> None:
     source = corpus_path("cycler", "neware", "fastnda_nda_v8.nda").read_bytes()
     buffer = io.BytesIO()
