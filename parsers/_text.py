@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from labkit.errors import FormatError
 
@@ -172,6 +174,9 @@ def parse_numbers(column: pd.Series, header: str, path: Path, where: Callable[[i
     """
     if pd.api.types.is_numeric_dtype(column.dtype):
         return column.to_numpy(dtype=np.float64)
+    fast = _plain_numbers(column, blanks, decimal)
+    if fast is not None:
+        return fast
     text = column.astype(str).str.strip()
     if decimal != ".":
         text = text.str.replace(decimal, ".", regex=False)
@@ -183,6 +188,28 @@ def parse_numbers(column: pd.Series, header: str, path: Path, where: Callable[[i
         raise FormatError(f"{context}expected a number in column {header!r}, found "
                           f"{column.iloc[row]!r}", file=path, position=where(row))
     return values.to_numpy(dtype=np.float64)
+
+
+def _plain_numbers(column: pd.Series, blanks: tuple[str, ...], decimal: str) -> np.ndarray | None:
+    """The cells as float64 through pyarrow's cast (several times faster than
+    ``pd.to_numeric``), or None when a cell is not a plain number or a blank: the caller
+    then takes the careful path, which finds and names it."""
+    if not pd.api.types.is_string_dtype(column.dtype):
+        return None
+    try:
+        text = pc.utf8_trim_whitespace(pa.array(column, type=pa.string(), from_pandas=True))
+        if decimal != ".":
+            text = pc.replace_substring(text, decimal, ".")
+        blank = pc.is_null(text)
+        if blanks:
+            blank = pc.or_(blank, pc.fill_null(pc.is_in(text, value_set=pa.array(blanks)), False))
+        values = pc.cast(pc.if_else(blank, pa.scalar(None, pa.string()), text), pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    numbers = values.to_numpy(zero_copy_only=False)
+    if np.isnan(numbers[~blank.to_numpy(zero_copy_only=False)]).any():
+        return None  # a "nan" cell: not a number labkit accepts
+    return numbers
 
 
 def first_iso_time(table: pd.DataFrame, column: str, date_format: str | None = None) -> str | None:

@@ -450,3 +450,24 @@ def test_corpus_files_are_not_modified(tmp_path: Path) -> None:
     before = copy.read_bytes()
     labkit.read(copy)
     assert copy.read_bytes() == before
+
+
+@pytest.mark.parametrize("dtype", [object, "str"])
+def test_parse_numbers_reads_text_cells_and_names_the_first_that_is_not_a_number(dtype):
+    """The shared text-cell parser: plain numbers (after trimming), blanks as NaN, a decimal
+    comma when asked; "nan", "4.1x" and the like are errors naming the row."""
+    from labkit.parsers._text import parse_numbers
+
+    def parse(cells, **options):
+        return parse_numbers(pd.Series(cells, dtype=dtype), "U/V", Path("t.txt"),
+                             lambda row: f"line {row + 2}", **options)
+
+    values = parse([" 1.5", "2e-3 ", "", "-inf", "+7"])
+    assert values[[0, 1, 3, 4]].tolist() == [1.5, 0.002, -np.inf, 7.0] and np.isnan(values[2])
+    assert parse(["1,25", "-"], decimal=",", blanks=("-",))[0] == 1.25
+    for cells, bad_line in ((["1", "nan"], "line 3"), (["4.1x", "2"], "line 2"),
+                            (["1", ""], "line 3")):
+        blanks = () if cells[1] == "" else ("",)
+        with pytest.raises(FormatError) as caught:
+            parse(cells, blanks=blanks)
+        assert caught.value.position == bad_line and "U/V" in caught.value.message
