@@ -14,6 +14,7 @@ import hashlib
 import os
 import re
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from os import PathLike
@@ -160,6 +161,7 @@ BACKGROUND_HASH_BYTE = 256 * 1024
 BACKGROUND_CHUNK_BYTE = 16 * 1024 * 1024
 
 _hash_pool: concurrent.futures.ThreadPoolExecutor | None = None
+_hash_pool_lock = threading.Lock()
 
 
 def start_sha256(path: Path, head: bytes, size: int) -> Callable[[], str]:
@@ -182,12 +184,20 @@ def start_sha256(path: Path, head: bytes, size: int) -> Callable[[], str]:
     if whole and size < BACKGROUND_HASH_BYTE:
         digest = hashlib.sha256(head).hexdigest()
         return lambda: digest
-    global _hash_pool
-    if _hash_pool is None:
-        _hash_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="labkit-sha256")
+    pool = _worker()
     if whole:
-        return _hash_pool.submit(_sha256_hex, head).result
-    return _hash_pool.submit(sha256_of, path, BACKGROUND_CHUNK_BYTE, head).result
+        return pool.submit(_sha256_hex, head).result
+    return pool.submit(sha256_of, path, BACKGROUND_CHUNK_BYTE, head).result
+
+
+def _worker() -> concurrent.futures.ThreadPoolExecutor:
+    """The hashing thread, started on first use (once, also when threads race to it)."""
+    global _hash_pool
+    with _hash_pool_lock:
+        if _hash_pool is None:
+            _hash_pool = concurrent.futures.ThreadPoolExecutor(
+                1, thread_name_prefix="labkit-sha256")
+        return _hash_pool
 
 
 def _sha256_hex(data: bytes) -> str:
@@ -196,9 +206,10 @@ def _sha256_hex(data: bytes) -> str:
 
 def _forget_hash_pool() -> None:
     # A forked child (a process-pool worker) has none of its parent's threads: a pool
-    # inherited from the parent would queue work that no thread ever runs.
-    global _hash_pool
-    _hash_pool = None
+    # inherited from the parent would queue work that no thread ever runs (and the lock
+    # may have been held by one of them at the fork).
+    global _hash_pool, _hash_pool_lock
+    _hash_pool, _hash_pool_lock = None, threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):  # POSIX; Windows has no fork

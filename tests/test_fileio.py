@@ -4,10 +4,12 @@ not a regular file is refused at once."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import multiprocessing
 import os
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -91,3 +93,19 @@ def test_a_file_is_read_once_for_sniffing_hashing_and_parsing(tmp_path, monkeypa
     record = labkit.read(path)
     assert record.meta.source_sha256 == expected
     assert record.data["voltage_volt"].iloc[[0, -1]].tolist() == [3.0, 3.1]
+
+
+def test_reads_from_many_threads_share_one_hashing_thread(tmp_path):
+    paths = []
+    for k in range(4):
+        path = tmp_path / f"cell{k}.csv"
+        pd.DataFrame({"test_time_second": np.arange(60_000, dtype=float),
+                      "voltage_volt": np.full(60_000, 3.0 + k)}).to_csv(path, index=False)
+        assert path.stat().st_size > BACKGROUND_HASH_BYTE
+        paths.append(path)
+    expected = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        records = list(pool.map(labkit.read, paths * 4))
+    assert [r.meta.source_sha256 for r in records] == [expected[p] for p in paths * 4]
+    hashing = [t for t in threading.enumerate() if t.name.startswith("labkit-sha256")]
+    assert len(hashing) == 1
