@@ -173,12 +173,12 @@ def get_format(name: str) -> Format:
 
 def read_head(path: Path) -> bytes:
     """The first :data:`HEAD_BYTES` bytes of a file."""
-    return _head_and_size(path)[0][:HEAD_BYTES]
+    return _head_and_size(path, whole_up_to=0)[0]
 
 
-def _head_and_size(path: Path) -> tuple[bytes, int]:
+def _head_and_size(path: Path, whole_up_to: int = WHOLE_FILE_BYTE) -> tuple[bytes, int]:
     """The first bytes of a regular file and its size, from one open: the whole file up to
-    :data:`WHOLE_FILE_BYTE`, else :data:`HEAD_BYTES`.
+    ``whole_up_to`` bytes, else :data:`HEAD_BYTES`.
 
     Raises
     ------
@@ -197,7 +197,7 @@ def _head_and_size(path: Path) -> tuple[bytes, int]:
         if not stat.S_ISREG(status.st_mode):
             raise LabkitError("not a regular file (a folder?); give a file", file=path)
         chunks: list[bytes] = []
-        wanted = status.st_size if status.st_size <= WHOLE_FILE_BYTE else HEAD_BYTES
+        wanted = status.st_size if status.st_size <= whole_up_to else HEAD_BYTES
         while wanted and (chunk := os.read(fd, wanted)):
             chunks.append(chunk)
             wanted -= len(chunk)
