@@ -1,6 +1,7 @@
-"""How ``labkit.read`` opens its input: the digest it records is the file's SHA-256 on
-every path (head only, read in place, worker thread, also in a forked worker), and what is
-not a regular file is refused at once."""
+"""How ``labkit.read`` opens its input: once, whole up to 64 MiB; the digest it records is
+the file's SHA-256 on every path (whole or head read, hashed at once or in a worker thread,
+also from many threads and in a forked worker); what is not a regular file is refused at
+once; ``detect`` reads only the head."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import pytest
 
 import labkit
 from labkit.fileio import BACKGROUND_HASH_BYTE, start_sha256
-from labkit.registry import HEAD_BYTES
+from labkit.registry import HEAD_BYTES, read_head
 
 
 def _random_file(tmp_path, size: int):
@@ -109,3 +110,8 @@ def test_reads_from_many_threads_share_one_hashing_thread(tmp_path):
     assert [r.meta.source_sha256 for r in records] == [expected[p] for p in paths * 4]
     hashing = [t for t in threading.enumerate() if t.name.startswith("labkit-sha256")]
     assert len(hashing) == 1
+
+
+def test_detect_reads_only_the_head(tmp_path):
+    path = _random_file(tmp_path, 3 * HEAD_BYTES)
+    assert read_head(path) == path.read_bytes()[:HEAD_BYTES]
