@@ -26,7 +26,10 @@ CYCLING_COLUMNS: dict[str, str] = {
     "voltage_volt": "cell voltage (working vs counter/reference electrode)",
     "current_ampere": "current, positive = charge",
     "power_watt": "power, positive = charge",
-    "cycle_count": "cycle number, starting at 1",
+    "cycle_count": ("cycle number as the instrument shows it: from 1 (labkit adds 1 where a "
+                    "file stores it from 0, as Neware and EC-Lab do); 0 where the instrument "
+                    "itself numbers the rows before its first cycle 0 (some Arbin, BaSyTec and "
+                    "BDF files)"),
     "step_index": "index of the step in the schedule (the programmed step)",
     "step_count": "running count of steps executed, starting at 1",
     "record_index": "the instrument's own record/data-point number",
