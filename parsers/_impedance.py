@@ -255,8 +255,7 @@ def numeric_block(lines: list[str], first: int, path: Path, *, sep: str | None =
     except pd.errors.EmptyDataError as exc:
         raise FormatError("expected rows of numbers, found none", file=path,
                           position=f"line {first + 1}") from exc
-    numeric = frame.apply(lambda column: pd.api.types.is_numeric_dtype(column.dtype))
-    if numeric.all():
+    if all(pd.api.types.is_numeric_dtype(dtype) for dtype in frame.dtypes):
         return frame.to_numpy(dtype=np.float64)
     raw = frame.astype(str).apply(lambda column: column.str.strip()).where(frame.notna())
     cleaned = raw.apply(lambda column: column.str.replace(",", ".", regex=False)) \

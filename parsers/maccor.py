@@ -120,6 +120,8 @@ _AUX_UNITS = {"c": "temperature_celsius", "v": "volt", "mv": "volt"}
 
 def _header_fields(line: str) -> list[str] | None:
     """The fields of a Maccor table header line, or None when the line is not one."""
+    if "step" not in line.lower():  # every template's header has a Step column
+        return None
     sep = "\t" if "\t" in line else ","
     fields = [field.strip() for field in line.rstrip("\r\n").split(sep)]
     lowered = {field.lower() for field in fields}
