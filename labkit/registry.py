@@ -176,9 +176,9 @@ def read_head(path: Path) -> bytes:
     return _head_and_size(path, whole_up_to=0)[0]
 
 
-def _head_and_size(path: Path, whole_up_to: int = WHOLE_FILE_BYTE) -> tuple[bytes, int]:
+def _head_and_size(path: Path, whole_up_to: int | None = None) -> tuple[bytes, int]:
     """The first bytes of a regular file and its size, from one open: the whole file up to
-    ``whole_up_to`` bytes, else :data:`HEAD_BYTES`.
+    ``whole_up_to`` bytes (default :data:`WHOLE_FILE_BYTE`), else :data:`HEAD_BYTES`.
 
     Raises
     ------
@@ -197,7 +197,8 @@ def _head_and_size(path: Path, whole_up_to: int = WHOLE_FILE_BYTE) -> tuple[byte
         if not stat.S_ISREG(status.st_mode):
             raise LabkitError("not a regular file (a folder?); give a file", file=path)
         chunks: list[bytes] = []
-        wanted = status.st_size if status.st_size <= whole_up_to else HEAD_BYTES
+        limit = WHOLE_FILE_BYTE if whole_up_to is None else whole_up_to
+        wanted = status.st_size if status.st_size <= limit else HEAD_BYTES
         while wanted and (chunk := os.read(fd, wanted)):
             chunks.append(chunk)
             wanted -= len(chunk)

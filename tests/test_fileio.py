@@ -115,3 +115,16 @@ def test_reads_from_many_threads_share_one_hashing_thread(tmp_path):
 def test_detect_reads_only_the_head(tmp_path):
     path = _random_file(tmp_path, 3 * HEAD_BYTES)
     assert read_head(path) == path.read_bytes()[:HEAD_BYTES]
+
+
+def test_a_file_larger_than_the_whole_read_limit_is_parsed_and_hashed_from_disk(
+        tmp_path, monkeypatch):
+    from labkit import registry
+
+    path = tmp_path / "cell.csv"
+    pd.DataFrame({"test_time_second": np.arange(2000, dtype=float),
+                  "voltage_volt": np.linspace(3.0, 4.0, 2000)}).to_csv(path, index=False)
+    monkeypatch.setattr(registry, "WHOLE_FILE_BYTE", 1000)
+    record = labkit.read(path)
+    assert record.meta.source_sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert len(record.data) == 2000 and record.data["voltage_volt"].iloc[-1] == 4.0
