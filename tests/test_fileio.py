@@ -122,9 +122,10 @@ def test_a_file_larger_than_the_whole_read_limit_is_parsed_and_hashed_from_disk(
     from labkit import registry
 
     path = tmp_path / "cell.csv"
-    pd.DataFrame({"test_time_second": np.arange(2000, dtype=float),
-                  "voltage_volt": np.linspace(3.0, 4.0, 2000)}).to_csv(path, index=False)
+    pd.DataFrame({"test_time_second": np.arange(20_000, dtype=float),
+                  "voltage_volt": np.linspace(3.0, 4.0, 20_000)}).to_csv(path, index=False)
+    assert path.stat().st_size > HEAD_BYTES  # only the head is read up front
     monkeypatch.setattr(registry, "WHOLE_FILE_BYTE", 1000)
     record = labkit.read(path)
     assert record.meta.source_sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
-    assert len(record.data) == 2000 and record.data["voltage_volt"].iloc[-1] == 4.0
+    assert len(record.data) == 20_000 and record.data["voltage_volt"].iloc[-1] == 4.0
