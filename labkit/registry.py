@@ -190,7 +190,9 @@ def _head_and_size(path: Path, whole_up_to: int | None = None) -> tuple[bytes, i
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except FileNotFoundError:
         raise LabkitError("no such file", file=path) from None
-    except IsADirectoryError:
+    except (IsADirectoryError, PermissionError):
+        if not path.is_dir():  # Windows refuses to open a folder with PermissionError
+            raise
         raise LabkitError("not a regular file (a folder?); give a file", file=path) from None
     try:
         status = os.fstat(fd)
