@@ -22,6 +22,7 @@ import contextlib
 import importlib.util
 import io
 import logging
+import statistics
 import tempfile
 import time
 import warnings
@@ -147,6 +148,7 @@ def main() -> None:
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     slower: list[str] = []
+    ratios: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as scratch:
         files = [(label, path) for label, path in _files(args.corpus, Path(scratch))
                  if args.only in label]
@@ -168,10 +170,17 @@ def main() -> None:
                 theirs = best.get(name)
                 row += ["-" if theirs is None else f"{theirs * 1e3:.1f}",
                         "-" if theirs is None or ours is None else f"{theirs / ours:.2f}"]
-                if theirs is not None and ours is not None and theirs < ours:
-                    slower.append(f"{label} ({name} {theirs * 1e3:.1f} ms vs {ours * 1e3:.1f} ms)")
+                if theirs is not None and ours is not None:
+                    ratios.setdefault(name, []).append(theirs / ours)
+                    if theirs < ours:
+                        slower.append(f"{label} ({name} {theirs * 1e3:.1f} ms vs "
+                                      f"{ours * 1e3:.1f} ms)")
             print("| " + " | ".join(row) + " |", flush=True)
-    print(f"\nlabkit slower than a competitor on {len(slower)} file(s)"
+    print()
+    for name, values in ratios.items():
+        print(f"{name}/labkit over {len(values)} shared files: min {min(values):.2f}, "
+              f"median {statistics.median(values):.2f}, max {max(values):.2f}")
+    print(f"labkit slower than a competitor on {len(slower)} file(s)"
           + ("".join(f"\n  {item}" for item in slower)))
 
 
