@@ -446,7 +446,7 @@ def _summary_table(record: CycleSummaryRecord, section: Section) -> None:
     summary = section.attempt("cycle summary", lambda: summarize_cycles(record))
     table = record.data if summary is None else summary.table
     if "discharge_capacity_ampere_hour" in table or "charge_capacity_ampere_hour" in table:
-        section.figure("capacity and coulombic efficiency by cycle (the file's numbers)",
+        section.figure("capacity and coulombic efficiency by cycle (from the file's table)",
                        lambda: plot.capacity_and_efficiency(summary or record))
     _cycle_findings(table, summary, section, "per-cycle summary (from the file)")
 
