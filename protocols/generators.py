@@ -8,6 +8,7 @@ documented keyword parameters that returns a validated
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 from collections.abc import Callable, Sequence
@@ -37,9 +38,18 @@ GENERATORS: dict[str, Callable[..., Schedule]] = {}
 
 
 def generator(function: Callable[..., Schedule]) -> Callable[..., Schedule]:
-    """Register a generator under its function name."""
-    GENERATORS[function.__name__] = function
-    return function
+    """Register a generator under its function name; it refuses a cell without a voltage
+    window (its limits and end voltages come from the window)."""
+
+    @functools.wraps(function)
+    def with_window(cell: Cell, *args, **kwargs) -> Schedule:
+        if cell.min_voltage_volt is None or cell.max_voltage_volt is None:
+            raise ProtocolError(f"{function.__name__} needs the cell's voltage window "
+                                "(min_voltage_volt and max_voltage_volt)")
+        return function(cell, *args, **kwargs)
+
+    GENERATORS[function.__name__] = with_window
+    return with_window
 
 
 def _safety(cell: Cell) -> Safety:

@@ -4,7 +4,10 @@ A :class:`Schedule` is plain frozen data. Currents are signed, positive = charge
 and may be given in A, mA, C-rate or mA/cm²; they resolve to amperes against the
 :class:`Cell`. :meth:`Schedule.problems` lists every rule a schedule breaks (each
 naming the step and the rule) and :meth:`Schedule.validate` refuses an unsafe or
-incomplete schedule before anything is written. :meth:`Schedule.to_dict` /
+incomplete schedule before anything is written. A step read from a vendor file that
+labkit does not model is kept as an ``opaque`` step (its vendor type in
+:attr:`Step.vendor_step`): the rules run on what of it can be read, and no writer
+but labkit's own YAML/JSON and the table writes it. :meth:`Schedule.to_dict` /
 :meth:`Schedule.from_dict` (and YAML/JSON through them) round-trip losslessly.
 """
 
@@ -22,8 +25,8 @@ from labkit.errors import ProtocolError
 
 SCHEMA_VERSION = 1
 
-StepKind = Literal["rest", "ocv", "cc", "cv", "cccv", "cp", "pulse", "eis"]
-STEP_KINDS: tuple[str, ...] = ("rest", "ocv", "cc", "cv", "cccv", "cp", "pulse", "eis")
+StepKind = Literal["rest", "ocv", "cc", "cv", "cccv", "cp", "pulse", "eis", "opaque"]
+STEP_KINDS: tuple[str, ...] = ("rest", "ocv", "cc", "cv", "cccv", "cp", "pulse", "eis", "opaque")
 
 #: Units a current (or current end condition) may be given in.
 CURRENT_UNITS = ("A", "mA", "C", "mA/cm2")
@@ -53,7 +56,8 @@ class Cell:
     area_square_centimeter
         Needed to resolve mA/cm² and mAh/cm².
     min_voltage_volt, max_voltage_volt
-        The cell's permitted voltage window.
+        The cell's permitted voltage window; ``None`` when not stated (a schedule read
+        from a file that states none): the window rules then do not run on that bound.
     max_current_ampere
         Largest current magnitude the cell may see.
     temperature_celsius
@@ -63,8 +67,8 @@ class Cell:
     name: str = ""
     nominal_capacity_ampere_hour: float | None = None
     area_square_centimeter: float | None = None
-    min_voltage_volt: float = 2.5
-    max_voltage_volt: float = 4.2
+    min_voltage_volt: float | None = 2.5
+    max_voltage_volt: float | None = 4.2
     max_current_ampere: float | None = None
     temperature_celsius: float | None = None
 
@@ -228,13 +232,18 @@ class Step:
     Attributes
     ----------
     kind
-        ``rest``, ``ocv``, ``cc``, ``cv``, ``cccv``, ``cp``, ``pulse`` or ``eis``.
+        ``rest``, ``ocv``, ``cc``, ``cv``, ``cccv``, ``cp``, ``pulse``, ``eis``, or
+        ``opaque`` for a vendor step labkit does not model (read from a file, never
+        generated).
     label
         Unique name (targets of ``goto``); generated when empty.
     current
-        Signed setpoint for ``cc``, ``cccv`` and ``pulse`` (positive = charge).
+        Signed setpoint for ``cc``, ``cccv`` and ``pulse`` (positive = charge); on an
+        ``opaque`` step, the current the file states for it (its set point or limit),
+        checked against the current range.
     voltage_volt
-        Hold voltage of ``cv``/``cccv``.
+        Hold voltage of ``cv``/``cccv``; on an ``opaque`` step, the voltage limit the
+        file states for it, checked against the cell window.
     power_watt
         Signed power of ``cp``.
     ends
@@ -247,6 +256,9 @@ class Step:
         Climate-chamber set point held during the step (temperature series).
     note
         Free text shown in tables and vendor step notes.
+    vendor_step
+        On an ``opaque`` step: the vendor's step type and what labkit could not read of
+        it (``"Maccor 'Chg Func', StepValue 0|VAR1"``).
     """
 
     kind: str
@@ -260,6 +272,7 @@ class Step:
     impedance: Impedance | None = None
     chamber_celsius: float | None = None
     note: str = ""
+    vendor_step: str = ""
 
     def end(self, quantity: str) -> End | None:
         """The first end condition on ``quantity``, if any."""
@@ -347,13 +360,27 @@ class Schedule:
 
     # -- validation ------------------------------------------------------------
 
-    def problems(self) -> list[Problem]:
-        """Every rule this schedule breaks; empty when it is safe and complete."""
+    def problems(self, *, capacity_at_start: bool = False,
+                 strict_time_limits: bool = True) -> list[Problem]:
+        """Every rule this schedule breaks; empty when it is safe and complete.
+
+        Parameters
+        ----------
+        capacity_at_start
+            True for a file whose cycler software is given the cell's nominal capacity
+            when the test starts (Maccor, BioLogic, Arbin, PyBaMM): a C-rate or capacity
+            fraction the cell cannot resolve is then no problem, and the rules that need
+            it in amperes (the current range) are not run on it.
+        strict_time_limits
+            labkit's own rule, every step has a positive time limit. False for a vendor's
+            file, whose steps may end on voltage or current alone, or at once (a 0 s
+            limit after an internal-resistance pulse).
+        """
         schedule = self.labelled()
         found: list[Problem] = []
         cell = schedule.cell
         low, high = cell.min_voltage_volt, cell.max_voltage_volt
-        if low >= high:
+        if low is not None and high is not None and low >= high:
             found.append(Problem("cell", "voltage-window",
                                  f"min voltage {low} V is not below max voltage {high} V"))
         max_current = _smallest(cell.max_current_ampere, schedule.instrument.max_current_ampere,
@@ -365,8 +392,11 @@ class Schedule:
         targets = set(labels) | {"end"}
         if not labels:
             found.append(Problem("schedule", "not-empty", "the schedule has no steps"))
+        deferred = capacity_at_start and cell.nominal_capacity_ampere_hour is None
         for step, _loops in schedule.flat_steps():
-            found.extend(_step_problems(step, cell, low, high, max_current, targets))
+            found.extend(_step_problems(step, cell, max_current, targets,
+                                        deferred=deferred,
+                                        strict_time_limits=strict_time_limits))
         found.extend(_loop_problems(schedule.steps))
         return found
 
@@ -429,9 +459,25 @@ def _smallest(*values: float | None) -> float | None:
     return min(present) if present else None
 
 
-def _step_problems(step: Step, cell: Cell, low: float, high: float,
-                   max_current: float | None, targets: set[str]) -> list[Problem]:
+def _outside(volt: float, low: float | None, high: float | None) -> bool:
+    return (low is not None and volt < low) or (high is not None and volt > high)
+
+
+def window_text(low: float | None, high: float | None) -> str:
+    """``"2.5-4.2 V"``, or ``"up to 4.2 V"`` / ``"from 2.5 V"`` when one bound is unstated."""
+    if low is None:
+        return f"up to {high:g} V"
+    if high is None:
+        return f"from {low:g} V"
+    return f"{low:g}-{high:g} V"
+
+
+def _step_problems(step: Step, cell: Cell, max_current: float | None, targets: set[str], *,
+                   deferred: bool, strict_time_limits: bool) -> list[Problem]:
+    """The rules ``step`` breaks; ``deferred``: C units the cell cannot resolve are resolved
+    by the cycler at test start, so they are no problem (and are not range-checked)."""
     found: list[Problem] = []
+    low, high = cell.min_voltage_volt, cell.max_voltage_volt
 
     def problem(rule: str, message: str) -> None:
         found.append(Problem(step.label, rule, message))
@@ -439,7 +485,7 @@ def _step_problems(step: Step, cell: Cell, low: float, high: float,
     if step.kind not in STEP_KINDS:
         problem("step-kind", f"unknown step kind {step.kind!r}; expected one of {STEP_KINDS}")
         return found
-    if step.kind != "eis" and step.end("time") is None:
+    if strict_time_limits and step.kind != "eis" and step.end("time") is None:
         problem("time-limit", "every step needs a time limit so that it always ends")
     for end in step.ends:
         if end.quantity not in _END_UNITS:
@@ -453,16 +499,18 @@ def _step_problems(step: Step, cell: Cell, low: float, high: float,
             problem("end-condition", f"operator {end.operator!r} is not >= or <=")
         if end.goto is not None and end.goto not in targets:
             problem("goto-target", f"goto {end.goto!r} names no step")
+        if deferred and end.unit == "C":
+            continue
         try:
             value = end.si_value(cell)
         except ProtocolError as exc:
             problem("resolvable", str(exc))
             continue
-        if end.quantity == "time" and not value > 0:
+        if end.quantity == "time" and not (value > 0 or value == 0 and not strict_time_limits):
             problem("time-limit", f"time limit must be positive, is {value} s")
-        if end.quantity == "voltage" and not low <= value <= high:
+        if end.quantity == "voltage" and _outside(value, low, high):
             problem("voltage-window", f"voltage end {value} V is outside the cell window "
-                                      f"{low}-{high} V")
+                                      f"{window_text(low, high)}")
     needs_current = step.kind in ("cc", "cccv", "pulse")
     if needs_current and step.current is None:
         problem("setpoint", f"a {step.kind} step needs a current")
@@ -470,6 +518,8 @@ def _step_problems(step: Step, cell: Cell, low: float, high: float,
     if step.pulse is not None:
         currents.append(step.pulse.off_current)
     for setpoint in currents:
+        if deferred and setpoint.unit == "C":
+            continue
         try:
             ampere = setpoint.ampere(cell)
         except ProtocolError as exc:
@@ -481,9 +531,14 @@ def _step_problems(step: Step, cell: Cell, low: float, high: float,
     if step.kind in ("cv", "cccv"):
         if step.voltage_volt is None:
             problem("setpoint", f"a {step.kind} step needs a hold voltage")
-        elif not low <= step.voltage_volt <= high:
+        elif _outside(step.voltage_volt, low, high):
             problem("voltage-window", f"hold voltage {step.voltage_volt} V is outside the "
-                                      f"cell window {low}-{high} V")
+                                      f"cell window {window_text(low, high)}")
+    if step.kind == "opaque" and step.voltage_volt is not None and _outside(
+            step.voltage_volt, low, high):
+        problem("voltage-window", f"voltage limit {step.voltage_volt} V of this "
+                                  f"{step.vendor_step or 'opaque'} step is outside the cell "
+                                  f"window {window_text(low, high)}")
     if step.kind == "cp" and step.power_watt is None:
         problem("setpoint", "a cp step needs a power")
     if step.kind == "pulse" and step.pulse is None:

@@ -6,7 +6,7 @@ The schedule is turned into PyBaMM ``Experiment`` strings
 top-level loop iteration becoming one PyBaMM cycle. The model cell is a PyBaMM
 parameter set (default ``Chen2020``, an LG M50 NMC811|graphite-SiOx cell) whose
 electrode width is scaled so its nominal capacity equals the schedule cell's;
-the voltage cut-offs are widened to the schedule cell's window. The returned
+the voltage cut-offs are widened to the schedule cell's window (where it states one). The returned
 :class:`~labkit.data.CyclingRecord` follows labkit's conventions (current positive
 on charge), so every analysis runs on it unchanged.
 """
@@ -82,11 +82,13 @@ def simulate(schedule: Schedule, *, model: str = "SPMe", parameter_set: str = "C
     parameters.update({
         "Electrode width [m]": parameters["Electrode width [m]"] * scale,
         "Nominal cell capacity [A.h]": cell.nominal_capacity_ampere_hour,
-        "Lower voltage cut-off [V]": min(parameters["Lower voltage cut-off [V]"],
-                                         cell.min_voltage_volt - 0.1),
-        "Upper voltage cut-off [V]": max(parameters["Upper voltage cut-off [V]"],
-                                         cell.max_voltage_volt + 0.1),
     })
+    if cell.min_voltage_volt is not None:  # a window the cell does not state stays PyBaMM's
+        parameters["Lower voltage cut-off [V]"] = min(parameters["Lower voltage cut-off [V]"],
+                                                      cell.min_voltage_volt - 0.1)
+    if cell.max_voltage_volt is not None:
+        parameters["Upper voltage cut-off [V]"] = max(parameters["Upper voltage cut-off [V]"],
+                                                      cell.max_voltage_volt + 0.1)
     experiment = pybamm.Experiment(experiment_cycles(schedule),
                                    period=f"{period_second:g} seconds")
     simulation = pybamm.Simulation(getattr(pybamm.lithium_ion, model)(),

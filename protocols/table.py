@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from labkit.protocols.formats import ScheduleFormat, register
-from labkit.protocols.schedule import End, Loop, Schedule, Setpoint, Step
+from labkit.protocols.schedule import End, Loop, Schedule, Setpoint, Step, window_text
 
 _OPERATOR_WORDS = {">=": "≥", "<=": "≤"}
 
@@ -41,6 +41,8 @@ def describe_step(step: Step) -> str:
                      else f"{z.amplitude * 1000:g} mA")
         text = (f"{z.mode} EIS {z.start_frequency_hertz:g} Hz → {z.end_frequency_hertz:g} Hz, "
                 f"{amplitude}, {z.points_per_decade} points/decade")
+    elif step.kind == "opaque":
+        text = f"{step.vendor_step or 'a vendor step'} (not modelled by labkit)"
     else:
         text = step.kind
     if step.chamber_celsius is not None:
@@ -55,7 +57,9 @@ def render_table(schedule: Schedule) -> str:
     lines = [f"# {schedule.name}", ""]
     if schedule.description:
         lines += [schedule.description, ""]
-    facts = [f"voltage window {cell.min_voltage_volt:g}–{cell.max_voltage_volt:g} V"]
+    low, high = cell.min_voltage_volt, cell.max_voltage_volt
+    facts = [f"voltage window {window_text(low, high)}" if (low, high) != (None, None)
+             else "voltage window not stated"]
     if cell.nominal_capacity_ampere_hour is not None:
         facts.append(f"nominal capacity {cell.nominal_capacity_ampere_hour * 1000:g} mAh")
     if cell.area_square_centimeter is not None:
@@ -89,4 +93,5 @@ def render_table(schedule: Schedule) -> str:
 
 
 register(ScheduleFormat("table", ".md", "human-readable table (Markdown) for the lab notebook",
-                        render=lambda schedule: render_table(schedule).encode("utf-8")))
+                        render=lambda schedule: render_table(schedule).encode("utf-8"),
+                        writes_opaque=True))
