@@ -1,8 +1,9 @@
 """Registry of schedule file formats: writers (schedule -> file) and readers (file -> schedule).
 
-Each format module in ``labkit.protocols`` registers itself with
-:func:`register_writer` / :func:`register_reader`. :func:`write` validates the
-schedule first (an unsafe schedule is never written) and writes atomically.
+Each format module in ``labkit.protocols`` registers itself with :func:`register`.
+:func:`write` validates the schedule first (an unsafe schedule is never written),
+refuses steps labkit keeps opaque (vendor steps it does not model) unless the format
+stores them, and writes atomically.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from os import PathLike
 from pathlib import Path
 
@@ -37,6 +38,18 @@ class ScheduleFormat:
         ``sniff(head: bytes, path) -> bool`` for readers.
     description
         One line for ``labkit protocol formats``.
+    capacity_at_start
+        The cycler software is given the cell's nominal capacity when the test starts
+        (Maccor, BioLogic, Arbin's battery object, PyBaMM's parameter set), so C-rates
+        and capacity fractions in the file resolve then: a file whose cell states no
+        capacity is still valid (``labkit protocol check`` says what to give the cycler).
+    native
+        labkit's own schedule file: checked by the rules labkit writes by (a time limit
+        on every step). Vendor files are checked for what makes a test unsafe: a step
+        that ends on voltage or current alone is noted, not refused.
+    writes_opaque
+        The writer keeps steps labkit does not model (``opaque``); every other writer
+        refuses a schedule holding one.
     """
 
     name: str
@@ -45,6 +58,9 @@ class ScheduleFormat:
     render: Callable[[Schedule], bytes] | None = None
     parse: Callable[[Path], Schedule] | None = None
     sniff: Callable[[bytes, Path], bool] | None = None
+    capacity_at_start: bool = False
+    native: bool = False
+    writes_opaque: bool = False
 
 
 _FORMATS: dict[str, ScheduleFormat] = {}
@@ -55,10 +71,8 @@ def register(fmt: ScheduleFormat) -> ScheduleFormat:
     """Add or extend a format (a module may register the writer and reader separately)."""
     existing = _FORMATS.get(fmt.name)
     if existing is not None:
-        fmt = ScheduleFormat(
-            fmt.name, fmt.extension or existing.extension, fmt.description or existing.description,
-            fmt.render or existing.render, fmt.parse or existing.parse,
-            fmt.sniff or existing.sniff)
+        fmt = ScheduleFormat(**{f.name: getattr(fmt, f.name) or getattr(existing, f.name)
+                                for f in fields(ScheduleFormat)})
     _FORMATS[fmt.name] = fmt
     return fmt
 
@@ -94,6 +108,13 @@ def render(schedule: Schedule, format: str) -> bytes:
     fmt = get(format)
     if fmt.render is None:
         raise ProtocolError(f"labkit reads {format} schedules but does not write them")
+    if not fmt.writes_opaque:
+        opaque = [step for step, _ in schedule.labelled().flat_steps() if step.kind == "opaque"]
+        if opaque:
+            listing = "; ".join(f"{step.label} ({step.vendor_step or 'opaque'})"
+                                for step in opaque)
+            raise ProtocolError(f"a {format} file cannot hold steps labkit does not model, "
+                                f"read from a vendor file and kept opaque: {listing}")
     return fmt.render(schedule.validate())
 
 

@@ -20,9 +20,9 @@ def _sniff_json(head: bytes, path: Path) -> bool:
 register(ScheduleFormat(
     "yaml", ".yaml", "labkit schedule (YAML, lossless)",
     render=lambda schedule: schedule.to_yaml().encode("utf-8"),
-    parse=load_schedule, sniff=_sniff_yaml))
+    parse=load_schedule, sniff=_sniff_yaml, native=True, writes_opaque=True))
 register(ScheduleFormat(
     "json", ".json", "labkit schedule (JSON, lossless)",
     render=lambda schedule: (schedule.to_json() + "\n").encode("utf-8"),
     parse=lambda path: Schedule.from_dict(json.loads(Path(path).read_text("utf-8"))),
-    sniff=_sniff_json))
+    sniff=_sniff_json, native=True, writes_opaque=True))

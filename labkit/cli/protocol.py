@@ -31,13 +31,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         ),
     )
     make.add_argument("name", metavar="NAME")
-    make.add_argument("--cell", metavar="cell.yaml",
-                      help="YAML/JSON with the Cell fields (nominal_capacity_ampere_hour, ...)")
-    make.add_argument("--capacity", type=float, metavar="AH", help="nominal capacity in Ah")
-    make.add_argument("--area", type=float, metavar="CM2", help="electrode area in cm²")
-    make.add_argument("--vmin", type=float, metavar="V", help="lower voltage limit")
-    make.add_argument("--vmax", type=float, metavar="V", help="upper voltage limit")
-    make.add_argument("--imax", type=float, metavar="A", help="largest current in A")
+    _add_cell_arguments(make)
     make.add_argument("--format", required=True, metavar="FORMAT",
                       help="a writable format of `labkit protocol formats`: maccor, biologic, "
                            "biologic-bt, neware, arbin, pybamm, yaml, json or table")
@@ -46,11 +40,29 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     make.set_defaults(handler=_make, accepts_extra=True)
 
     check = group.add_parser(
-        "check", help="read a schedule file (any supported format or YAML) and validate it")
+        "check", help="read a schedule file (any supported format or YAML) and validate it",
+        description=(
+            "Read FILE and check it against the cell it states, or against the cell given "
+            "(--cell and the flags replace what the file states). C-rates in a file whose "
+            "cycler is given the capacity at test start (Maccor, BioLogic, Arbin, PyBaMM) "
+            "are valid with a note; given a capacity, they are resolved and checked. Vendor "
+            "steps labkit does not model are kept opaque and reported."),
+    )
     check.add_argument("file", metavar="FILE")
     check.add_argument("--format", metavar="FORMAT", help="skip detection")
+    _add_cell_arguments(check)
     add_json_flag(check)
     check.set_defaults(handler=_check)
+
+
+def _add_cell_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cell", metavar="cell.yaml",
+                        help="YAML/JSON with the Cell fields (nominal_capacity_ampere_hour, ...)")
+    parser.add_argument("--capacity", type=float, metavar="AH", help="nominal capacity in Ah")
+    parser.add_argument("--area", type=float, metavar="CM2", help="electrode area in cm²")
+    parser.add_argument("--vmin", type=float, metavar="V", help="lower voltage limit")
+    parser.add_argument("--vmax", type=float, metavar="V", help="upper voltage limit")
+    parser.add_argument("--imax", type=float, metavar="A", help="largest current in A")
 
 
 def _list(args: argparse.Namespace) -> Outcome:
@@ -104,7 +116,8 @@ def generator_parameters(extra: list[str]) -> dict:
     return params
 
 
-def _cell(args: argparse.Namespace):
+def _cell_values(args: argparse.Namespace) -> dict:
+    """The Cell fields given by ``--cell FILE`` and the flags (the flags win)."""
     import dataclasses
 
     import yaml
@@ -113,8 +126,17 @@ def _cell(args: argparse.Namespace):
 
     values = {}
     if args.cell:
-        with open(args.cell, encoding="utf-8") as handle:
-            values = yaml.safe_load(handle) or {}
+        try:
+            with open(args.cell, encoding="utf-8") as handle:
+                values = yaml.safe_load(handle) or {}
+        except OSError as exc:
+            raise ProtocolError(f"cannot read the cell file: {exc.strerror}",
+                                file=args.cell) from None
+        except yaml.YAMLError as exc:
+            raise ProtocolError(f"the cell file is not YAML/JSON: {exc}", file=args.cell) from None
+        if not isinstance(values, dict):
+            raise ProtocolError("the cell file must hold a mapping of Cell fields",
+                                file=args.cell)
     for flag, name in (("capacity", "nominal_capacity_ampere_hour"),
                        ("area", "area_square_centimeter"), ("vmin", "min_voltage_volt"),
                        ("vmax", "max_voltage_volt"), ("imax", "max_current_ampere")):
@@ -125,7 +147,7 @@ def _cell(args: argparse.Namespace):
     if unknown:
         raise ProtocolError(f"unknown cell fields {sorted(unknown)}; known: {sorted(known)}",
                             file=args.cell)
-    return Cell(**values)
+    return values
 
 
 def _make(args: argparse.Namespace) -> Outcome:
@@ -143,7 +165,9 @@ def _make(args: argparse.Namespace) -> Outcome:
     if unknown:
         raise ProtocolError(f"{args.name} has no parameters {sorted(unknown)}; "
                             f"it takes {sorted(accepted)}")
-    schedule = generator(_cell(args), **params)
+    from labkit.protocols.schedule import Cell
+
+    schedule = generator(Cell(**_cell_values(args)), **params)
     path = formats.write(schedule, args.output, args.format)
     steps = sum(1 for _ in schedule.flat_steps())
     payload = {"name": schedule.name, "format": args.format, "output": str(path),
@@ -152,18 +176,20 @@ def _make(args: argparse.Namespace) -> Outcome:
 
 
 def _check(args: argparse.Namespace) -> Outcome:
-    from labkit.protocols import formats
+    from labkit.protocols.check import check_file
     from labkit.protocols.table import describe_end, describe_step
 
-    schedule, fmt = formats.read(args.file, args.format)
-    problems = [p.to_dict() for p in schedule.problems()]
+    report = check_file(args.file, args.format, _cell_values(args))
     steps = [{"label": step.label, "kind": step.kind, "set_point": describe_step(step),
               "ends": [describe_end(e) for e in step.ends],
-              "loops": [loop.label for loop in loops]}
-             for step, loops in schedule.labelled().flat_steps()]
-    payload = {"valid": not problems, "format": fmt, "name": schedule.name, "steps": steps,
-               "problems": problems}
-    lines = [f"{args.file}: {fmt} schedule {schedule.name!r}, {len(steps)} steps, "
-             + ("valid" if not problems else f"{len(problems)} problems")]
-    lines += [f"  {p['step']}: {p['rule']}: {p['message']}" for p in problems]
-    return Outcome(payload, "\n".join(lines), EXIT_OK if not problems else EXIT_INPUT_ERROR)
+              "loops": [loop.label for loop in loops],
+              **({"vendor_step": step.vendor_step} if step.kind == "opaque" else {})}
+             for step, loops in report.schedule.flat_steps()]
+    payload = {**report.to_dict(), "steps": steps}
+    problems, notes = report.problems, report.notes
+    lines = [f"{args.file}: {report.format} schedule {report.schedule.name!r}, {len(steps)} "
+             "steps, " + ("valid" if report.valid else f"{len(problems)} problems")
+             + (f", {len(notes)} notes" if notes else "")]
+    lines += [f"  {p.step}: {p.rule}: {p.message}" for p in problems]
+    lines += [f"  note {n.step}: {n.rule}: {n.message}" for n in notes]
+    return Outcome(payload, "\n".join(lines), EXIT_OK if report.valid else EXIT_INPUT_ERROR)
