@@ -10,19 +10,26 @@ elements, each with fixed-width ``StepType`` / ``StepMode`` codes (``" Charge "`
 Mapping: ``cc`` = Current mode without a voltage limit, ending on voltage;
 ``cccv`` = Current mode with ``Limits/Voltage`` (Maccor holds that voltage), ending
 on current; ``cv`` = Voltage mode; ``cp`` = Power mode; ``rest``/``ocv`` = Rest;
-``eis`` = an ``FRA`` step naming a settings file; ``pulse`` = a Do/Loop of the
+``eis`` = an ``FRA`` step naming a settings file (a name that spells out the settings;
+the ``.FRA`` file itself is not written); ``pulse`` = a Do/Loop of the
 on and off steps. Loops are Do/Loop pairs with a ``Loop Cnt`` end and an
 ``AdvCycle`` closing each iteration, nesting as Do 1/Do 2/Do 3. The schedule's
 safety voltages become channel-safety ends jumping to the final End step.
 Currents in mA/cm² are written in amperes; C-rates are written as Maccor's
-``"<value>C"``. Steps Maccor procedures hold that the model cannot express
-(``Chg Func``, ``FastWave``, ``SetVar`` reports) are refused when reading, naming
-the step.
+``"<value>C"`` (Maccor is given the cell's capacity when the test starts).
+
+Reading: the cell window is the procedure's channel-safety voltages (none when it has
+none). A step the model cannot express (``Chg Func``, ``FastWave``, a set point or end
+written as a variable or function, a step type never seen in a real procedure such as
+``Do Test``) is kept as an ``opaque`` step holding what could be read: its voltage
+limit (``Limits/Voltage``, the highest of ``4.43|4.43``), current limit and ends.
+``SetVar`` reports are not kept.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -109,6 +116,9 @@ class _Writer:
                 self.step(item, depth)
 
     def step(self, step: Step, depth: int) -> None:
+        if step.chamber_celsius is not None:
+            raise ProtocolError(f"{step.label}: no Maccor procedure in the corpus sets a "
+                                "chamber temperature, so the writer has no step for it")
         if step.kind == "pulse":
             if depth >= 3:
                 raise ProtocolError(f"{step.label}: no loop level left for the pulse train")
@@ -222,7 +232,8 @@ class _Writer:
                       if step.kind == "cccv" else [])
             return code, "Current", amount, limits
         if step.kind == "cv":
-            code = "Charge" if step.voltage_volt >= self.cell.min_voltage_volt else "Dischrge"
+            low = self.cell.min_voltage_volt
+            code = "Charge" if low is None or step.voltage_volt >= low else "Dischrge"
             return code, "Voltage", _number(step.voltage_volt), []
         if step.kind == "cp":
             code = "Charge" if step.power_watt > 0 else "Dischrge"
@@ -253,9 +264,27 @@ class _Writer:
 
 
 def _fra_name(settings: Impedance) -> str:
-    return (f"labkit_{settings.mode[:3]}_{settings.amplitude * 1000:g}m"
-            f"{settings.amplitude_unit}_{settings.start_frequency_hertz:g}Hz_"
-            f"{settings.end_frequency_hertz:g}Hz")
+    """The name of the FRA settings file of an EIS step; it spells out the settings, so
+    a procedure labkit wrote reads back with them (the .FRA file itself is not written)."""
+    return (f"labkit_{settings.mode[:3]}_{settings.amplitude * 1000:.10g}m"
+            f"{settings.amplitude_unit}_{settings.start_frequency_hertz:.10g}Hz_"
+            f"{settings.end_frequency_hertz:.10g}Hz_{settings.points_per_decade}ppd")
+
+
+_FRA_NAME = re.compile(r"labkit_(pot|gal)_(\S+?)m(V|A)_(\S+?)Hz_(\S+?)Hz_(\d+)ppd")
+
+
+def _fra_settings(name: str) -> Impedance | None:
+    """The settings :func:`_fra_name` spelled out, None for another FRA file's name."""
+    match = _FRA_NAME.fullmatch(name)
+    if match is None:
+        return None
+    mode, amplitude, unit, start, end, per_decade = match.groups()
+    try:
+        return Impedance("potentiostatic" if mode == "pot" else "galvanostatic", float(start),
+                         float(end), int(per_decade), float(amplitude) * 1e-3, unit)
+    except ValueError:
+        return None
 
 
 def render_maccor(schedule: Schedule) -> bytes:
@@ -325,23 +354,28 @@ def parse_maccor(path: Path) -> Schedule:
         stack[-1].append(step)
     if len(stack) != 1:
         raise ProtocolError("a Do step has no matching Loop", file=path)
-    items, safety = _extract_safety(tuple(stack[0]))
-    cell = Cell(min_voltage_volt=safety.min_voltage_volt if safety.min_voltage_volt is not None
-                else 0.0,
-                max_voltage_volt=safety.max_voltage_volt if safety.max_voltage_volt is not None
-                else 5.0)
+    pauses = {f"step_{n:03d}" for n, s in enumerate(steps, 1)
+              if _text(s, "StepType").strip() == "Pause"}
+    items, safety = _extract_safety(tuple(stack[0]), ("end", *pauses))
+    cell = Cell(min_voltage_volt=safety.min_voltage_volt, max_voltage_volt=safety.max_voltage_volt)
     return Schedule(description or Path(path).stem, cell, items, safety=safety,
                     description=description)
 
 
-def _extract_safety(items: tuple) -> tuple[tuple, Safety]:
-    """Voltage ends that jump to End on every powered and rest step are channel safety
-    limits: take them off the steps and into :class:`Safety`."""
-    flat = [s for s, _ in walk_steps(items) if s.kind != "eis"]
-    last = flat[-1] if flat else None
+def _extract_safety(items: tuple, stops: tuple[str, ...]) -> tuple[tuple, Safety]:
+    """Voltage ends that jump to a stop (End, or a Pause step where the operator decides)
+    on every powered and rest step are channel safety limits: take them off the steps
+    and into :class:`Safety` (written back as jumps to End). FRA, opaque (FastWave ends
+    are in its waveform file) and the Pause steps themselves need not carry them."""
+    order = [s.label for s, _ in walk_steps(items)]
+    # a step whose next step is a stop (or the last step) reaches it by "next step" too
+    into_stop = {label for label, following in zip(order, [*order[1:], "end"], strict=True)
+                 if following in stops}
+    flat = [s for s, _ in walk_steps(items)
+            if s.kind not in ("eis", "opaque") and s.label not in stops]
     common = None
     for step in flat:
-        ending = ("end", None) if step is last else ("end",)
+        ending = (*stops, None) if step.label in into_stop else stops
         pairs = {(e.operator, e.value) for e in step.ends
                  if e.quantity == "voltage" and e.goto in ending}
         common = pairs if common is None else common & pairs
@@ -360,8 +394,9 @@ def _extract_safety(items: tuple) -> tuple[tuple, Safety]:
                 out.append(Loop(strip(item.steps), item.count, item.label))
             else:
                 ends = tuple(e for e in item.ends if not (
-                    e.quantity == "voltage" and e.goto in ("end", None)
-                    and (e.operator, e.value) in common and (e.goto == "end" or item is last)))
+                    e.quantity == "voltage" and e.goto in (*stops, None)
+                    and (e.operator, e.value) in common
+                    and (e.goto in stops or item.label in into_stop)))
                 out.append(Step(**{**item.__dict__, "ends": ends}))
         return tuple(out)
 
@@ -383,63 +418,121 @@ def _goto_labels(codes: list[str]) -> dict[int, str]:
     return labels
 
 
-def _read_step(element, code, where, labels, end_numbers, number, path) -> Step:
-    mode = _text(element, "StepMode").strip()
-    value = _text(element, "StepValue").strip()
+#: Step types of real Maccor procedures (corpus) the model has no step for.
+_UNMODELLED_TYPES = ("Chg Func", "FastWave")
+
+
+def _read_ends(element, where, labels, end_numbers, number) -> tuple[list[End], list[str]]:
+    """The ends labkit reads, and the others as the file writes them."""
     ends: list[End] = []
+    unread: list[str] = []
     for entry in element.findall("./Ends/EndEntry"):
         end_type = _text(entry, "EndType").strip()
         operator = _text(entry, "Oper").strip()
         text = _text(entry, "Value").strip()
-        goto_number = int(_text(entry, "Step") or number + 1)
+        goto_text = _text(entry, "Step").strip()
+        goto_number = int(goto_text) if goto_text.isdigit() else number + 1
         if goto_number == number + 1:
             goto = None  # the next step (even when that is End)
         else:
             goto = "end" if goto_number in end_numbers else labels.get(goto_number)
-        if end_type == "StepTime":
-            ends.append(End("time", ">=", _parse_hms(text), "s", goto))
-        elif end_type == "Voltage":
-            ends.append(End("voltage", ">=" if operator == ">=" else "<=", float(text), "V", goto))
-        elif end_type in ("Current", "Amp Hour"):
-            setpoint = _setpoint_value(text, where)
-            quantity = "current" if end_type == "Current" else "capacity"
-            unit = setpoint.unit if setpoint.unit == "C" else ("A" if quantity == "current" else "Ah")
-            ends.append(End(quantity, ">=" if operator == ">=" else "<=", setpoint.value, unit, goto))
-        elif end_type == "Themocpl":
-            continue  # thermocouple safety: not a step end labkit models
-        else:
-            raise ProtocolError(f"{where}: end type {end_type!r} is not supported", file=path)
+        try:
+            if end_type == "StepTime":
+                ends.append(End("time", ">=", _parse_hms(text), "s", goto))
+            elif end_type == "Voltage":
+                ends.append(End("voltage", ">=" if operator == ">=" else "<=", float(text),
+                                "V", goto))
+            elif end_type in ("Current", "Amp Hour"):
+                setpoint = _setpoint_value(text, where)
+                quantity = "current" if end_type == "Current" else "capacity"
+                unit = setpoint.unit if setpoint.unit == "C" else (
+                    "A" if quantity == "current" else "Ah")
+                ends.append(End(quantity, ">=" if operator == ">=" else "<=", setpoint.value,
+                                unit, goto))
+            elif end_type != "Themocpl":  # thermocouple safety: not a step end labkit models
+                raise ValueError(end_type)
+        except (ValueError, ProtocolError):
+            unread.append(f"{end_type} {operator} {text} -> {goto_text or 'next'}")
+    return ends, unread
+
+
+def _read_step(element, code, where, labels, end_numbers, number, path) -> Step:
+    mode = _text(element, "StepMode").strip()
+    value = _text(element, "StepValue").strip()
+    ends, unread = _read_ends(element, where, labels, end_numbers, number)
     record = _read_reports(element)
     note = _text(element, "StepNote").strip()
     label = labels[number]
+    if not unread:
+        try:
+            step = _modelled_step(element, code, mode, value, label, tuple(ends), record, note)
+        except (ValueError, ProtocolError):
+            step = None  # a set point written as a variable or function
+        if step is not None:
+            return step
+    return _opaque_step(element, code, mode, value, label, ends, unread, record, note)
+
+
+def _modelled_step(element, code, mode, value, label, ends, record, note) -> Step | None:
+    """The step labkit models for this Maccor step, None when it models none."""
     if code == "Rest":
-        return Step("rest", label=label, ends=tuple(ends), record=record, note=note)
+        return Step("rest", label=label, ends=ends, record=record, note=note)
     if code == "Pause":
-        return Step("rest", label=label, ends=tuple(ends), record=record,
+        return Step("rest", label=label, ends=ends, record=record,
                     note=note or "Maccor Pause (waits for the operator)")
     if code == "FRA":
-        return Step("eis", label=label, impedance=Impedance(), ends=tuple(ends),
-                    note=note or f"Maccor FRA settings file {value!r}")
-    if code in ("Charge", "Dischrge"):
-        sign = 1.0 if code == "Charge" else -1.0
-        if mode == "Current":
-            setpoint = _setpoint_value(value, where)
-            current = Setpoint(sign * setpoint.value, setpoint.unit)
-            limit = _text(element, "./Limits/Voltage").strip()
-            if limit:
-                return Step("cccv", label=label, current=current, voltage_volt=float(limit),
-                            ends=tuple(ends), record=record, note=note)
-            return Step("cc", label=label, current=current, ends=tuple(ends), record=record,
-                        note=note)
-        if mode == "Voltage":
-            return Step("cv", label=label, voltage_volt=float(value), ends=tuple(ends),
-                        record=record, note=note)
-        if mode == "Power":
-            return Step("cp", label=label, power_watt=sign * float(value), ends=tuple(ends),
-                        record=record, note=note)
-        raise ProtocolError(f"{where}: step mode {mode!r} is not supported", file=path)
-    raise ProtocolError(f"{where}: Maccor step type {code!r} cannot be expressed in a labkit "
-                        "schedule", file=path)
+        settings = _fra_settings(value)
+        return Step("eis", label=label, impedance=settings or Impedance(), ends=ends,
+                    note=note or ("" if settings else f"Maccor FRA settings file {value!r} "
+                                  "(the settings shown are labkit's defaults)"))
+    if code not in ("Charge", "Dischrge"):
+        return None
+    sign = 1.0 if code == "Charge" else -1.0
+    if mode == "Current":
+        setpoint = _setpoint_value(value, label)
+        current = Setpoint(sign * setpoint.value, setpoint.unit)
+        limit = _text(element, "./Limits/Voltage").strip()
+        if limit:
+            return Step("cccv", label=label, current=current, voltage_volt=float(limit),
+                        ends=ends, record=record, note=note)
+        return Step("cc", label=label, current=current, ends=ends, record=record, note=note)
+    if mode == "Voltage":
+        return Step("cv", label=label, voltage_volt=float(value), ends=ends, record=record,
+                    note=note)
+    if mode == "Power":
+        return Step("cp", label=label, power_watt=sign * float(value), ends=ends, record=record,
+                    note=note)
+    return None
+
+
+def _opaque_step(element, code, mode, value, label, ends, unread, record, note) -> Step:
+    """A Maccor step labkit does not model, with what of it could be read."""
+    parts = [f"Maccor {code!r}" + ("" if code in _UNMODELLED_TYPES or code in (
+        "Charge", "Dischrge", "Rest", "Pause", "FRA") else
+        " (a step type not seen in any real Maccor procedure)")]
+    parts += [f"StepMode {mode}"] if mode else []
+    parts += [f"StepValue {value}"] if value else []
+    parts += [f"ends labkit cannot read: {'; '.join(unread)}"] if unread else []
+    return Step("opaque", label=label, ends=tuple(ends), record=record, note=note,
+                voltage_volt=_limit(_text(element, "./Limits/Voltage")),
+                current=_current_limit(_text(element, "./Limits/Current")),
+                vendor_step=", ".join(parts))
+
+
+def _limit(text: str) -> float | None:
+    """The highest number of a limit (``4.43|4.43`` on function steps), None if none."""
+    numbers = []
+    for part in text.split("|"):
+        try:
+            numbers.append(float(part))
+        except ValueError:
+            continue
+    return max(numbers, default=None)
+
+
+def _current_limit(text: str) -> Setpoint | None:
+    ampere = _limit(text)
+    return None if ampere is None else Setpoint(ampere, "A")
 
 
 def _read_reports(element) -> Recording:
@@ -460,4 +553,5 @@ def _sniff(head: bytes, path: Path) -> bool:
 
 
 register(ScheduleFormat("maccor", ".000", "Maccor procedure (XML .000)",
-                        render=render_maccor, parse=parse_maccor, sniff=_sniff))
+                        render=render_maccor, parse=parse_maccor, sniff=_sniff,
+                        capacity_at_start=True))
