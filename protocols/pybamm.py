@@ -4,14 +4,23 @@ PyBaMM's language ("Charge at 1C until 4.2 V", "Hold at 4.2 V until C/20",
 "Rest for 1 hour", "Discharge at 2 A for 10 minutes or until 3.0 V") is also a
 readable way to describe a test. The written file is a small Python module
 defining ``steps`` (loops become ``*[...] * N``), so it can be pasted into
-``pybamm.Experiment(steps)``. PyBaMM cannot express some steps exactly:
+``pybamm.Experiment(steps)``. Two translations keep the test the same, each marked
+with a comment in the file:
 
-* capacity ends of constant-current steps become the equivalent time;
-* pulse steps become a loop of on/off steps each ending at the voltage limit;
-* EIS steps become a rest of the same time limit (PyBaMM does not simulate EIS);
+* the capacity end of a constant-current step becomes the time that passes that
+  capacity at that current (PyBaMM steps end on time, voltage or current only);
 * mA/cm² set points become amperes (the cell area is needed).
 
-Each such translation is marked with a comment in the file.
+What the strings cannot hold is refused, naming the step: EIS steps (PyBaMM does not
+simulate impedance), pulse trains (a repeated on/off block cannot be left when the
+voltage limit is reached), chamber temperatures (an Experiment takes temperature
+as a keyword, not in the string) and ends that jump elsewhere than the next step
+(an end of the test on a voltage limit, a goto). :mod:`labkit.protocols.simulate` runs such
+schedules with :func:`step_strings`, which approximates them (EIS as a rest of its
+time limit, one on/off pair of a pulse train).
+
+The strings state no cell: a file read back has the capacity and voltage window of
+no cell (PyBaMM's parameter set gives them when the experiment runs).
 """
 
 from __future__ import annotations
@@ -39,28 +48,39 @@ from labkit.protocols.schedule import (
 
 def _duration(seconds: float) -> str:
     if seconds % 3600 == 0:
-        return f"{seconds / 3600:g} hours"
+        return f"{seconds / 3600:.10g} hours"
     if seconds % 60 == 0:
-        return f"{seconds / 60:g} minutes"
-    return f"{seconds:g} seconds"
+        return f"{seconds / 60:.10g} minutes"
+    return f"{seconds:.10g} seconds"
+
+
+def _c_rate(value: float, *, fraction: bool = False) -> str:
+    """A C-rate as PyBaMM reads it, exactly: ``0.5C``; ``C/3`` where the decimal would
+    round (and, with ``fraction``, for any reciprocal of a whole number: ``C/20``)."""
+    text = f"{value:.10g}"
+    exact = float(text) == value
+    whole = round(1 / value) if 0 < value < 1 else 0
+    if whole and abs(1 / value - whole) < 1e-9 * whole and (fraction or not exact):
+        return f"C/{whole}"
+    return f"{text if exact else repr(value)}C"
 
 
 def _current_text(setpoint: Setpoint, cell: Cell) -> str:
     magnitude = abs(setpoint.value)
     if setpoint.unit == "C":
-        return f"{magnitude:g}C"
+        return _c_rate(magnitude)
     if setpoint.unit == "mA":
-        return f"{magnitude:g} mA"
-    return f"{abs(setpoint.ampere(cell)):g} A"
+        return f"{magnitude:.10g} mA"
+    return f"{abs(setpoint.ampere(cell)):.10g} A"
 
 
 def _end_text(end: End, cell: Cell) -> str:
     if end.quantity == "voltage":
-        return f"{end.value:g} V"
+        return f"{end.value:.10g} V"
     if end.quantity == "current":
         if end.unit == "C":
-            return f"C/{1 / end.value:g}" if end.value < 1 else f"{end.value:g}C"
-        return f"{end.si_value(cell):g} A"
+            return _c_rate(end.value, fraction=True)
+        return f"{end.si_value(cell):.10g} A"
     raise ProtocolError(f"PyBaMM has no '{end.quantity}' end condition")
 
 
@@ -95,16 +115,16 @@ def step_strings(step: Step, cell: Cell) -> tuple[list[str], list[str]]:
         verb = "Charge" if step.current.value > 0 else "Discharge"
         return [phrase(f"{verb} at {_current_text(step.current, cell)}")], notes
     if step.kind == "cv":
-        return [phrase(f"Hold at {step.voltage_volt:g} V")], notes
+        return [phrase(f"Hold at {step.voltage_volt:.10g} V")], notes
     if step.kind == "cp":
         verb = "Charge" if step.power_watt > 0 else "Discharge"
-        return [phrase(f"{verb} at {abs(step.power_watt):g} W")], notes
+        return [phrase(f"{verb} at {abs(step.power_watt):.10g} W")], notes
     if step.kind == "cccv":
         verb = "Charge" if step.current.value > 0 else "Discharge"
         rising = step.current.value > 0
-        cc = f"{verb} at {_current_text(step.current, cell)} until {step.voltage_volt:g} V"
+        cc = f"{verb} at {_current_text(step.current, cell)} until {step.voltage_volt:.10g} V"
         hold_limits = [_end_text(e, cell) for e in step.ends if e.quantity == "current"]
-        hold = f"Hold at {step.voltage_volt:g} V"
+        hold = f"Hold at {step.voltage_volt:.10g} V"
         hold += f" for {_duration(seconds)}" if seconds else ""
         if hold_limits:
             hold += (" or until " if seconds else " until ") + hold_limits[0]
@@ -142,8 +162,37 @@ def experiment_steps(schedule: Schedule) -> list[str]:
     return expand(schedule.labelled().steps)
 
 
+def _refuse_approximations(schedule: Schedule) -> None:
+    """Refuse the steps :func:`step_strings` can only approximate."""
+    for step, _ in schedule.flat_steps():
+        if step.kind == "eis":
+            raise ProtocolError(f"{step.label}: PyBaMM does not simulate EIS, so an Experiment "
+                                "cannot hold this step (labkit.protocols.simulate runs it as "
+                                "a rest)")
+        if step.kind == "pulse":
+            raise ProtocolError(f"{step.label}: PyBaMM strings cannot repeat an on/off pulse "
+                                "until a voltage limit (a repeated block is not left when the "
+                                "limit is reached)")
+        if step.chamber_celsius is not None:
+            raise ProtocolError(f"{step.label}: PyBaMM step strings carry no temperature (an "
+                                "Experiment takes it as a keyword argument)")
+        jump = next((e for e in step.ends if e.goto is not None), None)
+        if jump is not None:
+            raise ProtocolError(f"{step.label}: a PyBaMM step always continues with the next "
+                                f"one; its {jump.quantity} end going to {jump.goto!r} cannot be "
+                                "written")
+
+
 def render_pybamm(schedule: Schedule) -> bytes:
-    """A Python module defining ``steps`` for ``pybamm.Experiment(steps)``."""
+    """A Python module defining ``steps`` for ``pybamm.Experiment(steps)``.
+
+    Raises
+    ------
+    ProtocolError
+        For EIS and pulse steps, chamber temperatures and ends that jump, which the
+        strings cannot hold.
+    """
+    _refuse_approximations(schedule)
     lines = [f"# PyBaMM experiment written by labkit from schedule {schedule.name!r}.",
              "# Use: pybamm.Experiment(steps)", "steps = ["]
     notes: list[str] = []
@@ -168,7 +217,7 @@ def render_pybamm(schedule: Schedule) -> bytes:
 
 # -- reading -------------------------------------------------------------------
 
-_NUMBER = r"(\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)"
+_NUMBER = r"(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)"
 _CURRENT = rf"(?:C/{_NUMBER}|{_NUMBER}\s*(C|A|mA|W|mW))"
 _DURATION = rf"{_NUMBER}\s*(seconds?|s|minutes?|min|hours?|h)\b"
 _STEP = re.compile(
@@ -216,9 +265,11 @@ def parse_step(text: str, *, default_hours: float = 24.0) -> Step:
     note = ""
     for until in re.findall(r"until\s+([^()]+?)(?=\s+or\s+until|\s*$|\s*\()",
                             match.group("untils") or ""):
-        value, unit = _quantity(until)
+        operator, quantity = re.fullmatch(r"([<>]?)\s*(.*)", until.strip()).groups()
+        value, unit = _quantity(quantity)
         if unit == "V":
-            ends.append(until_voltage(value, rising=verb != "discharge"))
+            rising = operator == ">" if operator else verb != "discharge"
+            ends.append(until_voltage(value, rising=rising))
         elif unit in ("A", "mA", "C"):
             ends.append(until_current(value, unit))
         else:
@@ -284,6 +335,10 @@ def _literal_items(node: ast.AST, path: Path) -> list[Step | Loop]:
     return items
 
 
+#: PyBaMM strings state no cell: the parameter set gives its capacity and window.
+_NO_CELL = Cell(min_voltage_volt=None, max_voltage_volt=None)
+
+
 def parse_pybamm(path: Path) -> Schedule:
     """Read a file written by :func:`render_pybamm` (or any ``steps = [...]`` module)."""
     try:
@@ -294,7 +349,7 @@ def parse_pybamm(path: Path) -> Schedule:
     for node in tree.body:
         if (isinstance(node, ast.Assign) and len(node.targets) == 1
                 and getattr(node.targets[0], "id", None) == "steps"):
-            return Schedule(Path(path).stem, Cell(), tuple(_literal_items(node.value, path)))
+            return Schedule(Path(path).stem, _NO_CELL, tuple(_literal_items(node.value, path)))
     raise ProtocolError("no 'steps = [...]' assignment found", file=path)
 
 
@@ -319,7 +374,7 @@ def parse_pyprobe_readme(path: Path) -> Schedule:
         body = tuple(merge_cccv(parsed))
         items.append(Loop(body, repeat, label=str(experiment)) if repeat > 1 else
                      Loop(body, 1, label=str(experiment)))
-    return Schedule(Path(path).stem, Cell(), tuple(items))
+    return Schedule(Path(path).stem, _NO_CELL, tuple(items))
 
 
 def _sniff_pybamm(head: bytes, path: Path) -> bool:
@@ -332,6 +387,8 @@ def _sniff_pyprobe(head: bytes, path: Path) -> bool:
 
 
 register(ScheduleFormat("pybamm", ".py", "PyBaMM Experiment step strings (Python list)",
-                        render=render_pybamm, parse=parse_pybamm, sniff=_sniff_pybamm))
+                        render=render_pybamm, parse=parse_pybamm, sniff=_sniff_pybamm,
+                        capacity_at_start=True))
 register(ScheduleFormat("pyprobe", ".yaml", "PyProBE README.yaml (PyBaMM strings per step)",
-                        parse=parse_pyprobe_readme, sniff=_sniff_pyprobe))
+                        parse=parse_pyprobe_readme, sniff=_sniff_pyprobe,
+                        capacity_at_start=True))

@@ -151,3 +151,22 @@ def test_cli_make_and_check(tmp_path, capsys):
     checked = json.loads(capsys.readouterr().out)
     assert not checked["valid"]
     assert {p["rule"] for p in checked["problems"]} == {"current-range"}
+
+
+def test_pybamm_terminations_read_signs_and_operators():
+    # PyBaMM reads "-5 V" (a symmetric cell) and an explicit "<" / ">" before the value
+    plating = parse_step("Discharge at 0.1 mA for 30 minutes or until -5 V")
+    assert plating.end("voltage") == until_voltage(-5.0, rising=False)
+    assert plating.current == Setpoint(-0.1, "mA")
+    held = parse_step("Charge at 1 A until > 4.1 V")
+    assert held.end("voltage") == until_voltage(4.1, rising=True)
+    relaxing = parse_step("Rest for 10 minutes or until < 3.9 V")
+    assert relaxing.end("voltage") == until_voltage(3.9, rising=False)
+
+
+def test_pybamm_c_rates_are_written_exactly(tmp_path):
+    schedule = GENERATORS["fast_charge_check"](CELL)  # C/3 discharges, a 3.2C charge
+    text = formats.write(schedule, tmp_path / "f.py", "pybamm").read_text()
+    assert "'Discharge at C/3 for 270 minutes or until 2 V'" in text
+    back, _ = formats.read(tmp_path / "f.py")
+    assert back.steps[0].current == Setpoint(-1 / 3, "C")
