@@ -29,9 +29,13 @@ limit; the schedule's safety limits are the ``Whole_Prt`` protection.
 Not expressible, refused naming the step: gotos to other steps (step files only
 go to the next step), ``cp``, ``pulse`` and ``eis`` steps (no such step in any step
 file seen), dV/dt ends, and ends a step type has no field for (a voltage end on a
-CC-CV step). Per-step ``Protect`` limits equal to the whole-test ones are copies and
-are not read as step ends; current and temperature protection of single steps,
-``dTdt`` limits and ``Step_Range`` are not kept.
+CC-CV step). A per-step voltage ``Protect`` limit is read as an end stopping the test
+where it is tighter than the whole-test one (an equal one is a copy, a looser one never
+trips first); current and temperature protection of single steps, ``dTdt`` limits and
+``Step_Range`` are not kept. The cell window is the whole-test voltage protection (none
+when the file has none). A step type labkit does not model (CP, CR, Pulse, SIM, a
+Control step other than a chamber temperature...) is read as an ``opaque`` step with
+its current, ``Volt`` and ends.
 """
 
 from __future__ import annotations
@@ -414,8 +418,8 @@ def _schedule(root: ET.Element, step_lines: dict[int, int], path: Path) -> Sched
         raise ProtocolError("step file has no steps before End", file=path)
     low, high = whole_volt[1], whole_volt[0]
     cell = Cell(nominal_capacity_ampere_hour=None if capacity is None else capacity / _MAS,
-                min_voltage_volt=0.0 if low is None else low / _VOLT,
-                max_voltage_volt=5.0 if high is None else high / _VOLT)
+                min_voltage_volt=None if low is None else low / _VOLT,
+                max_voltage_volt=None if high is None else high / _VOLT)
     remark = head.find("Remark")
     name = remark.get("Value", "") if remark is not None else ""
     return Schedule(name or Path(str(path).split("!")[0]).stem, cell, steps, safety=safety)
@@ -447,30 +451,20 @@ def _read_step(element, step_type, rate_mode, whole_volt, where, path) -> Step:
     time = _value(main, "Time")
     if time is not None:
         ends.append(End("time", ">=", time / _MS, "s"))
-    protect = element.find("Protect/Main")
-    limits = (_value(protect, "Volt/Upper"), _value(protect, "Volt/Lower"))
-    stops = tuple(End("voltage", operator, limit / _VOLT, "V", goto="end")
-                  for operator, limit in zip((">=", "<="), limits, strict=True)
-                  if limit is not None and limits != whole_volt)
+    stops = _protection_stops(element.find("Protect/Main"), whole_volt)
     if step_type == _REST:
         return Step("rest", ends=(*ends, *stops), record=record)
     if step_type == _PAUSE:
         return Step("rest", ends=(*ends, *stops), record=record,
                     note="Neware Pause (waits for the operator)")
-    if step_type == _CONTROL:
-        control = element.find("ControlStepValue")
-        condition = element.find("Limit/Other/Cnd1")
-        if (control is None or control.get("ControlType") != "5" or condition is None
-                or condition.get("type") != "3"):
-            raise ProtocolError(f"{where}: only a chamber temperature Control step with a "
-                                "wait time can be expressed", file=path)
+    control = element.find("ControlStepValue")
+    condition = element.find("Limit/Other/Cnd1")
+    if (step_type == _CONTROL and control is not None and control.get("ControlType") == "5"
+            and condition is not None and condition.get("type") == "3"):
         wait = _number_attribute(condition, "Value") / _MS
         return Step("rest", ends=(End("time", ">=", wait, "s"), *stops), record=record,
                     chamber_celsius=_number_attribute(control, "TempValue") / _DECI)
-    if step_type not in _KIND_OF_TYPE:
-        raise ProtocolError(f"{where}: this Neware step type cannot be expressed in a labkit "
-                            "schedule", file=path)
-    kind, charge = _KIND_OF_TYPE[step_type]
+    kind, charge = _KIND_OF_TYPE.get(step_type, ("opaque", step_type not in _DISCHARGE_TYPES))
     sign = 1.0 if charge else -1.0
     current = _setpoint(main, "Curr", "Rate", rate_mode)
     if current is not None:
@@ -485,12 +479,50 @@ def _read_step(element, step_type, rate_mode, whole_volt, where, path) -> Step:
     if cap is not None:
         ends.append(End("capacity", ">=", cap / _MAS, "Ah"))
     volt = _value(main, "Volt")
+    volt = None if volt is None else volt / _VOLT
+    if kind == "opaque":
+        return Step("opaque", current=current, voltage_volt=volt, ends=(*ends, *stops),
+                    record=record, vendor_step=_vendor_step(element, step_type))
     if kind in ("cccv", "cv") and volt is None:
         raise ProtocolError(f"{where}: a constant-voltage step needs <Volt>", file=path)
     if kind in ("cc", "cccv") and current is None:
         raise ProtocolError(f"{where}: a constant-current step needs <Curr>", file=path)
-    return Step(kind, current=current, voltage_volt=None if volt is None else volt / _VOLT,
-                ends=(*ends, *stops), record=record)
+    return Step(kind, current=current, voltage_volt=volt, ends=(*ends, *stops), record=record)
+
+
+#: Neware step types that discharge (the others charge or hold no direction).
+_DISCHARGE_TYPES = (2, 8, 10, 19, 20, 26)
+
+
+def _vendor_step(element: ET.Element, step_type: int) -> str:
+    """What a Neware step labkit does not model is: its type and the limits it holds."""
+    name = _TYPE_NAMES.get(step_type)
+    text = (f"Neware {name} (Step_Type {step_type})" if name else
+            f"Neware Step_Type {step_type} (a step type not seen in any Neware file)")
+    limits = [f"{child.tag} {child.get('Value')}" for child in element.iterfind("Limit/Main/*")]
+    others = [child.tag for child in element.iterfind("Limit/Other/*")]
+    if element.find("ControlStepValue") is not None:
+        others.append("ControlStepValue " + " ".join(
+            f"{k}={v}" for k, v in element.find("ControlStepValue").attrib.items()))
+    if limits:
+        text += ", limits " + ", ".join(limits)
+    if others:
+        text += ", other settings " + ", ".join(others)
+    return text
+
+
+def _protection_stops(protect: ET.Element | None,
+                      whole_volt: tuple[float | None, float | None]) -> tuple[End, ...]:
+    """A step's voltage protection as ends that stop the test, where it is tighter than
+    the whole-test protection (an equal one is a copy; a looser one never trips first)."""
+    upper, lower = _value(protect, "Volt/Upper"), _value(protect, "Volt/Lower")
+    whole_upper, whole_lower = whole_volt
+    stops = []
+    if upper is not None and (whole_upper is None or upper < whole_upper):
+        stops.append(End("voltage", ">=", upper / _VOLT, "V", goto="end"))
+    if lower is not None and (whole_lower is None or lower > whole_lower):
+        stops.append(End("voltage", "<=", lower / _VOLT, "V", goto="end"))
+    return tuple(stops)
 
 
 def _setpoint(main, tag: str, rate_tag: str, rate_mode: bool) -> Setpoint | None:

@@ -133,10 +133,37 @@ def test_broken_files_are_refused_with_the_position(tmp_path):
     with pytest.raises(ProtocolError, match=r"line 61\): Step_ID 2 \(CC_Chg\): <Curr> "
                                             r"Value should be a number, is '1 A'"):
         parse_neware(bad_number)
-    unknown = tmp_path / "unknown.xml"
-    unknown.write_bytes(real.read_bytes().replace(b'Step_Type="4"', b'Step_Type="17"', 1))
-    with pytest.raises(ProtocolError, match=r"line 41\): Step_ID 1 \(SIM\)"):
-        parse_neware(unknown)
+
+
+def test_step_types_labkit_does_not_model_are_kept_opaque(tmp_path):
+    real = corpus_path("protocols", "neware", "newarenda_TESTCELL0001-Ndc17_v18_cc.xml")
+    raw = real.read_bytes()
+    # step 2 is a 1 A CC_Chg for 15 s; as a SIM step (17) or a type no file shows (99)
+    for code, vendor_step in ((b"17", "Neware SIM (Step_Type 17)"),
+                              (b"99", "Neware Step_Type 99 (a step type not seen in any "
+                                      "Neware file)")):
+        changed = tmp_path / "changed.xml"
+        changed.write_bytes(raw.replace(b'Step_ID="2" Step_Type="1"',
+                                        b'Step_ID="2" Step_Type="' + code + b'"'))
+        step = parse_neware(changed).steps[1]
+        assert step.kind == "opaque" and step.vendor_step.startswith(vendor_step)
+        assert "limits Curr 1000" in step.vendor_step
+        assert step.current.ampere(Cell()) == 1.0 and step.end("time").value == 15
+        with pytest.raises(ProtocolError, match="cannot hold steps labkit does not model"):
+            formats.render(parse_neware(changed), "neware")
+
+
+def test_step_protection_is_an_end_only_where_tighter_than_the_whole_test_one(tmp_path):
+    # aurora formation: whole-test protection 2.5-4.3 V; each step repeats 2.5 V and
+    # loosens the upper bound to 4.5 V, which never trips before the whole-test 4.3 V.
+    schedule = parse_neware(corpus_path("protocols", "neware",
+                                        "aurora_nw4-120-6-1-36_v17_formation.xml"))
+    assert (schedule.cell.min_voltage_volt, schedule.cell.max_voltage_volt) == (2.5, 4.3)
+    assert all(e.goto is None for s, _ in schedule.flat_steps() for e in s.ends)
+    # the writer's per-step stop (a CCD staircase's +-5 V inside the +-5.05 V safety) is kept
+    ccd = GENERATORS["ccd_staircase"](SYMMETRIC, densities=(0.1,))
+    back = parse_neware(formats.write(ccd, tmp_path / "ccd.xml", "neware"))
+    assert [e.value for e in back.steps[0].steps[0].ends if e.goto == "end"] == [5.0]
 
 
 @pytest.mark.parametrize("path", REAL, ids=lambda p: p.name)
