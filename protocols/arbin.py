@@ -41,12 +41,18 @@ uses it.
 A ``pulse`` step is written as such a loop of its on and off steps (``ceil(time /
 period)`` passes) whose voltage end jumps past the loop.
 
-Refused, naming the step: ``cp`` and ``eis`` steps and chamber set points (no such step
-in the corpus schedules), current ends on CC or CV steps, dV/dt ends, capacity ends on
-a pulse train, loops nested more than 4 deep; when reading, control types other than the above
-(``Internal Resistance``, ``Current Ramp(A)``, CAN messages...), formulas
-(``F_Vmax``) and CAN variables on the right-hand side, AND-ed conditions in a step
-limit, and loops on a condition (``PV_CHAN_Discharge_Capacity <= 0.825`` -> ``CC1``).
+Refused when writing, naming the step: ``cp`` and ``eis`` steps and chamber set points
+(no such step in the corpus schedules), current ends on CC or CV steps, dV/dt ends,
+capacity ends on a pulse train, loops nested more than 4 deep.
+
+Reading keeps as an ``opaque`` step (with its current, CV voltage and the limits it
+could read) a step of another control type (``Internal Resistance``, ``Current
+Ramp(A)``, ``Write CAN Messages``...), a step whose set point or limit is a formula
+(``F_Vmax``), a CAN or channel variable (``CAN_MV_RX1``, ``LS_CHAN_Current``), an
+auxiliary reading (``AV_T[2]``) or AND-ed conditions, and a ``Set Variable(s)`` that
+loops on a condition (``PV_CHAN_Discharge_Capacity <= 0.825`` -> ``CC1``: its body is
+read once). The cell window is the schedule's voltage safety scope (none when it is off);
+``MV_NominalCapacity`` comes from the battery object the test starts with.
 """
 
 from __future__ import annotations
@@ -476,8 +482,8 @@ def parse_arbin(path: Path, battery: Path | None = None) -> Schedule:
                     max_voltage_volt=voltage[1] if voltage else None,
                     max_current_ampere=max(abs(current[0]), abs(current[1])) if current else None)
     cell = (read_battery_object(battery) if battery is not None else
-            Cell(min_voltage_volt=voltage[0] if voltage else 0.0,
-                 max_voltage_volt=voltage[1] if voltage else 5.0))
+            Cell(min_voltage_volt=voltage[0] if voltage else None,
+                 max_voltage_volt=voltage[1] if voltage else None))
     return Schedule(schedule.get("m_szComments", "") or path.stem, cell, items, safety=safety)
 
 
@@ -523,6 +529,13 @@ def _amount(text: str, where: str, path: Path) -> tuple[float, str]:
                             "can express", file=path) from None
 
 
+#: Control types of real Arbin schedules (corpus) the model has no step for; their
+#: ``m_szCtrlValue`` is a current where the type says so.
+_UNMODELLED_TYPES = {"Internal Resistance": True, "Current Ramp(A)": True,
+                     "Write CAN Messages": False}
+_MODELLED_TYPES = ("Rest", "Current(A)", "C-Rate", "CCCV", "Voltage(V)")
+
+
 def _read_step(index, keys, limits, where, line, path, counts_cycles, capacity_total) -> _Read:
     label = keys.get("m_szLabel", "")
     control = keys.get("m_szStepCtrlType", "")
@@ -531,10 +544,11 @@ def _read_step(index, keys, limits, where, line, path, counts_cycles, capacity_t
         return _read_set_variable(read, keys, limits, where, path, counts_cycles,
                                   capacity_total)
     ends: list[End] = []
+    unread: list[str] = []
     record = {"DV_Time": None, "DV_Voltage": None, "DV_Current": None}
     value = keys.get("m_szCtrlValue", "")
-    charge = control == "Rest" or (control == "Voltage(V)") or (
-        _amount(value, where, path)[0] > 0 if value.strip() else True)
+    current = _current_value(control, value, where, path)
+    charge = current is None or current.value > 0
     for limit_line, limit in limits:
         equations = [(limit.get(f"Equation{k}_szLeft", ""), limit.get(f"Equation{k}_szCompareSign",
                       ""), limit.get(f"Equation{k}_szRight", "")) for k in range(3)]
@@ -543,34 +557,70 @@ def _read_step(index, keys, limits, where, line, path, counts_cycles, capacity_t
             if len(equations) == 1 and equations[0][0] in record:
                 record[equations[0][0]] = _amount(equations[0][2], where, path)[0]
             continue  # compound logging triggers are not kept
-        if len(equations) != 1:
-            raise ProtocolError(f"{where}: a step limit with AND-ed conditions cannot be "
-                                "expressed", file=path, position=f"line {limit_line}")
         goto = limit.get("m_szGotoStep", _NEXT)
         target = None if goto == _NEXT else "end" if goto in (_END_TEST, "Unsafe") else goto
-        ends.append(_read_end(equations[0], target, charge, where, limit_line, path,
-                              capacity_total))
+        condition = " and ".join(" ".join(e) for e in equations)
+        if len(equations) != 1:
+            unread.append(f"{condition} -> {goto} (AND-ed conditions)")
+            continue
+        try:
+            ends.append(_read_end(equations[0], target, charge, where, limit_line, path,
+                                  capacity_total))
+        except ProtocolError:
+            unread.append(f"{condition} -> {goto}")
     recording = Recording(every_second=record["DV_Time"], every_volt=record["DV_Voltage"],
                           every_ampere=record["DV_Current"])
-    if control == "Rest":
+    volt = _number_or_none(keys.get("m_szExtCtrlValue1", "") if control == "CCCV" else
+                           value if control == "Voltage(V)" else "")
+    if control not in _MODELLED_TYPES or unread or (current is None and control in (
+            "Current(A)", "C-Rate", "CCCV")) or (volt is None and control in ("CCCV",
+                                                                              "Voltage(V)")):
+        read.step = Step("opaque", label=label, current=current, voltage_volt=volt,
+                         ends=tuple(ends), record=recording,
+                         vendor_step=_vendor_step(control, keys, unread))
+    elif control == "Rest":
         read.step = Step("rest", label=label, ends=tuple(ends), record=recording)
-    elif control in ("Current(A)", "C-Rate", "CCCV"):
-        amount, unit = _amount(value, where, path)
-        current = Setpoint(amount, "C" if control == "C-Rate" else unit)
-        if control == "CCCV":
-            volt, _ = _amount(keys.get("m_szExtCtrlValue1", ""), where, path)
-            read.step = Step("cccv", label=label, current=current, voltage_volt=volt,
-                             ends=tuple(ends), record=recording)
-        else:
-            read.step = Step("cc", label=label, current=current, ends=tuple(ends),
-                             record=recording)
-    elif control == "Voltage(V)":
-        read.step = Step("cv", label=label, voltage_volt=_amount(value, where, path)[0],
+    elif control == "CCCV":
+        read.step = Step("cccv", label=label, current=current, voltage_volt=volt,
                          ends=tuple(ends), record=recording)
+    elif control == "Voltage(V)":
+        read.step = Step("cv", label=label, voltage_volt=volt, ends=tuple(ends),
+                         record=recording)
     else:
-        raise ProtocolError(f"{where}: Arbin control type {control!r} cannot be expressed in a "
-                            "labkit schedule", file=path, position=f"line {line}")
+        read.step = Step("cc", label=label, current=current, ends=tuple(ends), record=recording)
     return read
+
+
+def _current_value(control: str, value: str, where: str, path: Path) -> Setpoint | None:
+    """The current ``m_szCtrlValue`` sets, None when it sets none or is a formula."""
+    if control not in ("Current(A)", "C-Rate", "CCCV") and not _UNMODELLED_TYPES.get(control):
+        return None
+    try:
+        amount, unit = _amount(value, where, path)
+    except ProtocolError:
+        return None  # a formula or variable (CAN_MV_RX1, LS_CHAN_Current)
+    return Setpoint(amount, "C" if control == "C-Rate" else unit)
+
+
+def _number_or_none(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _vendor_step(control: str, keys: dict[str, str], unread: list[str]) -> str:
+    """What an Arbin step labkit does not model is, as the schedule writes it."""
+    known = control in _MODELLED_TYPES or control in _UNMODELLED_TYPES
+    text = f"Arbin {control!r}" + ("" if known else
+                                   " (a control type not seen in any Arbin schedule)")
+    values = [keys.get(k, "") for k in ("m_szCtrlValue", "m_szExtCtrlValue1")]
+    if any(v.strip() and v.strip() != "0" for v in values):
+        text += f", values {values[0]!r} / {values[1]!r}"
+    if unread:
+        text += f", limits labkit cannot read: {'; '.join(unread)}"
+    return text
 
 
 def _read_end(equation, goto, charge, where, line, path, capacity_total) -> End:
@@ -605,6 +655,7 @@ def _read_set_variable(read, keys, limits, where, path, counts_cycles, capacity_
         read.resets_capacity = True
         capacity_total.update(charge=0.0, discharge=0.0)
     backward = []
+    conditional: list[str] = []
     for limit_line, limit in limits:
         left = limit.get("Equation0_szLeft", "")
         goto = limit.get("m_szGotoStep", _NEXT)
@@ -614,19 +665,17 @@ def _read_set_variable(read, keys, limits, where, path, counts_cycles, capacity_
         counter = re.fullmatch(r"TC_Counter([1-4])", left)
         if counter and increments & (1 << int(counter.group(1))) and sign == "<":
             backward.append((goto, _count(right, where, limit_line, path)))
-        elif left == "PV_CHAN_Cycle_Index" and increments & _CYCLE_BIT and sign in ("<=", "<"):
-            if counts_cycles:
-                raise ProtocolError(f"{where}: a loop on PV_CHAN_Cycle_Index after other steps "
-                                    "counted cycles has no fixed count", file=path,
-                                    position=f"line {limit_line}")
+        elif (left == "PV_CHAN_Cycle_Index" and increments & _CYCLE_BIT and sign in ("<=", "<")
+              and not counts_cycles):
             backward.append((goto, _count(right, where, limit_line, path) - (sign == "<")))
-        else:
-            raise ProtocolError(f"{where}: a jump on {left} {sign} {right} is a conditional "
-                                "loop a labkit schedule cannot express", file=path,
-                                position=f"line {limit_line}")
-    if len(backward) > 1:
-        raise ProtocolError(f"{where}: more than one loop condition", file=path,
-                            position=f"line {read.line}")
+        else:  # on a condition, or on a cycle index other steps count too: no fixed count
+            conditional.append(f"{left} {sign} {right} -> {goto}")
+    if conditional or len(backward) > 1:
+        jumps = conditional + [f"a counted loop to {goto!r}" for goto, _ in backward]
+        read.step = Step("opaque", label=read.label, vendor_step=(
+            f"Arbin 'Set Variable(s)' jumping back on a condition, not a count (a loop labkit "
+            f"cannot express): {'; '.join(jumps)}"))
+        return read
     read.loop_back = backward[0] if backward else None
     return read
 
@@ -682,4 +731,5 @@ def _sniff(head: bytes, path: Path) -> bool:
 
 
 register(ScheduleFormat("arbin", ".sdu", "Arbin MITS Pro schedule (.sdu / .sdx)",
-                        render=render_arbin, parse=parse_arbin, sniff=_sniff))
+                        render=render_arbin, parse=parse_arbin, sniff=_sniff,
+                        capacity_at_start=True))
