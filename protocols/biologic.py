@@ -35,15 +35,22 @@ Reading adds GCPL (each Ns = CC [+ CV hold tM to Im] [+ rest tR], ``goto Ns'``/`
 cycles`` loops), GCPL 7, Chronopotentiometry, OCV, PEIS and the linked ``Loop``
 technique (``goto Ne``/``nt times``).
 
-Refused, naming the step: ``cp`` steps and chamber set points (no such sequence in the
-corpus), dV/dt ends (no Modulo Bat limit for them in the corpus: GCPL/OCV rests ending
-on ``dER/dt`` are read but cannot be written), more than three ends on one sequence, EIS
-in BT-Lab files; when reading, Modulo Bat ``CR`` / ``UP`` and other sequence types,
-``|Q|`` limits relative to C / N, set points ``vs.`` anything but ``<None>``/``Ref``, EIS
-at a DC potential other than 0 V vs. Eoc, GCPL rest potential limits ``EL``, and
-techniques other than those above. The EC-Lab header keeps only the observed ``Do not
-start on E overload`` safety line, so the schedule's safety voltages are written for
-BT-Lab only.
+Refused when writing, naming the step: ``cp`` steps and chamber set points (no such
+sequence in the corpus), dV/dt ends (no Modulo Bat limit for them in the corpus: GCPL/OCV
+rests ending on ``dER/dt`` are read but cannot be written), more than three ends on one
+sequence, EIS in BT-Lab files. The EC-Lab header keeps only the observed ``Do not start
+on E overload`` safety line, so the schedule's safety voltages are written for BT-Lab
+only.
+
+Reading keeps as an ``opaque`` step (with its ends and, on CC / CV, its set point) a
+Modulo Bat ``CR`` / ``UP`` or other sequence type, a sequence with a limit labkit has no
+end for (``|Q|`` relative to C / N, a limit action other than next / goto / stop), a set
+point ``vs.`` anything but ``<None>``/``Ref``, a GEIS / PEIS amplitude in the other
+quantity, and a technique other than those above. Refused when reading: EIS at a DC
+potential other than 0 V vs. Eoc and GCPL rest potential limits ``EL``. The cell window
+is the safety limits, else the control range (none when the header has neither); the
+capacity is the header's ``Battery capacity`` (EC-Lab and BT-Lab resolve C-rates with
+the capacity set when the run starts).
 """
 
 from __future__ import annotations
@@ -261,8 +268,10 @@ def parse_biologic(path: Path) -> Schedule:
     for table in tables:
         parse = _TECHNIQUES.get(table.name)
         if parse is None:
-            raise reader.fail(f"technique {table.number} ({table.name!r}) cannot be expressed "
-                              "in a labkit schedule", table.line)
+            items.append(((table.number, 0), Step(
+                "opaque", label=f"t{table.number}_ns0",
+                vendor_step=f"BioLogic technique {table.number} {table.name!r}")))
+            continue
         parse(table, reader, items)
     steps = _resolve_gotos(tuple(item for _, item in items), reader)
     if not steps:
@@ -295,11 +304,12 @@ def _battery_capacity(header: dict[str, str], reader: _Reader) -> float | None:
     return value or None
 
 
-def _control_range(header: dict[str, str], reader: _Reader) -> tuple[float, float]:
+def _control_range(header: dict[str, str],
+                   reader: _Reader) -> tuple[float, float] | tuple[None, None]:
     text = header.get("Ecell ctrl range") or header.get("Ewe ctrl range") or ""
     match = re.fullmatch(r"min = (\S+) V, max = (\S+) V", text)
     if not match:
-        return 0.0, 5.0
+        return None, None
     line = getattr(text, "line", None)
     return (reader.number(match.group(1), "control range", line),
             reader.number(match.group(2), "control range", line))
@@ -511,9 +521,24 @@ def _modulo_bat(table: _Table, reader: _Reader, items: list) -> None:
                       repeat + 1, label)
             continue
         charge = cell("charge/discharge", "Charge") != "Discharge"
-        ends = tuple(_mb_limit(cell, k, charge, t, reader, where, line)
-                     for k in range(1, int(reader.number(cell("lim_nb", "0"), where, line)) + 1))
+        ends: list[End] = []
+        unread: list[str] = []
+        for k in range(1, int(reader.number(cell("lim_nb", "0"), where, line)) + 1):
+            try:
+                ends.append(_mb_limit(cell, k, charge, t, reader, where, line))
+            except _Unexpressible:
+                unread.append(" ".join(cell(f"lim{k}_{name}") for name in (
+                    "type", "comp", "value", "value_unit", "Q", "action")))
+        ends = tuple(ends)
         record = _mb_record(cell, reader, where, line)
+        vs = cell("ctrl1_val_vs", "<None>")
+        amplitude_units = {"PEIS": _VOLTAGE, "GEIS": _CURRENT}.get(kind)
+        if unread or kind not in _MB_MODELLED or (kind == "CC" and vs not in ("<None>", "")) or (
+                kind == "CV" and vs not in ("Ref", "<None>", "")) or (
+                amplitude_units is not None and cell("ctrl1_val_unit") not in amplitude_units):
+            items.append(((t, column), _mb_opaque(cell, kind, charge, unread, label, ends, record,
+                                                  reader, where, line)))
+            continue
         if kind == "Rest":
             step = Step("rest", label=label, ends=ends, record=record)
         elif kind == "CC":
@@ -526,14 +551,8 @@ def _modulo_bat(table: _Table, reader: _Reader, items: list) -> None:
                 n = _multiplier(reader, cell("N"), where, line)
                 rate = n if mode == "C x N" else 1 / n
                 current = Setpoint(rate if charge else -rate, "C")
-            if cell("ctrl1_val_vs", "<None>") not in ("<None>", ""):
-                raise reader.fail(f"{where}: a current vs. {cell('ctrl1_val_vs')} cannot be "
-                                  "expressed", line)
             step = Step("cc", label=label, current=current, ends=ends, record=record)
         elif kind == "CV":
-            if cell("ctrl1_val_vs", "Ref") not in ("Ref", "<None>"):
-                raise reader.fail(f"{where}: a voltage vs. {cell('ctrl1_val_vs')} cannot be "
-                                  "expressed", line)
             step = Step("cv", label=label, voltage_volt=reader.scaled(
                 cell("ctrl1_val"), cell("ctrl1_val_unit"), _VOLTAGE, where, line),
                 ends=ends, record=record)
@@ -550,10 +569,37 @@ def _modulo_bat(table: _Table, reader: _Reader, items: list) -> None:
                 int(reader.number(cell("ctrl_Nd", "10"), where, line)), amplitude,
                 "A" if galvanostatic else "V")
             step = Step("eis", label=label, impedance=settings, ends=ends)
-        else:
-            raise reader.fail(f"{where}: Modulo Bat sequence type {kind!r} cannot be expressed "
-                              "in a labkit schedule", _place(kind, where, line)[1])
         items.append(((t, column), step))
+
+
+#: Modulo Bat sequence types labkit models, and the others of real files (corpus).
+_MB_MODELLED = ("Rest", "CC", "CV", "PEIS", "GEIS")
+_MB_UNMODELLED = ("CR", "UP")
+
+
+class _Unexpressible(ProtocolError):
+    """A limit labkit has no end condition for (the file is well formed)."""
+
+
+def _mb_opaque(cell, kind: str, charge: bool, unread: list[str], label: str, ends, record,
+               reader: _Reader, where: str, line: int) -> Step:
+    """A Modulo Bat sequence labkit does not model, with what of it could be read."""
+    known = kind in _MB_MODELLED or kind in _MB_UNMODELLED
+    value, unit = cell("ctrl1_val"), cell("ctrl1_val_unit")
+    text = f"BioLogic Modulo Bat {kind!r}" + (
+        "" if known else " (a sequence type not seen in any BioLogic file)")
+    if value:
+        text += f", ctrl1_val {value} {unit} vs. {cell('ctrl1_val_vs', '<None>')}"
+    if unread:
+        text += f", limits labkit cannot read: {'; '.join(unread)}"
+    current = volt = None  # the set point of a CC or CV sequence (vs. another reference)
+    if kind == "CC" and value and unit in _CURRENT:
+        magnitude = reader.scaled(value, unit, _CURRENT, where, line)
+        current = Setpoint(magnitude if charge else -magnitude, "A")
+    elif kind == "CV" and value and unit in _VOLTAGE:
+        volt = reader.scaled(value, unit, _VOLTAGE, where, line)
+    return Step("opaque", label=label, current=current, voltage_volt=volt, ends=ends,
+                record=record, vendor_step=text)
 
 
 def _mb_limit(cell, k: int, charge: bool, t: int, reader: _Reader, where: str,
@@ -571,7 +617,8 @@ def _mb_limit(cell, k: int, charge: bool, t: int, reader: _Reader, where: str,
     elif action == "Goto sequence":
         goto = f"@t{t}_ns{int(reader.number(cell(f'lim{k}_seq'), where, line))}"
     else:
-        raise reader.fail(f"{where}: limit action {action!r} cannot be expressed", line)
+        raise _Unexpressible(f"{where}: limit action {action!r} cannot be expressed",
+                             file=reader.path, position=f"line {line}")
     if kind == "Time":
         return End("time", ">=", reader.scaled(value, unit, _TIME, where, line), "s", goto)
     if kind in ("Ecell", "Ewe"):
@@ -584,7 +631,8 @@ def _mb_limit(cell, k: int, charge: bool, t: int, reader: _Reader, where: str,
         return End("capacity", ">=", reader.scaled(value, unit, _CHARGE, where, line), "Ah",
                    goto)
     where, line = _place(kind, where, line)
-    raise reader.fail(f"{where}: limit {k} on {kind} {comp} cannot be expressed", line)
+    raise _Unexpressible(f"{where}: limit {k} on {kind} {comp} cannot be expressed",
+                         file=reader.path, position=f"line {line}")
 
 
 def _mb_record(cell, reader: _Reader, where: str, line: int) -> Recording:
@@ -825,6 +873,9 @@ class _Writer:
             [len(s.limits) for s in self.sequences] + [1])
         self.width_records = 3 if self.bt_lab else max(
             [len(_record_entries(s.record, self.voltage_kind)) for s in self.sequences] + [1])
+        if self.cell.min_voltage_volt is None or self.cell.max_voltage_volt is None:
+            raise ProtocolError("BioLogic settings need the cell's voltage window for their E "
+                                "range (min_voltage_volt and max_voltage_volt)")
         low, high = next(((lo, hi) for lo, hi in _E_RANGES if lo <= self.cell.min_voltage_volt
                           and self.cell.max_voltage_volt <= hi), (-10.0, 10.0))
         currents = [abs(step.current.ampere(self.cell)) for step, _ in
@@ -981,8 +1032,8 @@ def _sniff(head: bytes, path: Path) -> bool:
 
 register(ScheduleFormat("biologic", ".mps", "BioLogic EC-Lab settings (.mps, Modulo Bat; reads "
                         ".mps/.mpl of EC-Lab and BT-Lab)", render=render_biologic,
-                        parse=parse_biologic, sniff=_sniff))
+                        parse=parse_biologic, sniff=_sniff, capacity_at_start=True))
 register(ScheduleFormat("biologic-bt", ".mps", "BioLogic BT-Lab settings (.mps, Modulo Bat, "
                         "BCS cyclers)",
                         render=lambda schedule: render_biologic(schedule, "BT-Lab"),
-                        parse=parse_biologic))
+                        parse=parse_biologic, capacity_at_start=True))

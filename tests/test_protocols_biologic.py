@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-import math
 import re
 
 import pytest
@@ -14,8 +12,8 @@ from labkit.protocols.biologic import parse_biologic, render_biologic
 from labkit.protocols.generators import GENERATORS
 from labkit.protocols.schedule import Cell, End, Loop, Schedule, Step
 from tests._mutations import mutations
-from tests._schedule_shape import shape
-from tests.conftest import CORPUS, corpus_path
+from tests._schedule_shape import as_written, shape
+from tests.conftest import CORPUS, copy_with_line, corpus_path
 
 CELL = Cell(nominal_capacity_ampere_hour=1.1, area_square_centimeter=1.0, min_voltage_volt=2.0,
             max_voltage_volt=3.6, max_current_ampere=20.0)
@@ -38,62 +36,18 @@ ROUND_TRIP = ["afmo_Cycle_Life_Standard_Protocol-Template-C-N_commadecimal.mps",
 # Read, but a rest ending on dE/dt (GCPL/OCV dER/dt) has no Modulo Bat limit to write.
 READ_ONLY = {"biologiccom_GCPL.mps": "t1_ns1_rest", "biologiccom_GCPL7.mps": "t1_ns1_rest",
              "biologiccom_OCV-EIS_loop.mps": "t1_ns0"}
-REFUSED = {
-    "biologiccom_MB-GPCL.mps":  # line 79 is the lim2_type row
-        r"line 79.*technique 1 \(Modulo Bat\) Ns 0, row 'lim2_type': limit 2 on \|Q\|",
-    "biologiccom_MBSeq.mps": r"line 36.*Ns 1: Modulo Bat sequence type 'UP'",
-    "biologiccom_MB_UP.mps": r"technique 2 \(Modulo Bat\) Ns 0: .*'UP'",
-    "biologiccom_GCPL_SingleStep.mps": "the settings hold no step",
-    "beep_mb_test_sample_mb_text.mps": r"Ns 3: Modulo Bat sequence type 'CR'",  # SYNTHETIC
+# Sequences labkit does not model, kept opaque: file -> {label: what vendor_step says}.
+OPAQUE = {
+    "biologiccom_MB-GPCL.mps": {
+        "t1_ns0": "Modulo Bat 'CC', ctrl1_val 100.000 mA vs. <None>, limits labkit cannot "
+                  "read: |Q| > 0.000 mA.h C / N Next sequence",
+        "t1_ns1": "Modulo Bat 'UP'", "t1_ns2": "Modulo Bat 'GEIS', ctrl1_val 10.000 mV"},
+    "biologiccom_MBSeq.mps": {"t1_ns1": "Modulo Bat 'UP'",
+                              "t1_ns2": "Modulo Bat 'GEIS', ctrl1_val 14.142 mV"},
+    "biologiccom_MB_UP.mps": {"t2_ns0": "Modulo Bat 'UP'"},
+    "beep_mb_test_sample_mb_text.mps": {  # SYNTHETIC
+        "t1_ns3": "Modulo Bat 'CR', ctrl1_val 1.500 Ohm vs. <None>"},
 }
-
-
-def _as_written(items) -> tuple:
-    """The schedule as Modulo Bat holds it: a CC-CV step is a CC sequence to the hold
-    voltage (its time and capacity limits jump past the CV) and a CV sequence; a loop of
-    one pass is its body."""
-    out = []
-    for item in items:
-        if isinstance(item, Loop) and item.count == 1:  # one pass: no Loop sequence
-            out += _as_written(item.steps)
-        elif isinstance(item, Loop):
-            out.append(dataclasses.replace(item, steps=_as_written(item.steps)))
-        elif item.kind == "cccv":
-            charge = item.current.value > 0
-            after = f"{item.label}>after"
-            cc = dataclasses.replace(item, kind="cc", voltage_volt=None, ends=(
-                End("voltage", ">=" if charge else "<=", item.voltage_volt, "V"),
-                *[dataclasses.replace(e, goto=e.goto or after) for e in item.ends
-                  if e.quantity in ("time", "capacity")]))
-            cv = dataclasses.replace(item, kind="cv", current=None, label=f"{item.label}_cv",
-                                     ends=tuple(e for e in item.ends if e.quantity != "voltage"))
-            out += [cc, cv]
-        else:
-            out.append(dataclasses.replace(item, kind="rest" if item.kind == "ocv" else item.kind))
-    return tuple(out)
-
-
-def _expected(schedule: Schedule) -> Schedule:
-    written = dataclasses.replace(schedule, steps=_as_written(schedule.labelled().steps))
-    order = [step.label for step, _ in written.flat_steps()]
-
-    def resolve(items):  # "<label>>after" -> the step after that label's CV
-        out = []
-        for item in items:
-            if isinstance(item, Loop):
-                out.append(dataclasses.replace(item, steps=resolve(item.steps)))
-                continue
-            ends = []
-            for end in item.ends:
-                if end.goto and end.goto.endswith(">after"):
-                    position = order.index(end.goto[:-6] + "_cv") + 1
-                    end = dataclasses.replace(
-                        end, goto=order[position] if position < len(order) else "end")
-                ends.append(end)
-            out.append(dataclasses.replace(item, ends=tuple(ends)))
-        return tuple(out)
-
-    return dataclasses.replace(written, steps=resolve(written.steps))
 
 
 def _technique_rows(raw: bytes) -> list[str]:
@@ -147,18 +101,8 @@ def test_written_settings_have_the_structure_of_real_modulo_bat_files(software, 
     table = raw.decode("cp1252").split("Modulo Bat\r\n")[1].split("\r\n")
     count = len(table[0][20:].split())
     assert all(len(line) == 20 * (count + 1) for line in table if line)
-    expected = _expected(schedule)
-    back = parse_biologic(path)
-    if name == "pulse_charge":  # a pulse is a Modulo Bat loop of on and off sequences
-        pulse_loop = back.steps[0].steps[0]
-        on, off = pulse_loop.steps
-        assert (on.kind, off.kind) == ("cc", "rest") and on.end("time").value == 10
-        assert on.end("voltage").goto == back.steps[0].steps[1].label  # leaves the pulse loop
-        pulse = schedule.steps[0].steps[0]
-        period = pulse.pulse.on_second + pulse.pulse.off_second
-        assert pulse_loop.count == math.ceil(pulse.end("time").value / period)
-    else:
-        assert shape(back) == shape(expected)
+    expected = as_written(schedule, FORMAT[software])
+    assert shape(parse_biologic(path)) == shape(expected)
 
 
 @pytest.mark.parametrize("name", ROUND_TRIP)
@@ -179,10 +123,35 @@ def test_rests_ending_on_de_dt_are_read_but_not_written(name):
         render_biologic(schedule)
 
 
-@pytest.mark.parametrize("name", sorted(REFUSED))
-def test_unexpressible_settings_are_refused_naming_the_sequence(name):
-    with pytest.raises(ProtocolError, match=REFUSED[name]):
-        parse_biologic(corpus_path("protocols", "biologic", name))
+@pytest.mark.parametrize("name", sorted(OPAQUE))
+def test_sequences_labkit_does_not_model_are_kept_opaque_and_not_written(name):
+    schedule = parse_biologic(corpus_path("protocols", "biologic", name))
+    opaque = {s.label: s for s, _ in schedule.flat_steps() if s.kind == "opaque"}
+    assert sorted(opaque) == sorted(OPAQUE[name])
+    for label, text in OPAQUE[name].items():
+        assert opaque[label].vendor_step.startswith(f"BioLogic {text}")
+    first = sorted(OPAQUE[name])[0]
+    with pytest.raises(ProtocolError, match=f"cannot hold steps labkit does not model.*{first}"):
+        formats.render(schedule, "biologic")
+
+
+def test_ends_of_opaque_sequences_are_read_and_unknown_types_said_so(tmp_path):
+    # MBSeq Ns 1, an urban profile (UP): stops the run at Ewe > 3.7 V
+    loop = parse_biologic(corpus_path("protocols", "biologic", "biologiccom_MBSeq.mps")).steps[0]
+    up = loop.steps[1]
+    assert (up.label, loop.count) == ("t1_ns1", 8)
+    assert up.ends == (End("voltage", ">=", 3.7, "V", goto="end"),)
+    real = corpus_path("protocols", "biologic", "biologiccom_MB_UP.mps")
+    unknown = copy_with_line(real, tmp_path, 62, "ctrl_type           ZZ                  ")
+    step = parse_biologic(unknown).steps[-1]
+    assert step.kind == "opaque"
+    assert step.vendor_step == "BioLogic Modulo Bat 'ZZ' (a sequence type not seen in any " \
+                               "BioLogic file)"
+
+
+def test_settings_without_a_step_are_refused():
+    with pytest.raises(ProtocolError, match="the settings hold no step"):
+        parse_biologic(corpus_path("protocols", "biologic", "biologiccom_GCPL_SingleStep.mps"))
 
 
 def test_gcpl_values_match_the_file():
