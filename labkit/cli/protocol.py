@@ -80,7 +80,8 @@ def _formats(args: argparse.Namespace) -> Outcome:
     from labkit.protocols.formats import schedule_formats
 
     entries = [{"name": f.name, "extension": f.extension, "description": f.description,
-                "write": f.render is not None, "read": f.parse is not None}
+                "write": f.render is not None, "read": f.parse is not None,
+                "capacity_at_start": f.capacity_at_start}
                for f in schedule_formats()]
     width = max((len(e["name"]) for e in entries), default=8)
     text = "\n".join(f"{e['name']:<{width}} {e['extension']:<6} "
