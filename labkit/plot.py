@@ -80,11 +80,21 @@ def new_axes(ax: Axes | None, size: tuple[float, float] = (4.2, 3.2)) -> Axes:
 
 
 def plain_log_ticks(axis: Any) -> None:
-    """Tick a log axis at 1, 2 and 5 times each decade, all labelled, nothing in between."""
+    """Tick a log axis at 1, 2 and 5 times each decade, nothing in between; all labelled while
+    the axis spans at most three decades, only the powers of ten beyond (labels would collide)."""
     axis.set_minor_locator(mpl.ticker.LogLocator(subs=(2.0, 5.0)))
-    formatter = mpl.ticker.FuncFormatter(_power_of_ten_label)
-    axis.set_major_formatter(formatter)
-    axis.set_minor_formatter(formatter)
+    axis.set_major_formatter(mpl.ticker.FuncFormatter(_power_of_ten_label))
+    axis.set_minor_formatter(_MinorLogLabels())
+
+
+class _MinorLogLabels(mpl.ticker.Formatter):
+    """The 2× and 5× labels of :func:`plain_log_ticks`, left out on axes wider than 3 decades."""
+
+    def __call__(self, value: float, position: int | None = None) -> str:
+        low, high = sorted(self.axis.get_view_interval())
+        if low > 0 and high / low > 1e3:
+            return ""
+        return _power_of_ten_label(value, position)
 
 
 def _power_of_ten_label(value: float, _position: int | None = None) -> str:

@@ -14,6 +14,7 @@ Which analyses apply is decided from the record:
 * cycling, voltage held constant with current of one sign: a chronoamperometry
   (Bruce–Vincent transference number when spectra "before" and "after" with the
   same file-name prefix are among the inputs);
+* cycling, a potential sweep (LSV, CV): the stability window's onsets;
 * cycling, voltage changing sign: a symmetric-cell stepped-current (CCD) test;
 * other cycling: cycle summary, V–Q curves, capacity and coulombic efficiency,
   dQ/dV, fast-charge metrics, and rate capability when the discharge currents
@@ -30,7 +31,6 @@ import dataclasses
 import html
 import io
 import math
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from labkit import __version__
+from labkit.analysis.classify import cycling_test, is_rate_ladder, paired_spectra
 from labkit.data import CycleSummaryRecord, CyclingRecord, ImpedanceRecord
 from labkit.errors import LabkitError
 from labkit.fileio import atomic_write
@@ -322,41 +323,6 @@ def _conductivity(record: ImpedanceRecord, fit: Any, index: int, section: Sectio
     section.tables.append((f"arc assignment{tag}", meaning.to_frame()))
 
 
-_POTENTIOSTATIC = {"CA", "CHRONOAMPEROMETRY", "PSTAT", "POTENTIOSTATIC"}
-_GALVANOSTATIC = {"GCPL", "CC", "CCCV", "GALVANOSTATIC", "CP", "CHRONOPOTENTIOMETRY"}
-
-
-def _cycling_type(record: CyclingRecord) -> str:
-    """``"chronoamperometry"``, ``"stepped-current"`` or ``"galvanostatic"``.
-
-    From the techniques the file states when they say potentiostatic; otherwise from
-    the data: voltage changing sign at small magnitude is a symmetric-cell stepped
-    current test, voltage held within 1 % while a one-signed current changes by more
-    than 5 % is a chronoamperometry (unless the file states a galvanostatic technique).
-    """
-    techniques = {t.upper() for t in record.meta.technique}
-    if techniques & _POTENTIOSTATIC:
-        return "chronoamperometry"
-    data = record.data
-    if "voltage_volt" not in data or "current_ampere" not in data:
-        return "galvanostatic"
-    voltage = data["voltage_volt"].to_numpy(float)
-    current = data["current_ampere"].to_numpy(float)
-    voltage, current = voltage[np.isfinite(voltage)], current[np.isfinite(current)]
-    if voltage.size == 0 or current.size == 0:
-        return "galvanostatic"
-    if voltage.min() < -1e-3 and voltage.max() > 1e-3 and np.abs(voltage).max() < 2.0:
-        return "stepped-current"
-    level = abs(float(np.median(voltage)))
-    magnitude = np.abs(current)
-    one_sign = (current >= 0).all() or (current <= 0).all()
-    held = level > 0 and np.ptp(voltage) < 0.01 * level
-    decaying = magnitude.max() > 0 and np.ptp(magnitude) > 0.05 * magnitude.max()
-    if held and one_sign and decaying and not techniques & _GALVANOSTATIC:
-        return "chronoamperometry"
-    return "galvanostatic"
-
-
 def _chronoamperometry(record: CyclingRecord, section: Section, spectra: dict[str, Any]) -> None:
     from labkit import plot
     from labkit.analysis.transference import transference_number
@@ -377,6 +343,30 @@ def _chronoamperometry(record: CyclingRecord, section: Section, spectra: dict[st
                                zip(table["value"], table["stderr"], strict=True)]
     section.tables.append(("transference inputs and results", table[["quantity",
                                                                       "value ± stderr"]]))
+
+
+def _potential_sweep(record: CyclingRecord, section: Section) -> None:
+    from labkit import plot
+    from labkit.analysis.stability import stability_window
+
+    result = section.attempt("stability window", lambda: stability_window(record))
+    if result is None:
+        return
+    section.figure("current density against potential, onsets marked",
+                   lambda: plot.stability_window(result))
+    for onset in result.onsets:
+        how = ("tangent" if onset.threshold_milliampere_per_square_centimeter is None else
+               f"at {onset.threshold_milliampere_per_square_centimeter:g} mA cm⁻²")
+        section.findings.append((f"{onset.direction} onset, {how}",
+                                 _estimate_text(onset.potential_volt, "V")))
+    section.skipped.extend(reason for analysis in result.analyses
+                           for reason in analysis.not_found)
+    table = result.to_frame()
+    table.insert(3, "potential ± stderr", [with_uncertainty(v, e, "V") for v, e in zip(
+        table["potential_volt"], table["potential_stderr_volt"], strict=True)])
+    section.tables.append(("onsets (background-subtracted current density thresholds and "
+                           "tangent)", table.drop(columns=["potential_volt",
+                                                           "potential_stderr_volt"])))
 
 
 def _stepped_current(record: CyclingRecord, section: Section) -> None:
@@ -420,7 +410,7 @@ def _cycling(record: CyclingRecord, section: Section) -> None:
     if dqdv is not None and len(dqdv.curves):
         section.figure(f"dQ/dV of cycles {', '.join(map(str, chosen))}", lambda: plot.dqdv(dqdv))
     _cycle_findings(table, summary, section, "per-cycle summary")
-    if _is_rate_ladder(table):
+    if is_rate_ladder(table):
         result = section.attempt("rate capability", lambda: rate_capability(record,
                                                                             summary=summary))
         if result is not None:
@@ -466,29 +456,6 @@ def _cycle_findings(table: pd.DataFrame, summary: CycleSummary | None, section: 
                            "discharge_capacity_ampere_hour", "coulombic_efficiency",
                            "energy_efficiency", "capacity_retention") if c in table]
     section.tables.append((title, table[columns]))
-
-
-def _is_rate_ladder(table: pd.DataFrame) -> bool:
-    """Whether the mean discharge currents take four or more distinct values (±10 %)."""
-    current = (table["discharge_capacity_ampere_hour"] * 3600
-               / table["discharge_time_second"]).to_numpy(float)
-    current = np.sort(current[np.isfinite(current) & (current > 0)])
-    if current.size < 4:
-        return False
-    return int((np.diff(np.log(current)) > np.log(1.1)).sum()) + 1 >= 4
-
-
-def _paired_spectra(name: str, records: list[tuple[str, Any]]) -> dict[str, Any]:
-    """Spectra named ``<prefix>…before…``/``…after…`` for a CA file named ``<prefix>_…``."""
-    prefix = Path(name).name.split("_")[0].lower()
-    pairs: dict[str, Any] = {}
-    for other, record in records:
-        stem = Path(other).name.lower()
-        if isinstance(record, ImpedanceRecord) and stem.startswith(prefix):
-            for when in ("before", "after"):
-                if re.search(rf"(^|[_\-.]){when}([_\-.]|$)", stem):
-                    pairs[when] = record
-    return pairs
 
 
 def _temperature_series(sections: Sequence[Section]) -> Section | None:
@@ -554,10 +521,12 @@ def build_sections(inputs: Iterable[Any], *,
             section.kind = "per-cycle summary table"
             _summary_table(record, section)
         else:
-            kind = _cycling_type(record)
+            kind = cycling_test(record).kind
             section.kind = f"cycling ({kind})"
             if kind == "chronoamperometry":
-                _chronoamperometry(record, section, _paired_spectra(name, records))
+                _chronoamperometry(record, section, paired_spectra(name, records))
+            elif kind == "potential-sweep":
+                _potential_sweep(record, section)
             elif kind == "stepped-current":
                 _stepped_current(record, section)
             else:
