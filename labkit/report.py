@@ -20,6 +20,10 @@ Which analyses apply is decided from the record:
   dQ/dV, fast-charge metrics, and rate capability when the discharge currents
   form a ladder of four or more rates.
 
+A material card manifest among the inputs (or in an input folder) opens the page with
+the material card it makes (:mod:`labkit.material_card`): the row in the review's
+columns, the figure among the published electrolytes and every number with its source.
+
 An analysis that cannot run (a sample value missing, too few cycles) is listed
 with the reason instead of its result.
 """
@@ -153,8 +157,10 @@ def _estimate_text(estimate: Any, unit: str = "") -> str:
 
 
 def _records(inputs: Iterable[Any]) -> list[tuple[str, Any]]:
-    """``(name, record or LabkitError)`` for every record, file, or record of a store folder."""
+    """``(name, record or LabkitError)`` for every record, file, or record of a store folder
+    (material card manifests are not records: :func:`_card_sections` reads them)."""
     import labkit
+    from labkit.material_card import is_manifest
     from labkit.store import Store
 
     found: list[tuple[str, Any]] = []
@@ -168,11 +174,56 @@ def _records(inputs: Iterable[Any]) -> list[tuple[str, Any]]:
             for row in store.query(status="ok").itertuples():
                 found.append((str(row.path), _read(labkit.read_parquet, store.path / row.output)))
         elif path.is_dir():
-            for child in sorted(p for p in path.iterdir() if p.is_file()):
+            for child in sorted(p for p in path.iterdir() if p.is_file() and not is_manifest(p)):
                 found.append((str(child), _read(_read_file, child)))
-        else:
+        elif not is_manifest(path):
             found.append((str(path), _read(_read_file, path)))
     return found
+
+
+def _manifests(inputs: Sequence[Any]) -> list[Path]:
+    """The material card manifests among the inputs and in the input folders."""
+    from labkit.material_card import is_manifest
+
+    found: list[Path] = []
+    for item in inputs:
+        if isinstance(item, (CyclingRecord, ImpedanceRecord, CycleSummaryRecord)):
+            continue
+        path = Path(item)
+        candidates = sorted(path.iterdir()) if path.is_dir() else [path]
+        found.extend(p for p in candidates if is_manifest(p))
+    return found
+
+
+def _card_section(manifest: Path) -> Section:
+    """The material card a manifest makes: its row, figure, every number and its source."""
+    from labkit.material_card import card
+    from labkit.material_card.figure import card_figure
+
+    section = Section("material card", str(manifest), "material card")
+    result = section.attempt("material card", lambda: card(manifest))
+    if result is None:
+        section.kind, section.error = "unreadable", section.skipped.pop()
+        return section
+    section.title = f"material card: {result.material}"
+    section.metadata = [("manifest", str(manifest)),
+                        ("review table", f"{result.table} ({'polymer / composite' if result.table == 3 else 'inorganic ceramics'})"),
+                        *(("note", note) for note in result.notes)]
+    for value in result.values:
+        if value.section == "table":
+            section.findings.append((value.label, _estimate_text(value.estimate,
+                                                                 value.estimate.unit)))
+    section.figure("the material among the review's electrolytes", lambda: card_figure(result))
+    table = result.to_frame()
+    table.insert(5, "value ± stderr", [with_uncertainty(v, None if e != e else e, u) for v, e, u
+                                       in zip(table["value"], table["stderr"], table["unit"],
+                                              strict=True)])
+    section.tables.append(("every number of the card, with its conditions and source",
+                           table[["section", "label", "value ± stderr", "conditions", "files",
+                                  "analysis", "test"]]))
+    section.skipped.extend(f"{run.test.label}: {run.error['message']}" for run in result.runs
+                           if run.error)
+    return section
 
 
 def _read_file(path: Path) -> Any:
@@ -505,6 +556,8 @@ def build_sections(inputs: Iterable[Any], *,
     import matplotlib
 
     matplotlib.use("Agg", force=False)
+    inputs = list(inputs)
+    cards = [_card_section(manifest) for manifest in _manifests(inputs)]
     records = _records(inputs)
     records = [(name, r if isinstance(r, LabkitError) else _with_sample(r, sample or {}))
                for name, r in records]
@@ -533,7 +586,7 @@ def build_sections(inputs: Iterable[Any], *,
                 _cycling(record, section)
         sections.append(section)
     series = _temperature_series(sections)
-    return sections if series is None else [*sections, series]
+    return [*cards, *sections] if series is None else [*cards, *sections, series]
 
 
 # --------------------------------------------------------------------------- HTML

@@ -100,14 +100,21 @@ def _estimate(payload: Mapping[str, Any], unit: str) -> Estimate:
     return Estimate(float(payload["value"]), math.nan if stderr is None else float(stderr), unit)
 
 
-def _read(path: str, kind: str) -> Any:
+def _read(path: str, kind: str, test: CardTest | None = None) -> Any:
+    """The record of ``path``; for a test that is no sweep, refuse a file holding one."""
     import labkit
+    from labkit.analysis.classify import cycling_test
     from labkit.data import CyclingRecord, ImpedanceRecord
 
     record = labkit.read(path)
     expected = CyclingRecord if kind == "cycling" else ImpedanceRecord
     if not isinstance(record, expected):
         raise SchemaError(f"expected a {kind} record, found a {record.kind} record", file=path)
+    if test is not None and test.kind != "stability_window":
+        found = cycling_test(record)
+        if found.kind == "potential-sweep":
+            raise AnalysisError(f"{test.label} names this file a {test.kind} test, but it holds "
+                                f"a potential sweep ({found.evidence})", file=path)
     return record
 
 
@@ -221,7 +228,7 @@ def _ccd(test: CardTest, context: Context) -> tuple[list[CardValue], list[Any]]:
     area = test.options.get("area_square_centimeter")
     values, results = [], []
     for path in test.files:
-        result = critical_current_density(_read(path, "cycling"), area_square_centimeter=None
+        result = critical_current_density(_read(path, "cycling", test), area_square_centimeter=None
                                           if area is None else float(area))
         if result.ccd_milliampere_per_square_centimeter is None:
             raise AnalysisError("the first current step already failed: no CCD", file=path)
@@ -246,7 +253,7 @@ def _transference(test: CardTest, context: Context) -> tuple[list[CardValue], li
     roles = dict(zip(test.options.get("roles", ["ca", "eis_before", "eis_after"]), test.files,
                      strict=False))
     spectra = {role: _read(path, "impedance") for role, path in roles.items() if role != "ca"}
-    result = transference_number(_read(roles["ca"], "cycling"),
+    result = transference_number(_read(roles["ca"], "cycling", test),
                                  eis_before=spectra.get("eis_before"),
                                  eis_after=spectra.get("eis_after"))
     value = _value(test, "transference_number", "t⁺", "table" if context.table == 3
@@ -271,7 +278,7 @@ def _rate(test: CardTest, context: Context) -> tuple[list[CardValue], list[Any]]
     options = test.options
     values, results = [], []
     for path in test.files:
-        result = rate_capability(_read(path, "cycling"), nominal_capacity_ampere_hour=options.get(
+        result = rate_capability(_read(path, "cycling", test), nominal_capacity_ampere_hour=options.get(
             "nominal_capacity_ampere_hour"), active_mass_gram=options.get("active_mass_gram"))
         results.append(result)
         specific = "mean_specific_capacity_milliampere_hour_per_gram" in result.rates
@@ -307,7 +314,7 @@ def _fast_charge(test: CardTest, context: Context) -> tuple[list[CardValue], lis
 
     values, results = [], []
     for path in test.files:
-        result = fast_charge_metrics(_read(path, "cycling"), nominal_capacity_ampere_hour=
+        result = fast_charge_metrics(_read(path, "cycling", test), nominal_capacity_ampere_hour=
                                      test.options.get("nominal_capacity_ampere_hour"))
         results.append(result)
         times = result.charges["time_to_80_percent_second"].to_numpy(float)
