@@ -358,7 +358,8 @@ def composite_electrode_impedance(
                          "z_real_ohm": z.real, "z_imag_ohm": z.imag})
     meta = Metadata(vendor="labkit", technique=("PEIS",), instrument="labkit.examples",
                     sample=Sample(name="example composite cathode (blocking)",
-                                  area_square_centimeter=area_cm2, thickness_centimeter=thickness_cm),
+                                  area_square_centimeter=area_cm2,
+                                  thickness_centimeter=thickness_cm),
                     extra={"r_ion_ohm": float(r_ion), "sigma_eff_s_cm": float(sigma_eff)})
     return ImpedanceRecord(data, meta)
 

@@ -265,7 +265,7 @@ def stability_figure(
     label: str = "this work",
     ax: Axes | None = None,
 ) -> Axes:
-    """Oxidative stability against σ of the review's electrolytes (Tables 1 and 3), with a lab's own.
+    """Oxidative stability against σ of the review's electrolytes (Tables 1, 3), and a lab's own.
 
     Ceramics are coloured by class, polymer / composite / quasi-solid electrolytes are
     squares. Values the review gives as approximate (``≈``) or from DFT are drawn open.

@@ -198,6 +198,7 @@ def _manifests(inputs: Sequence[Any]) -> list[Path]:
 def _card_section(manifest: Path) -> Section:
     """The material card a manifest makes: its row, figure, every number and its source."""
     from labkit.material_card import card
+    from labkit.material_card.card import TABLE_TITLES
     from labkit.material_card.figure import card_figure
 
     section = Section("material card", str(manifest), "material card")
@@ -207,7 +208,7 @@ def _card_section(manifest: Path) -> Section:
         return section
     section.title = f"material card: {result.material}"
     section.metadata = [("manifest", str(manifest)),
-                        ("review table", f"{result.table} ({'polymer / composite' if result.table == 3 else 'inorganic ceramics'})"),
+                        ("review table", TABLE_TITLES[result.table]),
                         *(("note", note) for note in result.notes)]
     for value in result.values:
         if value.section == "table":

@@ -1,4 +1,4 @@
-"""What test a record holds, with the evidence: how the report and the material card choose analyses.
+"""What test a record holds, with the evidence: how the report and the material card choose.
 
 Cycling records (:func:`cycling_test`), in this order:
 
@@ -120,7 +120,7 @@ def is_rate_ladder(table: pd.DataFrame) -> bool:
 
 
 def paired_spectra(name: str, records: list[tuple[str, Any]]) -> dict[str, Any]:
-    """Spectra named ``<prefix>…before…``/``…after…`` for a CA file named ``<prefix>_…``."""
+    """Spectra named ``<prefix>…before…`` / ``…after…`` for a CA file ``<prefix>_…``."""
     prefix = Path(name).name.split("_")[0].lower()
     pairs: dict[str, Any] = {}
     for other, record in records:

@@ -24,11 +24,13 @@ sweep towards negative potentials (*cathodic*) starts to drive a reduction curre
 3. **Threshold onsets.** For each current density threshold (default 0.01 and
    0.1 mA cm⁻²), the point after the background window from which the
    background-subtracted current stays above the threshold up to its highest value
-   (a bump that falls back below it is not the onset); the crossing is located by a weighted straight-line fit of ``ln j`` against E over the
-   points between half and twice the threshold around it (an exponential rise is a
-   straight line there), or by linear interpolation when fewer than four points are
-   there. Its standard error combines the fit's and that of the background line at
-   the crossing, divided by the current's slope.
+   (a bump that falls back below it is not the onset, nor is a threshold below three
+   times the background's scatter, which noise alone crosses). The crossing is located
+   by a weighted fit of ``ln j`` against E, quadratic, over the points between half and
+   twice the threshold (an exponential rise is straight there, other rises nearly so),
+   or by linear interpolation when fewer than six points are there. Its standard error
+   combines the fit's and that of the background line at the crossing, divided by the
+   current's slope.
 4. **Tangent onset.** The line fitted to the steep rise (from half the highest
    background-subtracted current after the background window up to it) intersected
    with the background line; standard error propagated from both fits. The tangent
@@ -342,8 +344,8 @@ def _why_not_a_sweep(time: np.ndarray, potential: np.ndarray, current: np.ndarra
         return f"{span:.3g} V but not linear in time (R² = {r * r:.3f})"
     level = float(np.median(np.abs(current)))
     spread = float(np.subtract(*np.percentile(current, [75, 25])))
-    if level > 0 and spread <= 0.01 * level:
-        return f"{span:.3g} V at a constant current (a galvanostatic step)"
+    if np.ptp(current) == 0 or spread <= 0.01 * level:
+        return f"{span:.3g} V at a constant current (a galvanostatic step or a rest)"
     return None
 
 
@@ -391,6 +393,9 @@ def find_sweeps(record: CyclingRecord, *,
             # trim holds: the rest before the ramp and the hold at its end
             start = int(np.flatnonzero(oriented <= oriented[0] + tolerance)[-1])
             stop = int(np.flatnonzero(oriented >= oriented[-1] - tolerance)[0])
+            if stop <= start:
+                rejected.append(f"a hold of {segment.size} points without a ramp")
+                continue
             segment = segment[start:stop + 1]
             reason = _why_not_a_sweep(time[segment], potential[segment], current[segment],
                                       minimum_span_volt)
@@ -456,7 +461,8 @@ def _background(x: np.ndarray, y: np.ndarray) -> _Background:
             best, best_score = (first, last), score
     first, last = best
     for _ in range(2):  # grow on both sides while the points stay on the line
-        coefficients, covariance, centre, scatter = _polynomial(x[first:last + 1], y[first:last + 1])
+        coefficients, covariance, centre, scatter = _polynomial(x[first:last + 1],
+                                                                y[first:last + 1])
         sigma = max(scatter, 1e-300)
         away = np.abs(y - (coefficients[0] + coefficients[1] * (x - centre))) > (
             _DEPARTURE_SIGMA * sigma)
@@ -552,8 +558,8 @@ def _tangent(x: np.ndarray, y: np.ndarray, excess: np.ndarray, floor: float,
     variance = float(gradient_base @ base_cov @ gradient_base
                      + gradient_steep @ steep_cov @ gradient_steep)
     how = (f"tangent fitted to {peak - first + 1} points on the rise (from half of its highest "
-           f"{excess[peak]:.3g} mA cm⁻² above the background up to it), slope {d:.3g} mA cm⁻² V⁻¹"
-           f", intersected with the background line")
+           f"{excess[peak]:.3g} mA cm⁻² above the background up to it), slope {d:.3g} "
+           "mA cm⁻² V⁻¹, intersected with the background line")
     return crossing, math.sqrt(max(variance, 0.0)), how
 
 
@@ -576,18 +582,18 @@ def _analyse(sweep: Sweep, potential: np.ndarray, density: np.ndarray,
             missing.append(f"{direction} onset at {threshold:g} mA cm⁻²: {found}")
             continue
         crossing, stderr, how = found
-        onsets.append(Onset(direction, "threshold", threshold,
-                            Estimate(float(sign * crossing + offset), float(stderr), "V"), sweep.index,
+        potential_volt = Estimate(float(sign * crossing + offset), float(stderr), "V")
+        onsets.append(Onset(direction, "threshold", threshold, potential_volt, sweep.index,
                             sweep.sweep_rate_volt_per_second,
-                            f"current {threshold:g} mA cm⁻² above the {base}, and above it from there up to its highest value; "
-                            f"located by {how}"))
+                            f"current {threshold:g} mA cm⁻² above the {base}, and above it "
+                            f"from there up to its highest value; located by {how}"))
     found = _tangent(x, y, excess, max(min(thresholds), 10 * background.scatter), background)
     if isinstance(found, str):
         missing.append(f"{direction} tangent onset: {found}")
     else:
         crossing, stderr, how = found
-        onsets.append(Onset(direction, "tangent", None,
-                            Estimate(float(sign * crossing + offset), float(stderr), "V"), sweep.index,
+        potential_volt = Estimate(float(sign * crossing + offset), float(stderr), "V")
+        onsets.append(Onset(direction, "tangent", None, potential_volt, sweep.index,
                             sweep.sweep_rate_volt_per_second, f"{how}; {base}"))
     slope = Estimate(float(background.coefficients[1]),
                      math.sqrt(max(float(background.covariance[1, 1]), 0.0)))

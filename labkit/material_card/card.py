@@ -245,11 +245,13 @@ def _cell_cells(value: CardValue) -> list[str]:
     loading = cell.get("cathode_loading_milligram_per_square_centimeter")
     loading_text = "–" if loading is None else f"{loading:g} mg cm⁻²"
     if loading is None and cell.get("cathode_loading_milliampere_hour_per_square_centimeter"):
-        loading_text = f"{cell['cathode_loading_milliampere_hour_per_square_centimeter']:g} mAh cm⁻²"
+        areal = cell["cathode_loading_milliampere_hour_per_square_centimeter"]
+        loading_text = f"{areal:g} mAh cm⁻²"
     temperature = cell.get("temperature_celsius")
     return [str(cell.get("anode", "–")), str(cell.get("cathode", "–")),
             str(cell.get("cathode_composition", "–")), loading_text,
-            str(cell.get("electrolyte", "–")), "–" if temperature is None else f"{temperature:g} °C",
+            str(cell.get("electrolyte", "–")),
+            "–" if temperature is None else f"{temperature:g} °C",
             f"{_text(value)}/{value.conditions['c_rate_per_hour']:g}C/"
             f"{value.conditions['cycles']}"]
 
@@ -347,8 +349,8 @@ def write_card(material_card: MaterialCard, path: str | PathLike[str]) -> Path:
     elif suffix == ".md":
         text = material_card.to_markdown()
     else:
-        raise LabkitError(f"the card is written as .json, .csv or .md, not {suffix or 'no suffix'!r}",
-                          file=str(path))
+        raise LabkitError(f"the card is written as .json, .csv or .md, not "
+                          f"{suffix or 'no suffix'!r}", file=str(path))
     with atomic_write(path, "w", encoding="utf-8", newline="\n") as handle:
         handle.write(text)
     return path

@@ -64,7 +64,7 @@ _COMMON = frozenset({"kind", "name", "files", "temperature_celsius"})
 
 @dataclass(frozen=True)
 class KindSpec:
-    """The keys a test of one kind takes: required, optional (besides kind/name/files/temperature)."""
+    """The keys a test of one kind takes besides kind, name, files and temperature_celsius."""
 
     required: frozenset[str]
     optional: frozenset[str]

@@ -71,9 +71,9 @@ class CardValue:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready."""
+        estimate = self.estimate.to_dict()
         return {"quantity": self.quantity, "label": self.label, "section": self.section,
-                "estimate": {"value": self.estimate.to_dict()["value"],
-                             "stderr": self.estimate.to_dict()["stderr"]},
+                "estimate": {key: estimate[key] for key in ("value", "stderr")},
                 "unit": self.estimate.unit, "conditions": dict(self.conditions),
                 "files": list(self.files), "analysis": self.analysis, "test": self.test}
 
@@ -278,8 +278,10 @@ def _rate(test: CardTest, context: Context) -> tuple[list[CardValue], list[Any]]
     options = test.options
     values, results = [], []
     for path in test.files:
-        result = rate_capability(_read(path, "cycling", test), nominal_capacity_ampere_hour=options.get(
-            "nominal_capacity_ampere_hour"), active_mass_gram=options.get("active_mass_gram"))
+        result = rate_capability(
+            _read(path, "cycling", test),
+            nominal_capacity_ampere_hour=options.get("nominal_capacity_ampere_hour"),
+            active_mass_gram=options.get("active_mass_gram"))
         results.append(result)
         specific = "mean_specific_capacity_milliampere_hour_per_gram" in result.rates
         for row in result.rates.itertuples():
