@@ -138,15 +138,34 @@ def test_the_figure_places_the_material_among_the_review(material):
                                  .estimate.value)
 
 
+def _small_manifest(lab: Path, folder: Path) -> Path:
+    """A card of two quick tests (a sweep and a CCD test), for the command line and the report."""
+    manifest = folder / "small.yaml"
+    manifest.write_text(f"""
+material: quick oxide
+class: oxide
+tests:
+  - kind: stability_window
+    files: [{lab}/data/lsv_oxidation.bdf.csv]
+    area_square_centimeter: 0.785
+  - kind: ccd
+    files: [{lab}/data/ccd_li_llzo_li.bdf.csv]
+    area_square_centimeter: 1.0
+""", encoding="utf-8")
+    return manifest
+
+
 def test_card_cli_writes_the_card_and_its_figure(lab, tmp_path, capsys):
-    code = main(["card", str(lab / "card.yaml"), "-o", str(tmp_path / "card.md"), "--figure",
-                 str(tmp_path / "card.png"), "--json"])
+    code = main(["card", str(_small_manifest(lab, tmp_path)), "-o", str(tmp_path / "card.md"),
+                 "--figure", str(tmp_path / "card.png"), "--json"])
     payload = json.loads(capsys.readouterr().out)
     assert code == 0
     assert payload["output"] == str(tmp_path / "card.md")
     assert (tmp_path / "card.png").read_bytes()[:4] == b"\x89PNG"
     assert payload["row"]["oxidative_stability_volt"]["estimate"]["value"] == pytest.approx(
         examples.OXIDATION.crossing_volt(0.01), abs=0.005)
+    assert payload["row"]["ccd_milliampere_per_square_centimeter"]["estimate"]["value"] == 0.5
+    assert "| oxide | quick oxide | – |" in (tmp_path / "card.md").read_text("utf-8")
 
 
 def test_a_polymer_card_uses_table_3_with_t_plus_in_its_row(lab, tmp_path):
@@ -246,14 +265,16 @@ def test_without_a_manifest_the_tests_are_detected_with_their_evidence(lab, tmp_
 def test_report_opens_with_the_card_when_a_manifest_is_among_its_inputs(lab, tmp_path):
     from labkit.report import write_report
 
-    summary = write_report([lab / "card.yaml", lab / "data" / "lsv_oxidation.bdf.csv"],
+    summary = write_report([_small_manifest(lab, tmp_path),
+                            lab / "data" / "lsv_oxidation.bdf.csv"],
                            tmp_path / "report.html", sample={"area_square_centimeter": 0.785})
     first, sweep = summary.sections
     assert first["kind"] == "material card" and first["figures"] == 1
     assert re.match(r"4\.358\d+ ± 0\.000\d+ V", first["results"]["oxidative stability"])
+    assert first["results"]["CCD"] == "0.5 mA/cm²"
     assert sweep["kind"] == "cycling (potential-sweep)"
     page = (tmp_path / "report.html").read_text("utf-8")
-    assert "material card: example oxide electrolyte" in page
+    assert "material card: quick oxide" in page
 
 
 def test_records_are_classified_with_their_evidence():
