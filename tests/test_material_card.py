@@ -138,6 +138,12 @@ def test_the_figure_places_the_material_among_the_review(material):
                                  .estimate.value)
 
 
+def _sweep_test(lab: Path) -> str:
+    """The manifest entry of the example LSV (the card's quickest test)."""
+    return (f"  - kind: stability_window\n    files: [{lab}/data/lsv_oxidation.bdf.csv]\n"
+            "    area_square_centimeter: 0.785\n")
+
+
 def _small_manifest(lab: Path, folder: Path) -> Path:
     """A card of two quick tests (a sweep and a CCD test), for the command line and the report."""
     manifest = folder / "small.yaml"
@@ -145,10 +151,7 @@ def _small_manifest(lab: Path, folder: Path) -> Path:
 material: quick oxide
 class: oxide
 tests:
-  - kind: stability_window
-    files: [{lab}/data/lsv_oxidation.bdf.csv]
-    area_square_centimeter: 0.785
-  - kind: ccd
+{_sweep_test(lab)}  - kind: ccd
     files: [{lab}/data/ccd_li_llzo_li.bdf.csv]
     area_square_centimeter: 1.0
 """, encoding="utf-8")
@@ -178,10 +181,7 @@ tests:
     ca: {lab}/data/transference_ca.bdf.csv
     eis_before: {lab}/data/transference_eis_before.csv
     eis_after: {lab}/data/transference_eis_after.csv
-  - kind: stability_window
-    files: [{lab}/data/lsv_oxidation.bdf.csv]
-    area_square_centimeter: 0.785
-""", encoding="utf-8")
+{_sweep_test(lab)}""", encoding="utf-8")
     result = card(manifest)
     assert result.table == 3
     assert set(result.row) == {"transference_number", "oxidative_stability_volt"}
@@ -197,10 +197,7 @@ def test_a_bad_test_is_its_own_error_and_the_others_still_run(lab, tmp_path, cap
 material: half-broken
 class: sulfide
 tests:
-  - kind: stability_window
-    files: [{lab}/data/lsv_oxidation.bdf.csv]
-    area_square_centimeter: 0.785
-  - kind: ccd
+{_sweep_test(lab)}  - kind: ccd
     files: [{lab}/data/ccd_li_llzo_li.bdf.csv]
     aera_square_centimeter: 1.0
   - kind: rate
