@@ -29,6 +29,8 @@ _EXPORTS = {
     "ProtocolError": "labkit.errors",
     "SchemaError": "labkit.errors",
     "StoreError": "labkit.errors",
+    "MaterialCard": "labkit.material_card",
+    "card": "labkit.material_card",
     "read_parquet": "labkit.parquet",
     "detect": "labkit.registry",
     "formats": "labkit.registry",

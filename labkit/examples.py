@@ -1,7 +1,8 @@
 """Example data that labkit generates itself, from physical models with known answers.
 
 Used by ``labkit demo``, the notebooks and tests: every generator returns a record
-whose ground truth (capacities, activation energies, CCD, t⁺) is known, so an
+whose ground truth (capacities, activation energies, CCD, t⁺, the oxidation onset of a
+linear sweep, a composite electrode's tortuosity) is known, so an
 analysis run on it can be checked. :func:`write_examples` writes a folder of them
 in formats :func:`labkit.read` opens (Battery Data Format CSV for cycling, a
 ``frequency_hertz,z_real_ohm,z_imag_ohm`` CSV for impedance).
@@ -17,10 +18,18 @@ import numpy as np
 import pandas as pd
 
 from labkit.analysis.rate import tian_capacity
+from labkit.analysis.sweep_synthetic import SyntheticSweep, TafelOnset, sweep_record
 from labkit.data import CyclingRecord, ImpedanceRecord, Metadata, Sample
+from labkit.eis.circuit import Circuit
+from labkit.eis.tlm_synthetic import TLM_CIRCUIT, transmission_line_q
 from labkit.fileio import atomic_write
 
 BOLTZMANN_EV = 8.617333262e-5  # eV/K
+#: Total (bulk + grain boundary) conductivity at 25 °C of :func:`pellet_impedance`'s defaults.
+PELLET_TOTAL_SIGMA_25C = 1.0 / (1.0 / 1e-5 + 1.0 / 5e-6)
+#: The oxidation of :func:`stability_sweep`: onset 4.2 V, 120 mV/decade, j₀ 0.5 µA/cm².
+OXIDATION = TafelOnset(onset_volt=4.2, tafel_slope_volt_per_decade=0.12,
+                       prefactor_milliampere_per_square_centimeter=5e-4)
 
 
 def open_circuit_voltage(soc: np.ndarray) -> np.ndarray:
@@ -302,6 +311,59 @@ def transference_experiment(
     return ca, spectrum(r_interface_before_ohm, 1), spectrum(r_interface_after_ohm, 2)
 
 
+def stability_sweep(sweep_rate_volt_per_second: float = 0.001, area_cm2: float = 0.785,
+                    seed: int = 0) -> SyntheticSweep:
+    """Linear sweep from 3.0 V of an electrolyte that oxidises from 4.2 V (:data:`OXIDATION`).
+
+    A 100 µF/cm² double layer and a 1 µA cm⁻² V⁻¹ leakage make the background; the sweep
+    stops where the oxidation current reaches 1 mA/cm². The result's ``oxidation`` gives the
+    analytic threshold crossings (0.01 mA/cm² at 4.359 V).
+    """
+    return sweep_record((3.0, OXIDATION.crossing_volt(1.0)), sweep_rate_volt_per_second,
+                        oxidation=OXIDATION, capacitance_farad_per_square_centimeter=1e-4,
+                        leak_milliampere_per_square_centimeter_per_volt=1e-3,
+                        area_square_centimeter=area_cm2, seed=seed)
+
+
+def composite_electrode_impedance(
+    *,
+    sigma_electrolyte_s_cm: float = PELLET_TOTAL_SIGMA_25C,
+    volume_fraction: float = 0.35,
+    tortuosity_factor: float = 2.5,
+    thickness_cm: float = 0.005,
+    area_cm2: float = 0.785,
+    series_resistance_ohm: float = 2000.0,
+    alpha: float = 0.9,
+    characteristic_hertz: float = 5.0,
+    noise: float = 0.005,
+    seed: int = 0,
+) -> ImpedanceRecord:
+    """Blocking spectrum of a composite cathode whose electrolyte network has a known tortuosity.
+
+    σ_eff = ε σ_SE / τ and R_ion = L / (σ_eff A) (the defaults: the example pellet's total
+    conductivity, ε = 0.35, τ = 2.5, a 50 µm electrode: R_ion ≈ 13.6 kΩ), in series with
+    the separator and contacts, as ``R0-TLMQ1`` from 1 MHz to 10 mHz (81 points) with
+    ``noise``·|Z| Gaussian noise on the real and imaginary parts. ``meta.extra`` holds R_ion.
+    """
+    sigma_eff = volume_fraction * sigma_electrolyte_s_cm / tortuosity_factor
+    r_ion = thickness_cm / (sigma_eff * area_cm2)
+    frequency = np.logspace(6, -2, 81)
+    z = Circuit(TLM_CIRCUIT).impedance(
+        {"R0": series_resistance_ohm, "TLMQ1_0": r_ion,
+         "TLMQ1_1": transmission_line_q(r_ion, characteristic_hertz, alpha), "TLMQ1_2": alpha},
+        frequency)
+    rng = np.random.default_rng(seed)
+    z = z + noise * np.abs(z) * (rng.standard_normal(z.size) + 1j * rng.standard_normal(z.size))
+    data = pd.DataFrame({"spectrum": np.zeros(z.size, np.int64), "frequency_hertz": frequency,
+                         "z_real_ohm": z.real, "z_imag_ohm": z.imag})
+    meta = Metadata(vendor="labkit", technique=("PEIS",), instrument="labkit.examples",
+                    sample=Sample(name="example composite cathode (blocking)",
+                                  area_square_centimeter=area_cm2,
+                                  thickness_centimeter=thickness_cm),
+                    extra={"r_ion_ohm": float(r_ion), "sigma_eff_s_cm": float(sigma_eff)})
+    return ImpedanceRecord(data, meta)
+
+
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
     with atomic_write(path, "w", encoding="utf-8", newline="\n") as handle:
         frame.to_csv(handle, index=False, float_format="%.9g")
@@ -329,4 +391,7 @@ def write_examples(folder: str | PathLike[str]) -> list[Path]:
     for temperature in (-20, -10, 0, 10, 25, 40):
         spectrum = pellet_impedance(temperature, seed=temperature + 100)
         put(f"pellet_eis_{temperature}C.csv", spectrum.data[impedance_columns])
+    put("lsv_oxidation.bdf.csv", stability_sweep().record.data)
+    put("composite_cathode_blocking_eis.csv", composite_electrode_impedance().data[
+        impedance_columns])
     return written

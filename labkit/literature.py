@@ -257,6 +257,67 @@ def polymers_figure(
 
 
 @styled
+def stability_figure(
+    conductivity: Any = None,
+    oxidative_stability: Any = None,
+    *,
+    temperature_celsius: float = 25.0,
+    label: str = "this work",
+    ax: Axes | None = None,
+) -> Axes:
+    """Oxidative stability against σ of the review's electrolytes (Tables 1, 3), and a lab's own.
+
+    Ceramics are coloured by class, polymer / composite / quasi-solid electrolytes are
+    squares. Values the review gives as approximate (``≈``) or from DFT are drawn open.
+
+    Parameters
+    ----------
+    conductivity
+        The lab's σ (as for :func:`ceramics_figure`).
+    oxidative_stability
+        The lab's oxidative stability limit in V: a number or an estimate, e.g. the
+        threshold onset of :func:`labkit.analysis.stability_window`.
+    temperature_celsius
+        Temperature the lab's σ refers to.
+    label
+        Legend label of the lab's point.
+    ax
+        Axes to draw on.
+    """
+    ax = new_axes(ax, (4.6, 3.6))
+    ceramics = load("ceramics").dropna(subset=["conductivity_siemens_per_centimeter",
+                                               "oxidative_stability_volt"])
+    for name, rows in ceramics.groupby("electrolyte_class", sort=False):
+        exact = ~rows["oxidative_stability_as_stated"].str.contains("≈|DFT|pprox", regex=True)
+        colour = _CLASS_COLOURS.get(name, OKABE_ITO[4])
+        x = rows["conductivity_siemens_per_centimeter"].to_numpy(float)
+        y = rows["oxidative_stability_volt"].to_numpy(float)
+        ax.scatter(x[exact.to_numpy()], y[exact.to_numpy()], color=colour, s=28,
+                   label=f"{name} (Table 1)")
+        ax.scatter(x[~exact.to_numpy()], y[~exact.to_numpy()], facecolor="none",
+                   edgecolor=colour, s=28)
+        _reference_labels(ax, x, y, [f"[{r}]" for r in rows["reference"]])
+    polymers = load("polymers").dropna(subset=["conductivity_siemens_per_centimeter",
+                                               "oxidative_stability_volt"])
+    x = polymers["conductivity_siemens_per_centimeter"].to_numpy(float)
+    y = polymers["oxidative_stability_volt"].to_numpy(float)
+    ax.scatter(x, y, marker="s", s=24, color=OKABE_ITO[4], label="polymer / composite (Table 3)")
+    _reference_labels(ax, x, y, [f"[{r}]" for r in polymers["reference"]])
+    if conductivity is not None and oxidative_stability is not None:
+        sigma, sigma_error = _conductivity(conductivity, temperature_celsius)
+        limit, limit_error = _number(oxidative_stability)
+        _own_point(ax, sigma, limit, sigma_error, limit_error,
+                   f"{label} ({temperature_celsius:g} °C)")
+    ax.set_xscale("log")
+    plain_log_ticks(ax.xaxis)
+    ax.set_xlabel("ionic conductivity σ / S cm⁻¹")
+    ax.set_ylabel("oxidative stability / V")
+    ax.set_title("oxidative stability (review Tables 1 and 3; open: approximate)", fontsize=8.5)
+    ax.legend(loc="best", fontsize=7)
+    return ax
+
+
+@styled
 def cells_figure(
     rate: Any = None,
     *,

@@ -80,11 +80,21 @@ def new_axes(ax: Axes | None, size: tuple[float, float] = (4.2, 3.2)) -> Axes:
 
 
 def plain_log_ticks(axis: Any) -> None:
-    """Tick a log axis at 1, 2 and 5 times each decade, all labelled, nothing in between."""
+    """Tick a log axis at 1, 2 and 5 times each decade, nothing in between; all labelled while
+    the axis spans at most three decades, only the powers of ten beyond (labels would collide)."""
     axis.set_minor_locator(mpl.ticker.LogLocator(subs=(2.0, 5.0)))
-    formatter = mpl.ticker.FuncFormatter(_power_of_ten_label)
-    axis.set_major_formatter(formatter)
-    axis.set_minor_formatter(formatter)
+    axis.set_major_formatter(mpl.ticker.FuncFormatter(_power_of_ten_label))
+    axis.set_minor_formatter(_MinorLogLabels())
+
+
+class _MinorLogLabels(mpl.ticker.Formatter):
+    """The 2× and 5× labels of :func:`plain_log_ticks`, left out on axes wider than 3 decades."""
+
+    def __call__(self, value: float, position: int | None = None) -> str:
+        low, high = sorted(self.axis.get_view_interval())
+        if low > 0 and high / low > 1e3:
+            return ""
+        return _power_of_ten_label(value, position)
 
 
 def _power_of_ten_label(value: float, _position: int | None = None) -> str:
@@ -777,6 +787,64 @@ def transference(record: CyclingRecord, result: Any, *, ax: Axes | None = None) 
     ax.set_ylabel(f"current / {unit}")
     ax.set_ylim(bottom=0)
     ax.legend(loc="upper right")
+    return ax
+
+
+@styled
+def stability_window(result: Any, *, symlog: bool = True, ax: Axes | None = None) -> Axes:
+    """Current density against potential of the analysed sweeps, with the onsets marked.
+
+    Each sweep is drawn with its background line (dashed) and the stretch that line was
+    fitted on (shaded); threshold onsets are circles at the threshold above the
+    background, tangent onsets crosses on the background line.
+
+    Parameters
+    ----------
+    result
+        A :class:`labkit.analysis.stability.StabilityWindow`.
+    symlog
+        Current axis linear within ± the smallest threshold and logarithmic beyond, so
+        the onsets and the large currents past them are both visible.
+    ax
+        Axes to draw on.
+    """
+    ax = new_axes(ax, (5.6, 3.8))
+    for number, analysis in enumerate(result.analyses):
+        colour = OKABE_ITO[number % len(OKABE_ITO)]
+        sweep = analysis.sweep
+        potential = analysis.potential_volt
+        background = analysis.background_milliampere_per_square_centimeter
+        ax.plot(potential, analysis.current_density_milliampere_per_square_centimeter,
+                color=colour, linewidth=1.0,
+                label=f"sweep {sweep.index}: {sweep.direction}, "
+                      f"{1000 * sweep.sweep_rate_volt_per_second.value:.3g} mV s⁻¹")
+        ax.plot(potential, background, "--", color=colour, linewidth=0.8, alpha=0.8)
+        ax.axvspan(*analysis.background_window_volt, color=colour, alpha=0.07, linewidth=0)
+        order = np.argsort(potential)
+        sign = 1.0 if sweep.direction == "anodic" else -1.0
+        for onset in analysis.onsets:
+            where = onset.potential_volt.value
+            base = float(np.interp(where, potential[order], background[order]))
+            threshold = onset.threshold_milliampere_per_square_centimeter
+            if threshold is None:
+                ax.plot([where], [base], "x", color="black", markersize=7, zorder=5)
+                text = f"tangent {where:.3f} V"
+            else:
+                ax.plot([where], [base + sign * threshold], "o", color="black",
+                        markerfacecolor=colour, markersize=5, zorder=5)
+                text = f"{threshold:g} mA cm⁻²: {where:.3f} V"
+            ax.annotate(text, (where, base + sign * (threshold or 0.0)),
+                        xytext=(-5 * sign, 5 * sign), textcoords="offset points",
+                        ha="right" if sign > 0 else "left", fontsize=7, color="0.2")
+    if symlog:
+        ax.set_yscale("symlog", linthresh=min(result.thresholds_milliampere_per_square_centimeter))
+    ax.axhline(0.0, color="0.6", linewidth=0.6)
+    ax.set_xlabel("potential / V" + (f" (measured + {result.reference_offset_volt:g} V)"
+                                     if result.reference_offset_volt else ""))
+    ax.set_ylabel("current density / mA cm⁻²")
+    ax.set_title("onsets: ○ threshold, × tangent; background dashed, fitted on the shaded span",
+                 fontsize=7.5)
+    ax.legend(loc="upper left", fontsize=7)
     return ax
 
 

@@ -14,10 +14,15 @@ Which analyses apply is decided from the record:
 * cycling, voltage held constant with current of one sign: a chronoamperometry
   (Bruce–Vincent transference number when spectra "before" and "after" with the
   same file-name prefix are among the inputs);
+* cycling, a potential sweep (LSV, CV): the stability window's onsets;
 * cycling, voltage changing sign: a symmetric-cell stepped-current (CCD) test;
 * other cycling: cycle summary, V–Q curves, capacity and coulombic efficiency,
   dQ/dV, fast-charge metrics, and rate capability when the discharge currents
   form a ladder of four or more rates.
+
+A material card manifest among the inputs (or in an input folder) opens the page with
+the material card it makes (:mod:`labkit.material_card`): the row in the review's
+columns, the figure among the published electrolytes and every number with its source.
 
 An analysis that cannot run (a sample value missing, too few cycles) is listed
 with the reason instead of its result.
@@ -30,7 +35,6 @@ import dataclasses
 import html
 import io
 import math
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -42,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from labkit import __version__
+from labkit.analysis.classify import cycling_test, is_rate_ladder, paired_spectra
 from labkit.data import CycleSummaryRecord, CyclingRecord, ImpedanceRecord
 from labkit.errors import LabkitError
 from labkit.fileio import atomic_write
@@ -152,8 +157,10 @@ def _estimate_text(estimate: Any, unit: str = "") -> str:
 
 
 def _records(inputs: Iterable[Any]) -> list[tuple[str, Any]]:
-    """``(name, record or LabkitError)`` for every record, file, or record of a store folder."""
+    """``(name, record or LabkitError)`` for every record, file, or record of a store folder
+    (material card manifests are not records: :func:`_card_sections` reads them)."""
     import labkit
+    from labkit.material_card import is_manifest
     from labkit.store import Store
 
     found: list[tuple[str, Any]] = []
@@ -167,11 +174,57 @@ def _records(inputs: Iterable[Any]) -> list[tuple[str, Any]]:
             for row in store.query(status="ok").itertuples():
                 found.append((str(row.path), _read(labkit.read_parquet, store.path / row.output)))
         elif path.is_dir():
-            for child in sorted(p for p in path.iterdir() if p.is_file()):
+            for child in sorted(p for p in path.iterdir() if p.is_file() and not is_manifest(p)):
                 found.append((str(child), _read(_read_file, child)))
-        else:
+        elif not is_manifest(path):
             found.append((str(path), _read(_read_file, path)))
     return found
+
+
+def _manifests(inputs: Sequence[Any]) -> list[Path]:
+    """The material card manifests among the inputs and in the input folders."""
+    from labkit.material_card import is_manifest
+
+    found: list[Path] = []
+    for item in inputs:
+        if isinstance(item, (CyclingRecord, ImpedanceRecord, CycleSummaryRecord)):
+            continue
+        path = Path(item)
+        candidates = sorted(path.iterdir()) if path.is_dir() else [path]
+        found.extend(p for p in candidates if is_manifest(p))
+    return found
+
+
+def _card_section(manifest: Path) -> Section:
+    """The material card a manifest makes: its row, figure, every number and its source."""
+    from labkit.material_card import card
+    from labkit.material_card.card import TABLE_TITLES
+    from labkit.material_card.figure import card_figure
+
+    section = Section("material card", str(manifest), "material card")
+    result = section.attempt("material card", lambda: card(manifest))
+    if result is None:
+        section.kind, section.error = "unreadable", section.skipped.pop()
+        return section
+    section.title = f"material card: {result.material}"
+    section.metadata = [("manifest", str(manifest)),
+                        ("review table", TABLE_TITLES[result.table]),
+                        *(("note", note) for note in result.notes)]
+    for value in result.values:
+        if value.section == "table":
+            section.findings.append((value.label, _estimate_text(value.estimate,
+                                                                 value.estimate.unit)))
+    section.figure("the material among the review's electrolytes", lambda: card_figure(result))
+    table = result.to_frame()
+    table.insert(5, "value ± stderr", [with_uncertainty(v, None if e != e else e, u) for v, e, u
+                                       in zip(table["value"], table["stderr"], table["unit"],
+                                              strict=True)])
+    section.tables.append(("every number of the card, with its conditions and source",
+                           table[["section", "label", "value ± stderr", "conditions", "files",
+                                  "analysis", "test"]]))
+    section.skipped.extend(f"{run.test.label}: {run.error['message']}" for run in result.runs
+                           if run.error)
+    return section
 
 
 def _read_file(path: Path) -> Any:
@@ -322,41 +375,6 @@ def _conductivity(record: ImpedanceRecord, fit: Any, index: int, section: Sectio
     section.tables.append((f"arc assignment{tag}", meaning.to_frame()))
 
 
-_POTENTIOSTATIC = {"CA", "CHRONOAMPEROMETRY", "PSTAT", "POTENTIOSTATIC"}
-_GALVANOSTATIC = {"GCPL", "CC", "CCCV", "GALVANOSTATIC", "CP", "CHRONOPOTENTIOMETRY"}
-
-
-def _cycling_type(record: CyclingRecord) -> str:
-    """``"chronoamperometry"``, ``"stepped-current"`` or ``"galvanostatic"``.
-
-    From the techniques the file states when they say potentiostatic; otherwise from
-    the data: voltage changing sign at small magnitude is a symmetric-cell stepped
-    current test, voltage held within 1 % while a one-signed current changes by more
-    than 5 % is a chronoamperometry (unless the file states a galvanostatic technique).
-    """
-    techniques = {t.upper() for t in record.meta.technique}
-    if techniques & _POTENTIOSTATIC:
-        return "chronoamperometry"
-    data = record.data
-    if "voltage_volt" not in data or "current_ampere" not in data:
-        return "galvanostatic"
-    voltage = data["voltage_volt"].to_numpy(float)
-    current = data["current_ampere"].to_numpy(float)
-    voltage, current = voltage[np.isfinite(voltage)], current[np.isfinite(current)]
-    if voltage.size == 0 or current.size == 0:
-        return "galvanostatic"
-    if voltage.min() < -1e-3 and voltage.max() > 1e-3 and np.abs(voltage).max() < 2.0:
-        return "stepped-current"
-    level = abs(float(np.median(voltage)))
-    magnitude = np.abs(current)
-    one_sign = (current >= 0).all() or (current <= 0).all()
-    held = level > 0 and np.ptp(voltage) < 0.01 * level
-    decaying = magnitude.max() > 0 and np.ptp(magnitude) > 0.05 * magnitude.max()
-    if held and one_sign and decaying and not techniques & _GALVANOSTATIC:
-        return "chronoamperometry"
-    return "galvanostatic"
-
-
 def _chronoamperometry(record: CyclingRecord, section: Section, spectra: dict[str, Any]) -> None:
     from labkit import plot
     from labkit.analysis.transference import transference_number
@@ -377,6 +395,30 @@ def _chronoamperometry(record: CyclingRecord, section: Section, spectra: dict[st
                                zip(table["value"], table["stderr"], strict=True)]
     section.tables.append(("transference inputs and results", table[["quantity",
                                                                       "value ± stderr"]]))
+
+
+def _potential_sweep(record: CyclingRecord, section: Section) -> None:
+    from labkit import plot
+    from labkit.analysis.stability import stability_window
+
+    result = section.attempt("stability window", lambda: stability_window(record))
+    if result is None:
+        return
+    section.figure("current density against potential, onsets marked",
+                   lambda: plot.stability_window(result))
+    for onset in result.onsets:
+        how = ("tangent" if onset.threshold_milliampere_per_square_centimeter is None else
+               f"at {onset.threshold_milliampere_per_square_centimeter:g} mA cm⁻²")
+        section.findings.append((f"{onset.direction} onset, {how}",
+                                 _estimate_text(onset.potential_volt, "V")))
+    section.skipped.extend(reason for analysis in result.analyses
+                           for reason in analysis.not_found)
+    table = result.to_frame()
+    table.insert(3, "potential ± stderr", [with_uncertainty(v, e, "V") for v, e in zip(
+        table["potential_volt"], table["potential_stderr_volt"], strict=True)])
+    section.tables.append(("onsets (background-subtracted current density thresholds and "
+                           "tangent)", table.drop(columns=["potential_volt",
+                                                           "potential_stderr_volt"])))
 
 
 def _stepped_current(record: CyclingRecord, section: Section) -> None:
@@ -420,7 +462,7 @@ def _cycling(record: CyclingRecord, section: Section) -> None:
     if dqdv is not None and len(dqdv.curves):
         section.figure(f"dQ/dV of cycles {', '.join(map(str, chosen))}", lambda: plot.dqdv(dqdv))
     _cycle_findings(table, summary, section, "per-cycle summary")
-    if _is_rate_ladder(table):
+    if is_rate_ladder(table):
         result = section.attempt("rate capability", lambda: rate_capability(record,
                                                                             summary=summary))
         if result is not None:
@@ -466,29 +508,6 @@ def _cycle_findings(table: pd.DataFrame, summary: CycleSummary | None, section: 
                            "discharge_capacity_ampere_hour", "coulombic_efficiency",
                            "energy_efficiency", "capacity_retention") if c in table]
     section.tables.append((title, table[columns]))
-
-
-def _is_rate_ladder(table: pd.DataFrame) -> bool:
-    """Whether the mean discharge currents take four or more distinct values (±10 %)."""
-    current = (table["discharge_capacity_ampere_hour"] * 3600
-               / table["discharge_time_second"]).to_numpy(float)
-    current = np.sort(current[np.isfinite(current) & (current > 0)])
-    if current.size < 4:
-        return False
-    return int((np.diff(np.log(current)) > np.log(1.1)).sum()) + 1 >= 4
-
-
-def _paired_spectra(name: str, records: list[tuple[str, Any]]) -> dict[str, Any]:
-    """Spectra named ``<prefix>…before…``/``…after…`` for a CA file named ``<prefix>_…``."""
-    prefix = Path(name).name.split("_")[0].lower()
-    pairs: dict[str, Any] = {}
-    for other, record in records:
-        stem = Path(other).name.lower()
-        if isinstance(record, ImpedanceRecord) and stem.startswith(prefix):
-            for when in ("before", "after"):
-                if re.search(rf"(^|[_\-.]){when}([_\-.]|$)", stem):
-                    pairs[when] = record
-    return pairs
 
 
 def _temperature_series(sections: Sequence[Section]) -> Section | None:
@@ -538,6 +557,8 @@ def build_sections(inputs: Iterable[Any], *,
     import matplotlib
 
     matplotlib.use("Agg", force=False)
+    inputs = list(inputs)
+    cards = [_card_section(manifest) for manifest in _manifests(inputs)]
     records = _records(inputs)
     records = [(name, r if isinstance(r, LabkitError) else _with_sample(r, sample or {}))
                for name, r in records]
@@ -554,17 +575,19 @@ def build_sections(inputs: Iterable[Any], *,
             section.kind = "per-cycle summary table"
             _summary_table(record, section)
         else:
-            kind = _cycling_type(record)
+            kind = cycling_test(record).kind
             section.kind = f"cycling ({kind})"
             if kind == "chronoamperometry":
-                _chronoamperometry(record, section, _paired_spectra(name, records))
+                _chronoamperometry(record, section, paired_spectra(name, records))
+            elif kind == "potential-sweep":
+                _potential_sweep(record, section)
             elif kind == "stepped-current":
                 _stepped_current(record, section)
             else:
                 _cycling(record, section)
         sections.append(section)
     series = _temperature_series(sections)
-    return sections if series is None else [*sections, series]
+    return [*cards, *sections] if series is None else [*cards, *sections, series]
 
 
 # --------------------------------------------------------------------------- HTML

@@ -1,4 +1,4 @@
-"""Electrochemical test analyses: cycling, rate, fast charge, CCD, transference.
+"""Electrochemical test analyses: cycling, rate, fast charge, CCD, transference, stability window.
 
 Each analysis is a pure function of a record returning a frozen result with
 ``to_dict()`` and ``to_frame()``:
@@ -21,6 +21,8 @@ _EXPORTS = {
     "FastChargeResult": "fast_charge", "fast_charge_metrics": "fast_charge",
     "ElectrolyteLimits": "limits", "electrolyte_limits": "limits",
     "RateResult": "rate", "TianFit": "rate", "fit_tian": "rate", "rate_capability": "rate",
+    "Onset": "stability", "StabilityWindow": "stability", "Sweep": "stability",
+    "find_sweeps": "stability", "stability_window": "stability",
     "StepParameters": "steps", "Steps": "steps", "detect_steps": "steps",
     "SymmetricCellFit": "transference", "TransferenceResult": "transference",
     "fit_symmetric_cell": "transference", "transference_number": "transference",
@@ -41,9 +43,12 @@ __all__ = [
     "ElectrolyteLimits",
     "Estimate",
     "FastChargeResult",
+    "Onset",
     "RateResult",
+    "StabilityWindow",
     "StepParameters",
     "Steps",
+    "Sweep",
     "SymmetricCellFit",
     "TianFit",
     "TransferenceResult",
@@ -53,8 +58,10 @@ __all__ = [
     "electrolyte_limits",
     "fast_charge_metrics",
     "fit_symmetric_cell",
+    "find_sweeps",
     "fit_tian",
     "rate_capability",
+    "stability_window",
     "summarize_cycles",
     "transference_number",
 ]
