@@ -13,9 +13,14 @@ d-cogswell/NewareNDA, BSD-3-Clause; the code is labkit's own):
   Versions 14-24: 86-byte records, step time in ms and unix time (s).
   Versions 26-29: 86-byte records with the wall-clock time as Y/M/D h:m:s fields.
   Voltage is in 0.1 mV, current/capacity/energy in counts of a range-dependent unit.
-* Version 130 (BTS 9): u64 at byte 82/90 = start and length of the record block,
-  u16 at byte 16 = record version; record version 2/3 is an 88-byte struct of
-  float32 values (mA, V, mAs, mWs) with µs step and unix times, and no cycle field.
+* Versions 129/130 (BTS 9): u64 at byte 82/90 = start and length of the record block
+  (start 0 and a second ``NEWARE`` header at byte 1024: a chain of blocks, each behind
+  its own header), u16 at byte 16 = record version. Record version 2/3 is an 88-byte
+  struct of float32 values (mA, V, mAs, mWs) with µs step and unix times, and no cycle
+  field. Record version 19 (and 42) is a 52-, 56- or 60-byte struct (the file does not
+  say which: the records do) with the test time, unix time (s + ns) and cycle, one
+  signed capacity and energy (mAs, mWs) and, from 56 bytes, a temperature; it has no
+  step time.
 """
 
 from __future__ import annotations
@@ -79,6 +84,23 @@ _BTS9_RECORD = np.dtype([
     ("discharge_energy", "<f4"), ("unix_time_us", "<u8"), ("_tail", "V12"),
 ])
 
+# Record version 19 on: 36 bytes the same at every record size, then a size-dependent tail.
+# The file does not state the size; it is found from the records (see _bts9_records).
+_BTS9_V19_HEAD = [
+    ("identifier", "u1"), ("_aux_count", "u1"), ("step_index", "u1"), ("step_type", "u1"),
+    ("_test_id", "V4"), ("index", "<u4"), ("test_time_s", "<u4"), ("test_time_ns", "<u4"),
+    ("current", "<f4"), ("voltage", "<f4"), ("capacity", "<f4"), ("energy", "<f4"),
+]
+_BTS9_V19_TAIL = [("cycle", "<u4"), ("_unknown", "V4"), ("unix_time_s", "<u4"),
+                  ("unix_time_ns", "<u4")]
+_BTS9_V19_RECORDS = {
+    52: np.dtype([*_BTS9_V19_HEAD, *_BTS9_V19_TAIL]),
+    56: np.dtype([*_BTS9_V19_HEAD, *_BTS9_V19_TAIL, ("temperature", "<f4")]),
+    60: np.dtype([*_BTS9_V19_HEAD, ("unix_time_s", "<u4"), ("unix_time_ns", "<u4"),
+                  ("_drifting", "V4"), ("temperature", "<f4"), ("cycle", "<u4"),
+                  ("_unknown", "V4")]),
+}
+
 _DATA_ID = 85
 #: Per-step capacity/energy fields of the 86-byte and BTS 9 records -> frame row they fill.
 _CAPACITY_FIELDS = (
@@ -92,7 +114,8 @@ _V8_VERSIONS = frozenset({5, 6, 7, 8})
 _V22_VERSIONS = frozenset({14, 16, 17, 20, 22, 23, 24})
 _V29_VERSIONS = frozenset({26, 28, 29})
 _BTS9_VERSIONS = frozenset({129, 130})
-_BTS9_RECORD_VERSIONS = frozenset({2, 3})
+#: BTS 9 record version (u16 at byte 16) -> record layout.
+_BTS9_LAYOUTS = {2: "88-byte", 3: "88-byte", 19: "record-version-19", 42: "record-version-19"}
 
 
 def _sniff(head: bytes, path: Path) -> bool:
@@ -311,22 +334,96 @@ def _aux_columns(buffer: bytes, path: Path, records: np.ndarray, index: np.ndarr
 
 def _read_bts9(buffer: bytes, path: Path, version: int) -> CyclingRecord:
     record_version = int.from_bytes(buffer[16:18], "little")
-    if record_version not in _BTS9_RECORD_VERSIONS:
-        raise FormatError(f"BTS 9 record version {record_version} is not supported (labkit reads "
-                          "2 and 3)", file=path, position=binary_position(16))
+    blocks = _bts9_blocks(buffer, path)
+    layout = _BTS9_LAYOUTS.get(record_version)
+    notes = [nw.CAPACITY_NOTE]
+    if layout is None:
+        layout = _probe_bts9_layout(buffer, path, record_version, blocks[0][0])
+        notes.append(f"BTS 9 record version {record_version} is one labkit has not seen; its "
+                     f"records have the {layout} layout (identifier byte where that layout has "
+                     "it) and were read as such: check the values against BTSDA")
+    if layout == "88-byte":
+        records = _bts9_records(buffer, path, blocks, (_BTS9_RECORD,))
+        return _read_bts9_88(records, buffer, path, version, notes)
+    records = _bts9_records(buffer, path, blocks, tuple(_BTS9_V19_RECORDS.values()))
+    return _read_bts9_v19(records, buffer, version, notes)
+
+
+def _bts9_blocks(buffer: bytes, path: Path) -> list[tuple[int, int]]:
+    """(start, length) of every record block of a BTS 9 file.
+
+    Most files hold one block, pointed to by the u64 pair at byte 82. When that pointer
+    is 0 and a second ``NEWARE`` header follows at byte 1024, the blocks are chained:
+    each header points to its block (byte 82 of the header) and, with the pointer at
+    its byte 242, to the section whose end is the next header.
+    """
     begin = int.from_bytes(buffer[82:90], "little")
     length = int.from_bytes(buffer[90:98], "little")
-    if begin == 0 and buffer[1024:1030] == MAGIC:
-        raise FormatError("multi-block BTS 9 files are not supported", file=path,
+    if begin != 0 or buffer[1024:1030] != MAGIC:
+        return [(begin, length)]
+    blocks: list[tuple[int, int]] = []
+    head, seen = 1024, set()
+    while head not in seen and buffer[head:head + 6] == MAGIC:
+        seen.add(head)
+        block_begin = int.from_bytes(buffer[head + 82:head + 90], "little")
+        block_length = int.from_bytes(buffer[head + 90:head + 98], "little")
+        if block_length:
+            blocks.append((block_begin, block_length))
+        tail_begin = int.from_bytes(buffer[head + 242:head + 250], "little")
+        head = tail_begin + int.from_bytes(buffer[head + 250:head + 258], "little")
+    if not blocks:
+        raise FormatError("the chained BTS 9 headers point to no record block", file=path,
                           position=binary_position(1024))
-    if length % _BTS9_RECORD.itemsize:
-        raise FormatError(f"record block of {length} bytes is not a whole number of "
-                          f"{_BTS9_RECORD.itemsize}-byte records", file=path,
-                          position=binary_position(90))
-    records = _records(buffer, path, begin, length, _BTS9_RECORD)
-    data = nw.fields(nw.kept(records, records["identifier"] == _DATA_ID))
-    _require_rows(data, path, begin)
-    out = nw.frame_columns(len(data["index"]))
+    if sum(length for _, length in blocks) != length:
+        raise FormatError(f"the chained BTS 9 record blocks hold "
+                          f"{sum(length for _, length in blocks)} bytes, the header says "
+                          f"{length}", file=path, position=binary_position(90))
+    return blocks
+
+
+def _bts9_records(buffer: bytes, path: Path, blocks: list[tuple[int, int]],
+                  candidates: tuple[np.dtype, ...]) -> np.ndarray:
+    """The data records of every block, in one array of the candidate layout that fits.
+
+    The file does not state its record size: a layout fits when it divides every block
+    and every record of the first block opens with the data identifier (85).
+    """
+    for begin, length in blocks:
+        if begin <= 0 or begin + length > len(buffer):
+            raise FormatError(f"record block {begin}+{length} lies outside the file "
+                              f"({len(buffer)} bytes)", file=path, position=binary_position(begin))
+    for dtype in candidates:
+        if any(length % dtype.itemsize for _, length in blocks):
+            continue
+        parts = [np.frombuffer(buffer, dtype, length // dtype.itemsize, begin)
+                 for begin, length in blocks]
+        if parts[0].size and (parts[0]["identifier"] == _DATA_ID).all():
+            records = parts[0] if len(parts) == 1 else np.concatenate(parts)
+            data = nw.kept(records, records["identifier"] == _DATA_ID)
+            if not len(data):
+                break
+            return data
+    sizes = "/".join(str(dtype.itemsize) for dtype in candidates)
+    raise FormatError(f"expected BTS 9 records of {sizes} bytes opening with identifier "
+                      f"{_DATA_ID}, found none that fit the record block of {blocks[0][1]} bytes",
+                      file=path, position=binary_position(blocks[0][0]))
+
+
+def _probe_bts9_layout(buffer: bytes, path: Path, record_version: int, begin: int) -> str:
+    """The layout of an unseen record version, from where the identifier byte sits."""
+    if 0 < begin < len(buffer) - 4 and buffer[begin + 4] == _DATA_ID:
+        return "88-byte"
+    if 0 < begin < len(buffer) and buffer[begin] == _DATA_ID:
+        return "record-version-19"
+    raise FormatError(f"BTS 9 record version {record_version} is not supported (labkit reads "
+                      f"{', '.join(map(str, sorted(_BTS9_LAYOUTS)))}), and its first record "
+                      f"matches no layout labkit knows", file=path, position=binary_position(16))
+
+
+def _read_bts9_88(data: np.ndarray, buffer: bytes, path: Path, version: int,
+                  notes: list[str]) -> CyclingRecord:
+    """Record versions 2 and 3: 88-byte records with step and unix times, no cycle field."""
+    out = nw.frame_columns(len(data))
     step_type = data["step_type"]
     unix_time = np.multiply(data["unix_time_us"], 1e-6, out=out["unix_time_second"])
     np.multiply(data["step_time_us"], 1e-6, out=out["step_time_second"])
@@ -340,11 +437,53 @@ def _read_bts9(buffer: bytes, path: Path, version: int) -> CyclingRecord:
         np.divide(np.abs(data[field]), 3.6e6, out=out[name])
     frame = nw.cycling_frame(out, step_type=step_type)
     meta = _meta(buffer, version, [
-        nw.DERIVED_CYCLE_NOTE, nw.CAPACITY_NOTE,
+        nw.DERIVED_CYCLE_NOTE, *notes,
         "BTS 9 (nda 130) records carry no cycle field; test_time_second is the step time "
         "plus the final step times of the earlier steps."], UTC)
+    return CyclingRecord(frame, _with_bts9_start(meta, unix_time))
+
+
+def _read_bts9_v19(data: np.ndarray, buffer: bytes, version: int,
+                   notes: list[str]) -> CyclingRecord:
+    """Record version 19 on: 52/56/60-byte records with the test time, unix time and raw
+    cycle, one signed capacity and energy, no step time (BTSDA's step time is the test
+    time since the end of the previous step, and so is labkit's)."""
+    out = nw.frame_columns(len(data))
+    step_type = data["step_type"]
+    test_time = np.multiply(data["test_time_ns"], 1e-9, out=out["test_time_second"])
+    test_time += data["test_time_s"]
+    unix_time = np.multiply(data["unix_time_ns"], 1e-9, out=out["unix_time_second"])
+    unix_time += data["unix_time_s"]
+    np.copyto(out["voltage_volt"], data["voltage"])
+    np.multiply(data["current"], 1e-3, out=out["current_ampere"])
+    np.add(data["cycle"], 1, out=out["cycle_count"], dtype=np.int64)
+    np.copyto(out["step_index"], data["step_index"])
+    step_count = nw.count_changes(data["step_index"], out=out["step_count"])
+    np.copyto(out["record_index"], data["index"])
+    starts, _ = nw.step_bounds(step_count)
+    previous_end = np.zeros(len(starts))
+    previous_end[1:] = test_time[starts[1:] - 1]
+    np.subtract(test_time, np.repeat(previous_end, np.diff(np.r_[starts, len(data)])),
+                out=out["step_time_second"])
+    for field, unit in (("capacity", "capacity_ampere_hour"), ("energy", "energy_watt_hour")):
+        value = data[field].astype(np.float64) / 3.6e6  # mAs, mWs -> Ah, Wh
+        np.maximum(value, 0.0, out=out[f"charging_{unit}"])
+        np.negative(np.minimum(value, 0.0), out=out[f"discharging_{unit}"])
+    extra = {}
+    if "temperature" in data.dtype.names:
+        extra["temperature_celsius"] = data["temperature"].astype(np.float64)
+    frame = nw.cycling_frame(out, step_type=step_type, extra=extra)
+    meta = _meta(buffer, version, [
+        nw.RAW_CYCLE_NOTE, *notes,
+        "BTS 9 record version 19 records carry the test time and no step time: "
+        "step_time_second is the test time since the last record of the previous step, as "
+        "BTSDA shows it."], UTC)
+    return CyclingRecord(frame, _with_bts9_start(meta, unix_time))
+
+
+def _with_bts9_start(record_meta: Metadata, unix_time: np.ndarray) -> Metadata:
     start = dt.datetime.fromtimestamp(float(unix_time[0]), tz=dt.timezone.utc).isoformat()
-    return CyclingRecord(frame, dataclasses.replace(meta, start_time=start))
+    return dataclasses.replace(record_meta, start_time=start)
 
 
 def _meta(buffer: bytes, version: int, notes: list[str], time_zone: str) -> Metadata:

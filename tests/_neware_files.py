@@ -1,0 +1,145 @@
+"""Neware ``.nda`` files written from a known table, for layouts no public file shows.
+
+Each writer lays the records out as fastnda 1.3 documents the layout (field order,
+widths, units); the table they are written from is the ground truth a reader must
+give back. ``TRUTH`` is a two-cycle schedule: rest, CC charge, rest, CC discharge,
+then charge, rest, discharge again, with per-step capacity and energy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+#: (step index, step-type code, rows) of the schedule; the second loop repeats steps 2-4.
+SCHEDULE = ((1, 4, 4), (2, 1, 7), (3, 4, 3), (4, 2, 6), (2, 1, 5), (3, 4, 3), (4, 2, 5))
+#: Raw cycle field of each schedule step (from 0, as Neware stores it).
+RAW_CYCLE = (0, 0, 0, 0, 1, 1, 1)
+CHARGE_CODES, DISCHARGE_CODES = {1}, {2}
+
+
+@dataclass(frozen=True)
+class Truth:
+    """Per-record values in the units the records store (integers where they are)."""
+
+    step_index: np.ndarray
+    step_type: np.ndarray
+    raw_cycle: np.ndarray
+    step_time_ms: np.ndarray  # whole seconds * 1000 where a layout stores seconds
+    voltage_tenth_mv: np.ndarray
+    current_count: np.ndarray  # signed, in counts of the range unit
+    capacity_count: np.ndarray  # |capacity| within the step, counts * s
+    energy_count: np.ndarray
+    unix_time_s: np.ndarray
+
+    @property
+    def rows(self) -> int:
+        return len(self.step_index)
+
+    @property
+    def direction(self) -> np.ndarray:
+        return np.where(np.isin(self.step_type, list(CHARGE_CODES)), 1,
+                        np.where(np.isin(self.step_type, list(DISCHARGE_CODES)), -1, 0))
+
+
+def truth() -> Truth:
+    step_index, step_type, raw_cycle, step_time = [], [], [], []
+    for (index, code, rows), cycle in zip(SCHEDULE, RAW_CYCLE, strict=True):
+        step_index += [index] * rows
+        step_type += [code] * rows
+        raw_cycle += [cycle] * rows
+        step_time += list(range(10_000, 10_000 * (rows + 1), 10_000))  # every 10 s
+    n = len(step_index)
+    rng = np.random.default_rng(18)
+    step_type_array = np.array(step_type, np.uint8)
+    direction = np.where(step_type_array == 1, 1, np.where(step_type_array == 2, -1, 0))
+    current = direction * rng.integers(4000, 6000, n)  # 0.1 mA counts: 0.4-0.6 A
+    step_time_array = np.array(step_time, np.int64)
+    capacity = np.abs(current) * (step_time_array // 1000)
+    voltage = 36000 + direction * rng.integers(0, 5000, n)
+    energy = capacity * voltage // 10_000
+    unix = 1_700_000_000 + np.cumsum(np.full(n, 10))
+    return Truth(np.array(step_index, np.uint16), step_type_array, np.array(raw_cycle, np.uint32),
+                 step_time_array, voltage.astype(np.int32), current.astype(np.int32),
+                 capacity.astype(np.int64), energy.astype(np.int64), unix.astype(np.uint64))
+
+
+def _header(version: int) -> bytearray:
+    header = bytearray(1024)
+    header[:6] = b"NEWARE"
+    header[14] = version
+    return header
+
+
+# --- BTS 9 (nda 130), record version 19 on -------------------------------------------
+
+_BTS9_V19_HEAD = [("identifier", "u1"), ("aux_count", "u1"), ("step_index", "u1"),
+                  ("step_type", "u1"), ("test_id", "<u4"), ("index", "<u4"),
+                  ("test_time_s", "<u4"), ("test_time_ns", "<u4"), ("current_ma", "<f4"),
+                  ("voltage_v", "<f4"), ("capacity_mas", "<f4"), ("energy_mws", "<f4")]
+BTS9_V19_RECORDS = {
+    52: np.dtype([*_BTS9_V19_HEAD, ("cycle", "<u4"), ("unknown", "<f4"),
+                  ("unix_time_s", "<u4"), ("unix_time_ns", "<u4")]),
+    56: np.dtype([*_BTS9_V19_HEAD, ("cycle", "<u4"), ("unknown", "<f4"),
+                  ("unix_time_s", "<u4"), ("unix_time_ns", "<u4"), ("temperature", "<f4")]),
+    60: np.dtype([*_BTS9_V19_HEAD, ("unix_time_s", "<u4"), ("unix_time_ns", "<u4"),
+                  ("drifting", "<f4"), ("temperature", "<f4"), ("cycle", "<u4"),
+                  ("unknown", "<f4")]),
+}
+
+
+def bts9_v19_records(size: int, table: Truth) -> np.ndarray:
+    """The table as BTS 9 record-version-19 records of ``size`` bytes (test time = the
+    running sum of the step times; temperature 25 + row / 100 °C)."""
+    records = np.zeros(table.rows, BTS9_V19_RECORDS[size])
+    records["identifier"] = 85
+    records["step_index"] = table.step_index
+    records["step_type"] = table.step_type
+    records["index"] = np.arange(1, table.rows + 1)
+    test_time_ms = bts9_test_time_ms(table)
+    records["test_time_s"] = test_time_ms // 1000
+    records["test_time_ns"] = (test_time_ms % 1000) * 1_000_000
+    records["current_ma"] = table.current_count * 0.1
+    records["voltage_v"] = table.voltage_tenth_mv * 1e-4
+    records["capacity_mas"] = table.direction * table.capacity_count * 0.1
+    records["energy_mws"] = table.direction * table.energy_count * 0.1
+    records["cycle"] = table.raw_cycle
+    records["unix_time_s"] = table.unix_time_s
+    records["unix_time_ns"] = 250_000_000
+    if "temperature" in records.dtype.names:
+        records["temperature"] = 25 + np.arange(table.rows) / 100
+    return records
+
+
+def bts9_test_time_ms(table: Truth) -> np.ndarray:
+    """Test time of each record: step time plus the final step times of earlier steps."""
+    change = np.r_[True, table.step_index[1:] != table.step_index[:-1]]
+    step = np.cumsum(change) - 1
+    ends = np.r_[np.flatnonzero(change)[1:] - 1, table.rows - 1]
+    before = np.r_[0, np.cumsum(table.step_time_ms[ends])[:-1]]
+    return table.step_time_ms + before[step]
+
+
+def bts9_file(records: np.ndarray, record_version: int, blocks: int = 1) -> bytes:
+    """A BTS 9 ``.nda`` holding ``records`` in one block, or in ``blocks`` chained blocks
+    (a zero block pointer and one ``NEWARE`` header per block, each pointing to its
+    block and, at byte 242, to the section that ends where the next header starts)."""
+    header = _header(130)
+    header[16:18] = record_version.to_bytes(2, "little")
+    raw = records.tobytes()
+    header[90:98] = len(raw).to_bytes(8, "little")
+    if blocks == 1:
+        header[82:90] = (1024).to_bytes(8, "little")
+        return bytes(header) + raw
+    parts = np.array_split(records, blocks)
+    out = bytearray(header)
+    for part in parts:
+        sub = _header(130)
+        head_at = len(out)
+        sub[82:90] = (head_at + 1024).to_bytes(8, "little")
+        sub[90:98] = part.nbytes.to_bytes(8, "little")
+        sub[242:250] = (head_at + 1024).to_bytes(8, "little")
+        sub[250:258] = part.nbytes.to_bytes(8, "little")
+        out += sub + part.tobytes()
+    return bytes(out)

@@ -1,0 +1,112 @@
+"""Neware ``.nda`` layouts no public file shows, written from a known table
+(``tests/_neware_files.py``): labkit must give the table back, and the same values as
+fastnda 1.3 on the same file (where fastnda is installed: the ``bench`` extra)."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from _neware_files import BTS9_V19_RECORDS, bts9_file, bts9_test_time_ms, bts9_v19_records, truth
+
+import labkit
+from labkit.errors import FormatError
+
+
+def _fastnda(path: Path, cycle_mode: str = "raw"):
+    """fastnda's table of the file (it warns that an unverified layout may be wrong: that
+    is what these tests check)."""
+    fastnda = pytest.importorskip("fastnda")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fastnda.read(path, cycle_mode=cycle_mode).to_pandas()
+
+
+def _assert_same_as_fastnda(data, theirs, *, cycle: bool = True) -> None:
+    assert len(data) == len(theirs)
+    np.testing.assert_allclose(data["voltage_volt"], theirs["voltage_V"], rtol=1e-6)
+    np.testing.assert_allclose(data["current_ampere"] * 1e3, theirs["current_mA"], rtol=1e-6)
+    np.testing.assert_array_equal(data["step_index"], theirs["step_index"])
+    np.testing.assert_array_equal(data["step_count"], theirs["step_count"])
+    np.testing.assert_allclose(data["step_time_second"], theirs["step_time_s"], atol=1e-6)
+    np.testing.assert_allclose(data["test_time_second"], theirs["total_time_s"], atol=1e-6)
+    if "unix_time_s" in theirs:
+        np.testing.assert_allclose(data["unix_time_second"], theirs["unix_time_s"], atol=1e-6)
+    if cycle:
+        np.testing.assert_array_equal(data["cycle_count"], theirs["cycle_count"])
+    signed = np.where(data["neware_step_type"].astype(str).str.contains("DChg"), -1, 1)
+    np.testing.assert_allclose(data["step_capacity_ampere_hour"] * signed * 1e3,
+                               theirs["capacity_mAh"], rtol=1e-6, atol=1e-9)
+    if "energy_mWh" in theirs:
+        np.testing.assert_allclose(data["step_energy_watt_hour"] * signed * 1e3,
+                                   theirs["energy_mWh"], rtol=1e-6, atol=1e-9)
+
+
+# --- BTS 9, record version 19 ------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", sorted(BTS9_V19_RECORDS))
+def test_bts9_record_version_19_gives_the_table_back(tmp_path: Path, size: int) -> None:
+    table = truth()
+    path = tmp_path / f"v19_{size}.nda"
+    path.write_bytes(bts9_file(bts9_v19_records(size, table), 19))
+    record = labkit.read(path)
+    data = record.data
+    assert record.meta.extra["nda_version"] == 130
+    np.testing.assert_allclose(data["voltage_volt"], table.voltage_tenth_mv * 1e-4, rtol=1e-6)
+    np.testing.assert_allclose(data["current_ampere"], table.current_count * 1e-4, rtol=1e-6)
+    np.testing.assert_array_equal(data["cycle_count"], table.raw_cycle + 1)
+    np.testing.assert_array_equal(data["step_index"], table.step_index)
+    np.testing.assert_allclose(data["test_time_second"], bts9_test_time_ms(table) / 1e3, atol=1e-6)
+    np.testing.assert_allclose(data["step_time_second"], table.step_time_ms / 1e3, atol=1e-6)
+    np.testing.assert_allclose(data["unix_time_second"], table.unix_time_s + 0.25, atol=1e-6)
+    np.testing.assert_allclose(data["step_capacity_ampere_hour"],
+                               table.capacity_count * 1e-4 / 3600, rtol=1e-6)
+    np.testing.assert_allclose(data["step_energy_watt_hour"],
+                               table.energy_count * 1e-4 / 3600, rtol=1e-6)
+    assert ("temperature_celsius" in data) == (size != 52)
+    if size != 52:
+        np.testing.assert_allclose(data["temperature_celsius"], 25 + np.arange(len(data)) / 100,
+                                   rtol=1e-6)
+    _assert_same_as_fastnda(data, _fastnda(path))
+
+
+def test_bts9_chained_blocks_read_as_one(tmp_path: Path) -> None:
+    records = bts9_v19_records(52, truth())
+    single, chained = tmp_path / "single.nda", tmp_path / "chained.nda"
+    single.write_bytes(bts9_file(records, 19))
+    chained.write_bytes(bts9_file(records, 19, blocks=3))
+    ours = labkit.read(chained).data
+    assert ours.equals(labkit.read(single).data)
+    _assert_same_as_fastnda(ours, _fastnda(chained))
+
+
+def test_bts9_unseen_record_version_is_read_by_its_layout_with_a_note(tmp_path: Path) -> None:
+    records = bts9_v19_records(56, truth())
+    known, unseen = tmp_path / "v19.nda", tmp_path / "v77.nda"
+    known.write_bytes(bts9_file(records, 19))
+    unseen.write_bytes(bts9_file(records, 77))
+    record = labkit.read(unseen)
+    assert record.data.equals(labkit.read(known).data)
+    assert any("record version 77" in note for note in record.meta.notes)
+
+
+def test_bts9_unknown_record_layout_names_the_version(tmp_path: Path) -> None:
+    records = bts9_v19_records(52, truth())
+    records["identifier"] = 7
+    path = tmp_path / "v77.nda"
+    path.write_bytes(bts9_file(records, 77))
+    with pytest.raises(FormatError) as caught:
+        labkit.read(path)
+    assert caught.value.position == "byte 16" and "record version 77" in caught.value.message
+
+
+def test_bts9_record_size_that_fits_no_layout_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "odd.nda"
+    raw = bts9_file(bts9_v19_records(52, truth()), 19)
+    path.write_bytes(raw[:90] + (len(raw) - 1024 - 1).to_bytes(8, "little") + raw[98:])
+    with pytest.raises(FormatError) as caught:
+        labkit.read(path)
+    assert caught.value.position == "byte 1024" and "52/56/60 bytes" in caught.value.message
