@@ -50,6 +50,94 @@ _V8_RECORD = np.dtype([
     ("unix_time", "<u8"), ("_checksum", "V4"),
 ])
 
+def _fields(*names_and_types: str) -> list[tuple[str, str]]:
+    """``"name:type"`` strings as numpy field tuples."""
+    return [tuple(item.split(":")) for item in names_and_types]  # type: ignore[misc]
+
+
+_SINGLE_TAIL = _fields("voltage:<i4", "current:<i4", "_resistance_temperature:V8", "capacity:<i8")
+
+
+@dataclasses.dataclass(frozen=True)
+class _FixedLayout:
+    """A BTS 7 record layout of fixed-size records with one capacity (and energy) per
+    record, signed by the step direction, and one current range for the file (or per
+    record, in a ``range`` field).
+
+    Attributes
+    ----------
+    record
+        The record dtype (fields ``index``, ``cycle``, ``step_index``, ``step_type``,
+        ``step_time``, ``voltage``, ``current``, ``capacity``, optional
+        ``identifier``, ``energy``, ``unix_time``, ``range``).
+    identifiers
+        Identifier values of data records; empty: records with a non-zero ``index``.
+    step_time_second
+        Seconds per stored step-time unit.
+    cycle_offset
+        Added to the stored cycle field; None: the cycle field is a loop counter whose
+        changes are counted from 1 (as fastnda reads these versions).
+    step_types
+        Old step-type codes -> the codes of :data:`nw.STEP_TYPE_NAMES`.
+    whole_file
+        Records run to the end of the file whatever the header's block length says.
+    """
+
+    record: np.dtype
+    identifiers: tuple[int, ...] = (85,)
+    step_time_second: float = 1.0
+    cycle_offset: int | None = 1
+    step_types: tuple[tuple[int, int], ...] = ()
+    whole_file: bool = False
+
+
+_V1_LAYOUT = _FixedLayout(np.dtype(_fields(
+    "index:<u4", "cycle:<u4", "step_index:u1", "step_type:u1", "step_time:<u4") + _SINGLE_TAIL),
+    identifiers=(), cycle_offset=None, step_types=((2, 3), (4, 2), (5, 4)))
+_V2_LAYOUT = _FixedLayout(np.dtype(_fields(
+    "identifier:u1", "_unknown:V4", "cycle:<u4", "step_type:u1", "step_index:u1",
+    "step_time:<u4") + _SINGLE_TAIL), identifiers=(0,), cycle_offset=0)
+_V3_LAYOUT = _FixedLayout(np.dtype(_fields(
+    "identifier:u1", "index:<u4", "cycle:<u4", "step_index:u1", "step_type:u1",
+    "step_time:<u4") + _SINGLE_TAIL + _fields("_checksum:V4")),
+    identifiers=(0, 85), cycle_offset=None)
+_V9_HEAD = _fields("identifier:u1", "_aux_channel:V1", "index:<u4", "cycle:<u4",
+                   "step_index:u1", "step_type:u1")
+_UNIX_TAIL = _fields("energy:<i8", "unix_time:<u8")
+_V9_LAYOUT = _FixedLayout(np.dtype(
+    _V9_HEAD + _fields("step_time:<u4") + _SINGLE_TAIL + _UNIX_TAIL + _fields("_checksum:V4")))
+_V10_LAYOUT = _FixedLayout(np.dtype(
+    _V9_HEAD + _fields("step_time:<u8") + _SINGLE_TAIL + _UNIX_TAIL + _fields("_checksum:V4")),
+    cycle_offset=None)
+_V11_HEAD = _fields("identifier:u1", "_aux_channel:V1", "index:<u4", "cycle:<u4",
+                    "step_index:<u2", "step_type:u1", "step_time:<u8")
+_V11_LAYOUT = _FixedLayout(np.dtype(
+    _V11_HEAD + _SINGLE_TAIL + _UNIX_TAIL + _fields("range:<i4", "_checksum:V4")),
+    step_time_second=1e-3)
+_V25_LAYOUT = _FixedLayout(np.dtype(
+    _V11_HEAD + _SINGLE_TAIL + _UNIX_TAIL
+    + _fields("range:<i4", "_step_changes:V1", "_checksum:V4")),
+    step_time_second=1e-3, cycle_offset=None)
+_V19_LAYOUT = _FixedLayout(np.dtype(_fields(
+    "identifier:u1", "_channel:V3", "_test_id:V4", "index:<u4", "cycle:<u4", "step_index:<u2",
+    "step_type:u1", "_work_type:V1", "_step_changes:V1", "_reserved:V3", "step_time:<u4",
+    "voltage:<i4", "current:<i4", "_resistance_temperature:V8", "charge_capacity:<i4",
+    "discharge_capacity:<i4", "charge_energy:<i4", "discharge_energy:<i4", "unix_time:<u4",
+    "_checksum:V4")), whole_file=True)
+_V8_LAYOUTS = {version: _FixedLayout(_V8_RECORD, identifiers=(0, 85),
+                                     cycle_offset=1 if version in (5, 7) else 0)
+               for version in (5, 6, 7, 8)}
+#: nda version -> fixed-record layout (BTS 7; 14-24 and 26-29 have their own readers).
+_FIXED_LAYOUTS: dict[int, _FixedLayout] = {
+    1: _V1_LAYOUT, 2: _V2_LAYOUT, 3: _V3_LAYOUT, 4: _V3_LAYOUT, **_V8_LAYOUTS, 9: _V9_LAYOUT,
+    10: _V10_LAYOUT, 11: _V11_LAYOUT, 12: _V11_LAYOUT, 13: _V11_LAYOUT, 15: _V11_LAYOUT,
+    18: _V11_LAYOUT, 19: _V19_LAYOUT, 25: _V25_LAYOUT, 27: _V25_LAYOUT,
+}
+#: Version 11-18 auxiliary records (identifier 101) in their own block (header byte 72).
+_V11_AUX_RECORD = np.dtype(_fields("identifier:u1", "channel:u1", "index:<u4", "_pad:V15",
+                                   "voltage:<i4", "_pad2:V8", "temperature:<i2", "_pad3:V34"))
+
+
 # Version 14-24: 86-byte records.
 _V22_RECORD = np.dtype([
     ("identifier", "u1"), ("_pad", "V1"), ("index", "<u4"), ("cycle", "<u4"),
@@ -110,7 +198,8 @@ _CAPACITY_FIELDS = (
     ("discharge_energy", "discharging_energy_watt_hour"),
 )
 _AUX_ID = 101
-_V8_VERSIONS = frozenset({5, 6, 7, 8})
+#: Versions whose layout a public file with a BTSDA export has confirmed.
+_VERIFIED_VERSIONS = frozenset({5, 6, 7, 8, 14, 16, 17, 20, 22, 23, 24, 26, 28, 29, 129, 130})
 _V22_VERSIONS = frozenset({14, 16, 17, 20, 22, 23, 24})
 _V29_VERSIONS = frozenset({26, 28, 29})
 _BTS9_VERSIONS = frozenset({129, 130})
@@ -151,13 +240,13 @@ def parse_nda(buffer: bytes, path: Path) -> CyclingRecord:
                           f"{buffer[:8]!r} in {len(buffer)} bytes", file=path,
                           position=binary_position(0))
     version = buffer[VERSION_OFFSET]
-    if version in _V8_VERSIONS:
-        return _read_v8(buffer, path, version)
+    if version in _FIXED_LAYOUTS:
+        return _read_fixed(buffer, path, version, _FIXED_LAYOUTS[version])
     if version in _V22_VERSIONS or version in _V29_VERSIONS:
         return _read_v22_v29(buffer, path, version)
     if version in _BTS9_VERSIONS:
         return _read_bts9(buffer, path, version)
-    raise FormatError(f"nda version {version} is not supported (labkit reads 5-8, 14-24, 26-29, "
+    raise FormatError(f"nda version {version} is not supported (labkit reads 1-20, 22-29, 129, "
                       "130)", file=path, position=binary_position(VERSION_OFFSET))
 
 
@@ -215,36 +304,88 @@ def _require_rows(data: dict[str, np.ndarray], path: Path, begin: int) -> None:
                           file=path, position=binary_position(begin))
 
 
-def _read_v8(buffer: bytes, path: Path, version: int) -> CyclingRecord:
+def _read_fixed(buffer: bytes, path: Path, version: int, layout: _FixedLayout) -> CyclingRecord:
+    """Versions 1-13, 15, 18, 19, 25, 27: fixed-size records (see :class:`_FixedLayout`)."""
     begin, length = _u32(buffer, 64), _u32(buffer, 68)
-    records = _records(buffer, path, begin, length, _V8_RECORD)
-    data = nw.fields(nw.kept(records, ((records["identifier"] == 0)
-                                       | (records["identifier"] == _DATA_ID))
-                             & (records["index"] != 0)))
-    _require_rows(data, path, begin)
-    scale = nw.range_multiplier(np.array([_fixed_range(buffer)]))[0] * 1e-3  # count -> A
-    out = nw.frame_columns(len(data["index"]))
+    records = _records(buffer, path, begin, 0 if layout.whole_file else length, layout.record)
+    names = layout.record.names
+    if layout.identifiers:
+        keep = np.isin(records["identifier"], layout.identifiers)
+        if "index" in names:
+            keep &= records["index"] != 0
+    else:
+        keep = records["index"] != 0
+    data = nw.fields(nw.kept(records, keep))
+    rows = int(np.count_nonzero(keep))
+    if not rows:
+        raise FormatError("the record block holds no data records", file=path,
+                          position=binary_position(begin))
+    out = nw.frame_columns(rows)
     step_type = data["step_type"]
-    direction = nw.direction_of(step_type)
+    if layout.step_types:
+        table = np.arange(256, dtype=np.uint8)
+        for old, new in layout.step_types:
+            table[old] = new
+        step_type = table[step_type]
+    current_range = data["range"].astype(np.int64) if "range" in names else \
+        np.full(rows, _fixed_range(buffer), dtype=np.int64)
+    current_range[current_range == 0] = _fixed_range(buffer)
+    scale = nw.range_multiplier(current_range) * 1e-3  # count -> A
     current = np.multiply(data["current"], scale, out=out["current_ampere"])
-    sign = np.where(direction != 0, direction, np.sign(current))
     np.multiply(data["voltage"], 1e-4, out=out["voltage_volt"])
-    np.copyto(out["step_time_second"], data["step_time"], casting="unsafe")
-    np.copyto(out["unix_time_second"], data["unix_time"], casting="unsafe")
-    # versions 5 and 7 count cycles from 0, 6 and 8 from 1
-    np.add(data["cycle"], 1 if version in (5, 7) else 0, out=out["cycle_count"], dtype=np.int64)
+    np.multiply(data["step_time"], layout.step_time_second, out=out["step_time_second"])
+    if "unix_time" in names:
+        np.copyto(out["unix_time_second"], data["unix_time"], casting="unsafe")
+    else:
+        del out["unix_time_second"]
+    if layout.cycle_offset is None:
+        nw.count_changes(data["cycle"], out=out["cycle_count"])
+    else:
+        np.add(data["cycle"], layout.cycle_offset, out=out["cycle_count"], dtype=np.int64)
     np.copyto(out["step_index"], data["step_index"])
     nw.count_changes(data["step_index"], out=out["step_count"])
-    np.copyto(out["record_index"], data["index"])
-    # the record holds one capacity and energy; the step direction says which they are
-    for field, unit in (("capacity", "capacity_ampere_hour"), ("energy", "energy_watt_hour")):
-        value = np.multiply(data[field], scale / 3600, out=out[f"step_{unit}"])
-        for name, side in ((f"charging_{unit}", sign > 0), (f"discharging_{unit}", sign < 0)):
-            out[name].fill(0.0)
-            np.copyto(out[name], value, where=side)
-    frame = nw.cycling_frame(out, step_type=step_type)
-    return CyclingRecord(frame, _meta(buffer, version, [nw.RAW_CYCLE_NOTE, nw.CAPACITY_NOTE],
-                                      UTC))
+    if "index" in names:
+        np.copyto(out["record_index"], data["index"])
+    else:
+        out["record_index"][:] = np.arange(1, rows + 1)
+    per_hour = scale / 3600  # count * s -> Ah
+    if "charge_capacity" in names:
+        for field, name in _CAPACITY_FIELDS:
+            np.multiply(data[field], per_hour, out=out[name])
+    else:  # one capacity and energy per record; the step direction says which they are
+        direction = nw.direction_of(step_type)
+        sign = np.where(direction != 0, direction, np.sign(current))
+        for field, unit in (("capacity", "capacity_ampere_hour"), ("energy", "energy_watt_hour")):
+            if field not in names:
+                for side in ("charging", "discharging", "step"):
+                    del out[f"{side}_{unit}"]
+                continue
+            value = np.multiply(data[field], per_hour, out=out[f"step_{unit}"])
+            for name, side in ((f"charging_{unit}", sign > 0), (f"discharging_{unit}", sign < 0)):
+                out[name].fill(0.0)
+                np.copyto(out[name], value, where=side)
+    extra = {}
+    aux_begin, aux_length = _u32(buffer, 72), _u32(buffer, 76)
+    if layout is _V11_LAYOUT and aux_length and aux_begin < len(buffer):
+        aux = _records(buffer, path, aux_begin, aux_length, _V11_AUX_RECORD)
+        extra = _aux_values(aux[aux["identifier"] == _AUX_ID], out["record_index"])
+    frame = nw.cycling_frame(out, step_type=step_type, extra=extra)
+    notes = [nw.RAW_CYCLE_NOTE if layout.cycle_offset == 1 else _cycle_note(layout), nw.CAPACITY_NOTE]
+    if "unix_time" not in names:
+        notes.append(f"nda version {version} records carry no wall-clock time: the record has "
+                     "no unix_time_second (the header's start time is in meta.start_time)")
+    if version not in _VERIFIED_VERSIONS:
+        notes.append(f"nda version {version}: no file with a BTSDA export has confirmed this "
+                     "layout yet (labkit reads it as fastnda 1.3 does); check against BTSDA")
+    return CyclingRecord(frame, _meta(buffer, version, notes,
+                                      UTC if "unix_time" in names else LOCAL))
+
+
+def _cycle_note(layout: _FixedLayout) -> str:
+    if layout.cycle_offset is None:
+        return ("cycle_count counts the changes of the records' cycle field from 1 (in this "
+                "nda version the field is a loop counter, not a cycle number)")
+    return "cycle_count is the records' cycle field as stored (this nda version counts from 1)"
 
 
 def _read_v22_v29(buffer: bytes, path: Path, version: int) -> CyclingRecord:
@@ -315,6 +456,12 @@ def _aux_columns(buffer: bytes, path: Path, records: np.ndarray, index: np.ndarr
     if version in _V22_VERSIONS and aux_length and aux_begin < len(buffer):
         block = _records(buffer, path, aux_begin, aux_length, _AUX_RECORD)
         aux = np.concatenate([aux, block[block["identifier"] == _AUX_ID]])
+    return _aux_values(aux, index)
+
+
+def _aux_values(aux: np.ndarray, index: np.ndarray) -> dict[str, np.ndarray]:
+    """Temperature/voltage columns per aux channel, aligned on the data records' ``index``
+    (NaN where a channel has no record for a data record); all-zero quantities are left out."""
     out: dict[str, np.ndarray] = {}
     for channel in np.unique(aux["channel"]):
         rows = aux[aux["channel"] == channel]

@@ -143,3 +143,96 @@ def bts9_file(records: np.ndarray, record_version: int, blocks: int = 1) -> byte
         sub[250:258] = part.nbytes.to_bytes(8, "little")
         out += sub + part.tobytes()
     return bytes(out)
+
+
+# --- BTS 7 (nda 1-27): fixed-size records after a 1024-byte header ---------------------
+
+_TAIL = [("voltage", "<i4"), ("current", "<i4"), ("nir_temperature", "V8"), ("capacity", "<i8")]
+_HEAD9 = [("identifier", "u1"), ("aux_channel", "u1"), ("index", "<u4"), ("cycle", "<u4"),
+          ("step_index", "u1"), ("step_type", "u1")]
+_HEAD11 = [("identifier", "u1"), ("aux_channel", "u1"), ("index", "<u4"), ("cycle", "<u4"),
+           ("step_index", "<u2"), ("step_type", "u1"), ("step_time_ms", "<u8")]
+_ENERGY_UNIX = [("energy", "<i8"), ("unix_time", "<u8")]
+#: nda version -> (record dtype, data identifier, cycle stored as raw + this)
+BTS7_RECORDS: dict[int, tuple[np.dtype, int | None, int]] = {
+    1: (np.dtype([("index", "<u4"), ("cycle", "<u4"), ("step_index", "u1"), ("step_type", "u1"),
+                  ("step_time_s", "<u4"), *_TAIL]), None, 0),
+    2: (np.dtype([("identifier", "u1"), ("unknown", "V4"), ("cycle", "<u4"), ("step_type", "u1"),
+                  ("step_index", "u1"), ("step_time_s", "<u4"), *_TAIL]), 0, 1),
+    3: (np.dtype([("identifier", "u1"), ("index", "<u4"), ("cycle", "<u4"), ("step_index", "u1"),
+                  ("step_type", "u1"), ("step_time_s", "<u4"), *_TAIL, ("crc", "V4")]), 85, 0),
+    9: (np.dtype([*_HEAD9, ("step_time_s", "<u4"), *_TAIL, *_ENERGY_UNIX, ("crc", "V4")]), 85, 0),
+    10: (np.dtype([*_HEAD9, ("step_time_s", "<u8"), *_TAIL, *_ENERGY_UNIX, ("crc", "V4")]), 85, 0),
+    11: (np.dtype([*_HEAD11, *_TAIL, *_ENERGY_UNIX, ("range", "<i4"), ("crc", "V4")]), 85, 0),
+    19: (np.dtype([("identifier", "u1"), ("ids", "V7"), ("index", "<u4"), ("cycle", "<u4"),
+                   ("step_index", "<u2"), ("step_type", "u1"), ("flags", "V5"),
+                   ("step_time_s", "<u4"), ("voltage", "<i4"), ("current", "<i4"),
+                   ("nir_temperature", "V8"), ("charge_capacity", "<i4"),
+                   ("discharge_capacity", "<i4"), ("charge_energy", "<i4"),
+                   ("discharge_energy", "<i4"), ("unix_time", "<u4"), ("crc", "V4")]), 85, 0),
+    25: (np.dtype([*_HEAD11, *_TAIL, *_ENERGY_UNIX, ("range", "<i4"), ("step_changes", "u1"),
+                   ("crc", "V4")]), 85, 0),
+}
+#: Step-type codes of version 1 (rest 5, discharge 4) for today's codes.
+V1_STEP_TYPES = {1: 1, 2: 4, 4: 5}
+#: The file's fixed current range (header block at byte 100, code at +26): 0.1 mA per count.
+FIXED_RANGE = 2000
+V11_AUX_RECORD = np.dtype([("identifier", "u1"), ("channel", "u1"), ("index", "<u4"),
+                           ("pad", "V15"), ("voltage", "<i4"), ("pad2", "V8"),
+                           ("temperature", "<i2"), ("pad3", "V34")])
+
+
+def bts7_file(version: int, table: Truth, layout: int, *, aux: bool = False) -> bytes:
+    """An nda ``version`` file of ``table`` in the record layout named by ``layout`` (a key
+    of :data:`BTS7_RECORDS`), after one record that is not data (identifier 255, or
+    record number 0 where there is no identifier).
+    Per-record ranges alternate 0 (the file's range) and the same range. ``aux``: a
+    version 11 auxiliary block with channel 1 at 25.0 + row/10 °C."""
+    dtype, identifier, cycle_offset = BTS7_RECORDS[layout]
+    records = np.zeros(table.rows + 1, dtype)
+    data = records[1:]
+    names = dtype.names
+    if identifier is not None:
+        records["identifier"] = 255
+        data["identifier"] = identifier
+    if "index" in names:
+        data["index"] = np.arange(1, table.rows + 1)
+    data["cycle"] = table.raw_cycle + cycle_offset
+    data["step_index"] = table.step_index
+    codes = table.step_type
+    data["step_type"] = [V1_STEP_TYPES[c] for c in codes] if layout == 1 else codes
+    if "step_time_s" in names:
+        data["step_time_s"] = table.step_time_ms // 1000
+    else:
+        data["step_time_ms"] = table.step_time_ms
+    data["voltage"] = table.voltage_tenth_mv
+    data["current"] = table.current_count
+    if "capacity" in names:
+        data["capacity"] = table.capacity_count
+    else:
+        charging, discharging = table.direction > 0, table.direction < 0
+        data["charge_capacity"] = np.where(charging, table.capacity_count, 0)
+        data["discharge_capacity"] = np.where(discharging, table.capacity_count, 0)
+        data["charge_energy"] = np.where(charging, table.energy_count, 0)
+        data["discharge_energy"] = np.where(discharging, table.energy_count, 0)
+    if "energy" in names:
+        data["energy"] = table.energy_count
+    if "unix_time" in names:
+        data["unix_time"] = table.unix_time_s
+    if "range" in names:
+        data["range"] = np.where(np.arange(table.rows) % 2, FIXED_RANGE, 0)
+    header = _header(version)
+    header[16:20] = (100).to_bytes(4, "little")
+    header[126:130] = FIXED_RANGE.to_bytes(4, "little", signed=True)
+    header[64:68] = (1024).to_bytes(4, "little")
+    header[68:72] = records.nbytes.to_bytes(4, "little")
+    out = bytes(header) + records.tobytes()
+    if aux:
+        block = np.zeros(table.rows, V11_AUX_RECORD)
+        block["identifier"], block["channel"] = 101, 1
+        block["index"] = np.arange(1, table.rows + 1)
+        block["temperature"] = 250 + np.arange(table.rows)
+        header[72:76] = len(out).to_bytes(4, "little")
+        header[76:80] = block.nbytes.to_bytes(4, "little")
+        out = bytes(header) + records.tobytes() + block.tobytes()
+    return out

@@ -9,7 +9,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _neware_files import BTS9_V19_RECORDS, bts9_file, bts9_test_time_ms, bts9_v19_records, truth
+from _neware_files import (
+    BTS9_V19_RECORDS,
+    bts7_file,
+    bts9_file,
+    bts9_test_time_ms,
+    bts9_v19_records,
+    truth,
+)
 
 import labkit
 from labkit.errors import FormatError
@@ -110,3 +117,53 @@ def test_bts9_record_size_that_fits_no_layout_is_refused(tmp_path: Path) -> None
     with pytest.raises(FormatError) as caught:
         labkit.read(path)
     assert caught.value.position == "byte 1024" and "52/56/60 bytes" in caught.value.message
+
+
+# --- BTS 7 fixed-size records ----------------------------------------------------------
+
+#: nda version -> the record layout fastnda 1.3 reads it with (keys of BTS7_RECORDS)
+BTS7_VERSIONS = {1: 1, 2: 2, 3: 3, 4: 3, 9: 9, 10: 10, 11: 11, 12: 11, 13: 11, 15: 11, 18: 11,
+                 19: 19, 25: 25, 27: 25}
+
+
+@pytest.mark.parametrize("version", sorted(BTS7_VERSIONS))
+def test_bts7_layout_gives_the_table_back(tmp_path: Path, version: int) -> None:
+    table = truth()
+    layout = BTS7_VERSIONS[version]
+    path = tmp_path / f"v{version}.nda"
+    path.write_bytes(bts7_file(version, table, layout, aux=layout == 11))
+    record = labkit.read(path)
+    data = record.data
+    assert record.meta.extra["nda_version"] == version
+    assert any("no file with a BTSDA export has confirmed" in n for n in record.meta.notes)
+    np.testing.assert_allclose(data["voltage_volt"], table.voltage_tenth_mv * 1e-4, rtol=1e-12)
+    np.testing.assert_allclose(data["current_ampere"], table.current_count * 1e-4, rtol=1e-12)
+    np.testing.assert_allclose(data["step_time_second"], table.step_time_ms / 1e3, rtol=1e-12)
+    np.testing.assert_array_equal(data["step_index"], table.step_index)
+    np.testing.assert_array_equal(data["cycle_count"], table.raw_cycle + 1)
+    np.testing.assert_array_equal(data["record_index"], np.arange(1, table.rows + 1))
+    np.testing.assert_allclose(data["step_capacity_ampere_hour"],
+                               table.capacity_count * 1e-4 / 3600, rtol=1e-12)
+    names = ("Rest", "CC Chg", "CC DChg")
+    assert set(data["neware_step_type"].astype(str)) == set(names)
+    has_energy = layout not in (1, 2, 3)
+    assert ("step_energy_watt_hour" in data) == has_energy
+    assert ("unix_time_second" in data) == has_energy
+    if has_energy:
+        np.testing.assert_allclose(data["step_energy_watt_hour"],
+                                   table.energy_count * 1e-4 / 3600, rtol=1e-12)
+        np.testing.assert_array_equal(data["unix_time_second"], table.unix_time_s)
+    theirs = _fastnda(path)
+    _assert_same_as_fastnda(data, theirs)
+    if layout == 11:
+        np.testing.assert_allclose(data["temperature_celsius"], 25 + np.arange(len(data)) / 10)
+        np.testing.assert_allclose(data["temperature_celsius"], theirs["aux1_temperature_degC"],
+                                   rtol=1e-6)
+
+
+def test_unknown_nda_version_is_refused_with_the_version(tmp_path: Path) -> None:
+    path = tmp_path / "v21.nda"
+    path.write_bytes(bts7_file(21, truth(), 11))
+    with pytest.raises(FormatError) as caught:
+        labkit.read(path)
+    assert caught.value.position == "byte 14" and "nda version 21" in caught.value.message
