@@ -49,28 +49,51 @@ _SLOTS_START = 132
 _OLD_PAGE = 512
 _OLD_SLOTS_START = 5
 
-# Full records: ndc version 2 (512-byte pages) and 5 (4096-byte pages).
+# Full records: ndc version 1-4 (512-byte pages) and 5 (4096-byte pages).
+_CALENDAR = [("year", "<u2"), ("month", "u1"), ("day", "u1"), ("hour", "u1"), ("minute", "u1"),
+             ("second", "u1"), ("range", "<i4")]
 _FULL_RECORD = np.dtype([
     ("index", "<u4"), ("cycle", "<u4"), ("step_index", "u1"), ("step_type", "u1"),
     ("_pad", "V5"), ("step_time_ms", "<u8"), ("voltage", "<i4"), ("current", "<i4"),
     ("_pad2", "V4"), ("charge_capacity", "<i8"), ("discharge_capacity", "<i8"),
-    ("charge_energy", "<i8"), ("discharge_energy", "<i8"), ("year", "<u2"), ("month", "u1"),
-    ("day", "u1"), ("hour", "u1"), ("minute", "u1"), ("second", "u1"), ("range", "<i4"),
-    ("_pad3", "V8"),
+    ("charge_energy", "<i8"), ("discharge_energy", "<i8"), *_CALENDAR, ("_pad3", "V8"),
+])
+_V1_RECORD = np.dtype([
+    ("_lead", "V8"), ("index", "<u4"), ("cycle", "<u4"), ("step_index", "u1"),
+    ("step_type", "u1"), ("_pad", "V2"), ("step_time_ms", "<u8"), ("voltage", "<i4"),
+    ("current", "<i4"), ("_pad2", "V4"), ("charge_capacity", "<i8"),
+    ("discharge_capacity", "<i8"), ("charge_energy", "<i8"), ("discharge_energy", "<i8"),
+    *_CALENDAR,
 ])
 _V2_RECORD = np.dtype([("_lead", "V8"), *_FULL_RECORD.descr])
 _V5_RECORD = np.dtype([("_lead", "V1"), *_FULL_RECORD.descr])
 
+# Version 6: one record per sample with its step count (data_step.ndc gives the step).
+_V6_RECORD = np.dtype([
+    ("step_time_ms", "<u4"), ("_pad", "V1"), ("voltage", "<f4"), ("current", "<f4"),
+    ("charge_capacity", "<f4"), ("discharge_capacity", "<f4"), ("charge_energy", "<f4"),
+    ("discharge_energy", "<f4"), ("_pad2", "V1"), ("unix_time", "<u4"), ("step_number", "<u4"),
+])
+
 _VI_RECORD = np.dtype([("voltage", "<f4"), ("current", "<f4")])
 
-_RUNINFO_HEAD = [
-    ("step_time_ms", "<u4"), ("_pad", "V1"), ("charge_capacity", "<f4"),
-    ("discharge_capacity", "<f4"), ("charge_energy", "<f4"), ("discharge_energy", "<f4"),
-    ("_pad2", "V8"), ("dt_ms", "<i4"), ("unix_time", "<u4"), ("step_number", "<u4"),
-    ("index", "<u4"), ("unix_ms", "<i2"),
-]
-_RUNINFO_V14 = np.dtype([*_RUNINFO_HEAD, ("_pad3", "V8")])
-_RUNINFO_V16 = np.dtype([*_RUNINFO_HEAD, ("_pad3", "V53")])
+
+def _runinfo(gap: int, *tail: tuple[str, str]) -> np.dtype:
+    """A runInfo record: step time (ms), per-step capacities/energies, ``gap`` unknown bytes,
+    the sampling interval (ms), unix time (s), step number and record number, then ``tail``."""
+    return np.dtype([
+        ("step_time_ms", "<u4"), ("_pad", "V1"), ("charge_capacity", "<f4"),
+        ("discharge_capacity", "<f4"), ("charge_energy", "<f4"), ("discharge_energy", "<f4"),
+        ("_pad2", f"V{gap}"), ("dt_ms", "<i4"), ("unix_time", "<u4"), ("step_number", "<u4"),
+        ("index", "<u4"), *tail])
+
+
+_RUNINFO_V8 = _runinfo(5)
+_RUNINFO_V9 = _runinfo(8)
+_RUNINFO_V11 = _runinfo(8, ("unix_ms", "<u2"))
+_RUNINFO_V13 = _runinfo(8, ("unix_ms", "<u2"), ("_pad3", "V8"))
+_RUNINFO_V14 = _runinfo(8, ("unix_ms", "<i2"), ("_pad3", "V8"))
+_RUNINFO_V16 = _runinfo(8, ("unix_ms", "<u2"), ("_pad3", "V53"))
 
 _STEP_V14 = np.dtype([("cycle", "<u4"), ("step_index", "<u4"), ("_pad", "V16"),
                       ("step_type", "u1"), ("_pad2", "V12")])
@@ -79,19 +102,34 @@ _STEP_V16 = np.dtype([("cycle", "<u4"), ("step_index", "<u4"), ("_pad", "V16"),
 
 _AUX_FLOAT = np.dtype([("value", "<f4")])
 _AUX_V16 = np.dtype([("tag", "u1"), ("voltage", "<f4"), ("temperature", "<i2")])
+#: Version 9/11/13 aux files whose first slot does not open with 0x65: a record number, a
+#: channel byte and a temperature (0.1 °C).
+_AUX_INDEXED = np.dtype([("_lead", "V1"), ("index", "<u4"), ("_channel", "V1"), ("_pad", "V29"),
+                         ("temperature", "<i2"), ("_pad2", "V51")])
 _AUX_OLD = np.dtype([("index", "<u4"), ("_pad", "V19"), ("voltage", "<i4"), ("_pad2", "V6"),
                      ("temperature", "<i2"), ("setpoint", "<i2"), ("_pad3", "V49")])
 _AUX_V2 = np.dtype([("_lead", "V8"), *_AUX_OLD.descr])
 _AUX_V5 = np.dtype([("_lead", "V1"), *_AUX_OLD.descr])
 
+_AH, _MAS = 1.0, 1 / 3.6e6  # capacity units of runInfo records, in Ah
 # Per ndc version: (runInfo dtype, capacity unit in Ah per stored unit, data.ndc
 # voltage/current factors to V/A, step dtype)
 _SPLIT_VERSIONS: dict[int, tuple[np.dtype, float, float, float, np.dtype]] = {
-    14: (_RUNINFO_V14, 1.0, 1.0, 1.0, _STEP_V14),
-    16: (_RUNINFO_V16, 1 / 3.6e6, 1e-4, 1e-3, _STEP_V16),
-    17: (_RUNINFO_V16, 1.0, 1.0, 1.0, _STEP_V16),
+    8: (_RUNINFO_V8, _AH, 1.0, 1.0, _STEP_V14),
+    9: (_RUNINFO_V9, _MAS, 1e-4, 1e-3, _STEP_V14),
+    11: (_RUNINFO_V11, _MAS, 1e-4, 1e-3, _STEP_V14),
+    12: (_RUNINFO_V11, _AH, 1.0, 1.0, _STEP_V14),
+    13: (_RUNINFO_V13, _MAS, 1e-4, 1e-3, _STEP_V14),
+    14: (_RUNINFO_V14, _AH, 1.0, 1.0, _STEP_V14),
+    16: (_RUNINFO_V16, _MAS, 1e-4, 1e-3, _STEP_V16),
+    17: (_RUNINFO_V16, _AH, 1.0, 1.0, _STEP_V16),
 }
-_FULL_VERSIONS = {2: _V2_RECORD, 5: _V5_RECORD}
+_FULL_VERSIONS = {1: _V1_RECORD, 2: _V2_RECORD, 3: _V1_RECORD, 4: _V2_RECORD, 5: _V5_RECORD}
+#: ndc versions in 512-byte pages (records with number 0 are empty slots); the others are
+#: in 4096-byte pages with a bitmask of the valid slots.
+_OLD_PAGE_VERSIONS = frozenset({1, 2, 3, 4})
+#: ndc versions whose layout a public file with a BTSDA export has confirmed.
+_VERIFIED_VERSIONS = frozenset({2, 5, 14, 16, 17})
 #: Per-step capacity/energy fields of the full records -> frame row they fill.
 _CAPACITY_FIELDS = (
     ("charge_capacity", "charging_capacity_ampere_hour"),
@@ -111,7 +149,8 @@ def _sniff(head: bytes, path: Path) -> bool:
     return b"data.ndc" in head or path.suffix.lower() == ".ndax"
 
 
-@register("neware-ndax", vendor="Neware", description="Neware BTS 8 .ndax (ndc v2, 5, 14, 16, 17)",
+@register("neware-ndax", vendor="Neware",
+          description="Neware BTS 8 .ndax (ndc v1-6, 8, 9, 11-14, 16, 17)",
           extensions=(".ndax",), kind="cycling", sniff=_sniff, priority=1)
 def read_neware_ndax(path: Path) -> CyclingRecord:
     """Read a Neware ``.ndax`` file into a cycling record."""
@@ -147,7 +186,7 @@ class _Member:
 
     def slots(self, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
         """Valid records and their slot numbers (from 1), as the page bitmasks say."""
-        if self.version == 2:
+        if self.version in _OLD_PAGE_VERSIONS:
             page, start, header = _OLD_PAGE, _OLD_SLOTS_START, _OLD_PAGE
         else:
             page, start, header = _PAGE, _SLOTS_START, _PAGE
@@ -158,7 +197,7 @@ class _Member:
         per_page = (page - start - 1) // dtype.itemsize
         body = np.ascontiguousarray(pages[:, start:start + per_page * dtype.itemsize])
         records = body.view(dtype).reshape(-1)
-        if self.version == 2:
+        if self.version in _OLD_PAGE_VERSIONS:
             valid = records["index"] != 0
         else:
             mask = np.unpackbits(pages[:, 4:4 + (per_page + 7) // 8], axis=1, bitorder="little")
@@ -182,9 +221,15 @@ def _parse(members: dict[str, bytes], path: Path) -> CyclingRecord:
     elif data.version in _SPLIT_VERSIONS:
         columns, step_type = _split_records(data, members, path)
         notes.insert(0, nw.RAW_CYCLE_NOTE.replace("the raw records", "data_step.ndc"))
+    elif data.version == 6:
+        columns, step_type = _stepped_records(data, members, path)
+        notes.insert(0, nw.RAW_CYCLE_NOTE.replace("the raw records", "data_step.ndc"))
     else:
-        raise data.error(f"ndc version {data.version} is not supported (labkit reads 2, 5, 14, "
-                         "16, 17)", 2)
+        raise data.error(f"ndc version {data.version} is not supported (labkit reads 1-6, 8, 9, "
+                         "11-14, 16, 17)", 2)
+    if data.version not in _VERIFIED_VERSIONS:
+        notes.append(f"ndc version {data.version}: no file with a BTSDA export has confirmed "
+                     "this layout yet (labkit reads it as fastnda 1.3 does); check against BTSDA")
     extra = _aux_columns(members, path, columns["record_index"], info["aux"], notes)
     frame = nw.cycling_frame(columns, step_type=step_type, extra=extra)
     # ndc 2/5 records carry wall-clock fields (local, no zone); 14/16/17 a unix time: the
@@ -202,7 +247,7 @@ def _parse(members: dict[str, bytes], path: Path) -> CyclingRecord:
 
 def _no_records(member: _Member) -> FormatError:
     return member.error("holds no records (every slot is empty): the test recorded no data",
-                        _PAGE if member.version != 2 else _OLD_PAGE)
+                        _OLD_PAGE if member.version in _OLD_PAGE_VERSIONS else _PAGE)
 
 
 def _full_records(data: _Member) -> tuple[nw.FrameColumns, np.ndarray]:
@@ -231,16 +276,52 @@ def _full_records(data: _Member) -> tuple[nw.FrameColumns, np.ndarray]:
     return out, records["step_type"]
 
 
+def _steps(members: dict[str, bytes], path: Path, version: int, dtype: np.dtype) -> tuple[
+        _Member, np.ndarray]:
+    """data_step.ndc and its step records (one per executed step)."""
+    if "data_step.ndc" not in members:
+        raise FormatError(f"ndc version {version} keeps its steps in data_step.ndc, which the "
+                          ".ndax lacks", file=path, position=binary_position(0))
+    member = _Member("data_step.ndc", members["data_step.ndc"], path)
+    return member, member.slots(dtype)[0]
+
+
+def _stepped_records(data: _Member, members: dict[str, bytes],
+                     path: Path) -> tuple[nw.FrameColumns, np.ndarray]:
+    """Version 6: every record holds its times, capacities (Ah, Wh) and step number;
+    data_step.ndc gives each step's cycle, index and type."""
+    records, slot = data.slots(_V6_RECORD)
+    if not len(records):
+        raise _no_records(data)
+    steps_member, steps = _steps(members, path, data.version, _STEP_V14)
+    step_number = records["step_number"].astype(np.int64)
+    if step_number.min() < 1 or step_number.max() > len(steps):
+        raise steps_member.error(f"expected step records 1-{int(step_number.max())}, found "
+                                 f"{len(steps)}", _PAGE)
+    out = nw.frame_columns(len(records))
+    row = step_number - 1
+    np.multiply(records["step_time_ms"], 1e-3, out=out["step_time_second"])
+    np.copyto(out["voltage_volt"], records["voltage"])
+    np.copyto(out["current_ampere"], records["current"])
+    np.copyto(out["unix_time_second"], records["unix_time"])
+    np.take(steps["cycle"].astype(np.int64) + 1, row, out=out["cycle_count"])
+    np.take(steps["step_index"].astype(np.int64), row, out=out["step_index"])
+    np.copyto(out["step_count"], step_number)
+    np.copyto(out["record_index"], slot)
+    for field, name in _CAPACITY_FIELDS:
+        np.abs(records[field], out=out[name], dtype=np.float64)
+    return out, np.take(steps["step_type"], row)
+
+
 def _split_records(data: _Member, members: dict[str, bytes],
                    path: Path) -> tuple[nw.FrameColumns, np.ndarray]:
     runinfo_dtype, capacity_unit, volt_unit, amp_unit, step_dtype = _SPLIT_VERSIONS[data.version]
     values, index = data.slots(_VI_RECORD)
     if not len(values):
         raise _no_records(data)
-    for required in ("data_runInfo.ndc", "data_step.ndc"):
-        if required not in members:
-            raise FormatError(f"ndc version {data.version} keeps times and steps in {required}, "
-                              "which the .ndax lacks", file=path, position=binary_position(0))
+    if "data_runInfo.ndc" not in members:
+        raise FormatError(f"ndc version {data.version} keeps its times in data_runInfo.ndc, "
+                          "which the .ndax lacks", file=path, position=binary_position(0))
     run_member = _Member("data_runInfo.ndc", members["data_runInfo.ndc"], path)
     run, _ = run_member.slots(runinfo_dtype)
     run_index = run["index"]
@@ -277,8 +358,7 @@ def _split_records(data: _Member, members: dict[str, bytes],
     np.maximum.accumulate(last_anchor, out=last_anchor)
     scratch = np.empty(n)
     step_number = np.take(step_of_run, at)
-    steps_member = _Member("data_step.ndc", members["data_step.ndc"], path)
-    steps, _ = steps_member.slots(step_dtype)
+    steps_member, steps = _steps(members, path, data.version, step_dtype)
     if step_of_run[-1] > len(steps):
         raise steps_member.error(f"expected at least {int(step_of_run[-1])} step records, found "
                                  f"{len(steps)}", _PAGE)
@@ -289,7 +369,9 @@ def _split_records(data: _Member, members: dict[str, bytes],
     np.copyto(out["record_index"], index)
     elapsed = _since_anchor(dt, last_anchor, scratch, out=out["test_time_second"])
     np.add(np.take(run["step_time_ms"] * 1e-3, at), elapsed, out=out["step_time_second"])
-    np.add(np.take(run["unix_time"] + run["unix_ms"] * 1e-3, at), elapsed,
+    unix = run["unix_time"] + run["unix_ms"] * 1e-3 if "unix_ms" in run.dtype.names else \
+        run["unix_time"].astype(np.float64)
+    np.add(np.take(unix, at), elapsed,
            out=out["unix_time_second"])
     for kind, weights in (("capacity_ampere_hour", (current,)),
                           ("energy_watt_hour", (current, voltage))):
@@ -383,20 +465,28 @@ def _aux_columns(members: dict[str, bytes], path: Path, index: np.ndarray,
 
 def _aux_values(member: _Member, kind: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """(BTSDA letter V/T/t or type code, values, record numbers) of one aux file."""
-    if member.version in (2, 5):
-        records, _ = member.slots(_AUX_V2 if member.version == 2 else _AUX_V5)
+    if member.version in (2, 4, 5):
+        records, _ = member.slots(_AUX_V5 if member.version == 5 else _AUX_V2)
         found = [("V", records["voltage"] * 1e-4), ("T", records["temperature"] * 0.1),
                  ("t", records["setpoint"] * 0.1)]
         return [(q, v, records["index"].astype(np.int64)) for q, v in found if v.any()]
-    if member.version == 16:
+    if member.version in (9, 11, 13) and not _opens_with_tag(member):
+        records, _ = member.slots(_AUX_INDEXED)
+        return [("T", records["temperature"] * 0.1, records["index"].astype(np.int64))]
+    if member.version in (9, 11, 13, 16):
         records, slot = member.slots(_AUX_V16)
         found = [("V", records["voltage"] * 1e-4), ("T", records["temperature"] * 0.1)]
         return [(q, v, slot) for q, v in found if v.any()]
-    if member.version in (14, 17):
+    if member.version in (6, 8, 12, 14, 17):
         records, slot = member.slots(_AUX_FLOAT)
         letter = _AUX_TYPES.get(kind, f"type{kind}_")
         return [(letter, records["value"].astype(np.float64), slot)]
     raise member.error(f"aux ndc version {member.version} is not supported", 2)
+
+
+def _opens_with_tag(member: _Member) -> bool:
+    """Whether the first slot of an aux file opens with 0x65 (voltage + temperature slots)."""
+    return member.buffer[_PAGE + _SLOTS_START:_PAGE + _SLOTS_START + 1] == b"\x65"
 
 
 def _xml(members: dict[str, bytes], name: str, notes: list[str]) -> ElementTree.Element | None:

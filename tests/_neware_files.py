@@ -8,6 +8,8 @@ then charge, rest, discharge again, with per-step capacity and energy.
 
 from __future__ import annotations
 
+import io
+import zipfile
 from dataclasses import dataclass
 
 import numpy as np
@@ -236,3 +238,172 @@ def bts7_file(version: int, table: Truth, layout: int, *, aux: bool = False) -> 
         header[76:80] = block.nbytes.to_bytes(4, "little")
         out = bytes(header) + records.tobytes() + block.tobytes()
     return out
+
+
+# --- BTS 8 .ndax: a zip of .ndc files ------------------------------------------------------
+
+
+def ndc_file(file_type: int, version: int, records: np.ndarray) -> bytes:
+    """An ``.ndc`` file: a header page (byte 0 file type, byte 2 version), then the records
+    in pages. Versions 1-4: 512-byte pages, slots from byte 5, empty slots number 0;
+    later versions: 4096-byte pages, a bitmask of the valid slots at byte 4, slots from
+    byte 132. The last page is left part empty."""
+    old = version <= 4
+    page, start = (512, 5) if old else (4096, 132)
+    per_page = (page - start - 1) // records.dtype.itemsize
+    pages = -(-len(records) // per_page)
+    out = np.zeros((pages + 1) * page, np.uint8)
+    out[0], out[2] = file_type, version
+    for k in range(pages):
+        chunk = records[k * per_page:(k + 1) * per_page]
+        at = (k + 1) * page
+        raw = np.frombuffer(chunk.tobytes(), np.uint8)
+        out[at + start:at + start + len(raw)] = raw
+        if not old:
+            bits = np.packbits(np.ones(len(chunk), np.uint8), bitorder="little")
+            out[at + 4:at + 4 + len(bits)] = bits
+    return out.tobytes()
+
+
+_NDC_CALENDAR = [("year", "<u2"), ("month", "u1"), ("day", "u1"), ("hour", "u1"),
+                 ("minute", "u1"), ("second", "u1"), ("range", "<i4")]
+_NDC_CAPACITIES = [("charge_capacity", "<i8"), ("discharge_capacity", "<i8"),
+                   ("charge_energy", "<i8"), ("discharge_energy", "<i8")]
+#: Full records of ndc versions 1/3 and 2/4 (512-byte pages).
+NDC_FULL_RECORDS = {
+    1: np.dtype([("lead", "V8"), ("index", "<u4"), ("cycle", "<u4"), ("step_index", "u1"),
+                 ("step_type", "u1"), ("pad", "V2"), ("step_time_ms", "<u8"), ("voltage", "<i4"),
+                 ("current", "<i4"), ("pad2", "V4"), *_NDC_CAPACITIES, *_NDC_CALENDAR]),
+    2: np.dtype([("lead", "V8"), ("index", "<u4"), ("cycle", "<u4"), ("step_index", "u1"),
+                 ("step_type", "u1"), ("pad", "V5"), ("step_time_ms", "<u8"), ("voltage", "<i4"),
+                 ("current", "<i4"), ("pad2", "V4"), *_NDC_CAPACITIES, *_NDC_CALENDAR,
+                 ("pad3", "V8")]),
+}
+NDC_V6_RECORD = np.dtype([
+    ("step_time_ms", "<u4"), ("pad", "V1"), ("voltage", "<f4"), ("current", "<f4"),
+    ("charge_capacity", "<f4"), ("discharge_capacity", "<f4"), ("charge_energy", "<f4"),
+    ("discharge_energy", "<f4"), ("pad2", "V1"), ("unix_time", "<u4"), ("step_number", "<u4")])
+NDC_STEP_RECORD = np.dtype([("cycle", "<u4"), ("step_index", "<u4"), ("pad", "V16"),
+                            ("step_type", "u1"), ("pad2", "V12")])
+NDC_VI_RECORD = np.dtype([("voltage", "<f4"), ("current", "<f4")])
+
+
+def _ndc_runinfo(gap: int, unix_ms: bool, tail: int) -> np.dtype:
+    return np.dtype([
+        ("step_time_ms", "<u4"), ("pad", "V1"), ("charge_capacity", "<f4"),
+        ("discharge_capacity", "<f4"), ("charge_energy", "<f4"), ("discharge_energy", "<f4"),
+        ("pad2", f"V{gap}"), ("dt_ms", "<i4"), ("unix_time", "<u4"), ("step_number", "<u4"),
+        ("index", "<u4"), *([("unix_ms", "<u2")] if unix_ms else []),
+        *([("pad3", f"V{tail}")] if tail else [])])
+
+
+#: Split versions: ndc version -> (runInfo dtype, capacity unit in Ah, voltage unit in V,
+#: current unit in A, of the stored values).
+NDC_SPLIT = {
+    8: (_ndc_runinfo(5, False, 0), 1.0, 1.0, 1.0),
+    9: (_ndc_runinfo(8, False, 0), 1 / 3.6e6, 1e-4, 1e-3),
+    11: (_ndc_runinfo(8, True, 0), 1 / 3.6e6, 1e-4, 1e-3),
+    12: (_ndc_runinfo(8, True, 0), 1.0, 1.0, 1.0),
+    13: (_ndc_runinfo(8, True, 8), 1 / 3.6e6, 1e-4, 1e-3),
+}
+NDC_AUX_TAGGED = np.dtype([("tag", "u1"), ("voltage", "<f4"), ("temperature", "<i2")])
+
+
+def _si(table: Truth) -> dict[str, np.ndarray]:
+    charging, discharging = table.direction > 0, table.direction < 0
+    capacity = table.capacity_count * 1e-4 / 3600
+    energy = table.energy_count * 1e-4 / 3600
+    return {"voltage": table.voltage_tenth_mv * 1e-4, "current": table.current_count * 1e-4,
+            "charge_capacity": np.where(charging, capacity, 0.0),
+            "discharge_capacity": np.where(discharging, capacity, 0.0),
+            "charge_energy": np.where(charging, energy, 0.0),
+            "discharge_energy": np.where(discharging, energy, 0.0)}
+
+
+def step_numbers(table: Truth) -> np.ndarray:
+    """The executed-step number (from 1) of every record."""
+    return np.cumsum(np.r_[True, table.step_index[1:] != table.step_index[:-1]])
+
+
+def ndax_file(version: int, table: Truth, *, aux: bool = False) -> bytes:
+    """An ``.ndax`` of ``table`` with ndc ``version`` members (data, and runInfo/step where
+    the version keeps them apart). ``aux``: one temperature channel (T1, 25 + row/10 °C) as
+    TestInfo.xml channel 1 of type 103, in that version's aux layout."""
+    members: dict[str, bytes] = {}
+    si = _si(table)
+    steps = step_numbers(table)
+    if version in (1, 2, 3, 4):
+        records = np.zeros(table.rows, NDC_FULL_RECORDS[1 if version in (1, 3) else 2])
+        records["index"] = np.arange(1, table.rows + 1)
+        records["cycle"] = table.raw_cycle
+        records["step_index"] = table.step_index
+        records["step_type"] = table.step_type
+        records["step_time_ms"] = table.step_time_ms
+        records["voltage"] = table.voltage_tenth_mv
+        records["current"] = table.current_count  # range 2000: 0.1 mA per count
+        for field in ("charge_capacity", "discharge_capacity"):
+            records[field] = np.rint(si[field] * 3.6e7)  # 0.1 mAs counts
+        for field in ("charge_energy", "discharge_energy"):
+            records[field] = np.rint(si[field] * 3.6e7)
+        stamp = table.unix_time_s.astype("datetime64[s]")
+        days = stamp.astype("datetime64[D]")
+        months = stamp.astype("datetime64[M]")
+        records["year"] = stamp.astype("datetime64[Y]").astype(int) + 1970
+        records["month"] = months.astype(int) % 12 + 1
+        records["day"] = (days - months.astype("datetime64[D]")).astype(int) + 1
+        seconds = (stamp - days.astype("datetime64[s]")).astype(int)
+        records["hour"], records["minute"], records["second"] = (
+            seconds // 3600, seconds // 60 % 60, seconds % 60)
+        records["range"] = 2000
+        members["data.ndc"] = ndc_file(1, version, records)
+    else:
+        step_records = np.zeros(steps[-1], NDC_STEP_RECORD)
+        first = np.r_[0, np.flatnonzero(np.diff(steps)) + 1]
+        step_records["cycle"] = table.raw_cycle[first]
+        step_records["step_index"] = table.step_index[first]
+        step_records["step_type"] = table.step_type[first]
+        members["data_step.ndc"] = ndc_file(7, version, step_records)
+    if version == 6:
+        records = np.zeros(table.rows, NDC_V6_RECORD)
+        for field, values in si.items():
+            records[field] = values
+        records["step_time_ms"] = table.step_time_ms
+        records["unix_time"] = table.unix_time_s
+        records["step_number"] = steps
+        members["data.ndc"] = ndc_file(1, version, records)
+    if version in NDC_SPLIT:
+        runinfo, capacity_unit, volt_unit, amp_unit = NDC_SPLIT[version]
+        values = np.zeros(table.rows, NDC_VI_RECORD)
+        values["voltage"] = si["voltage"] / volt_unit
+        values["current"] = si["current"] / amp_unit
+        members["data.ndc"] = ndc_file(1, version, values)
+        run = np.zeros(table.rows, runinfo)
+        for field in ("charge_capacity", "discharge_capacity", "charge_energy",
+                      "discharge_energy"):
+            run[field] = si[field] / capacity_unit
+        run["step_time_ms"] = table.step_time_ms
+        run["dt_ms"] = 10_000
+        run["unix_time"] = table.unix_time_s
+        run["step_number"] = steps
+        run["index"] = np.arange(1, table.rows + 1)
+        members["data_runInfo.ndc"] = ndc_file(18, version, run)
+    if aux:
+        temperature = 25 + np.arange(table.rows) / 10
+        if version in (9, 11, 13):
+            block = np.zeros(table.rows, NDC_AUX_TAGGED)
+            block["tag"] = 0x65
+            block["temperature"] = np.rint(temperature * 10)
+        else:
+            block = np.zeros(table.rows, [("value", "<f4")])
+            block["value"] = temperature
+        members["data_AUX_1_3_1.ndc"] = ndc_file(5, version, block)
+        members["TestInfo.xml"] = (
+            '<?xml version="1.0" encoding="GB2312"?><root><config><TestInfo DevID="1" '
+            'UnitID="1" ChlID="1" StartTime="2023-11-14 22:13:30" AuxCount="1">'
+            '<Aux1 AuxID="1" ChlType="103" RealChlID="1"/></TestInfo></config></root>'
+        ).encode("gb2312")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
