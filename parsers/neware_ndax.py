@@ -1,6 +1,6 @@
-"""Neware BTS 8 ``.ndax`` files: a zip of ``.ndc`` record files and XML descriptions.
+"""Neware BTS 8/9 ``.ndax`` files: a zip of ``.ndc`` record files and XML descriptions.
 
-Layout (learned from fastnda, g-kimbell/fastnda, BSD-3-Clause, and NewareNDA,
+Layout (learned from fastnda, EmpaEConversion/fastnda, BSD-3-Clause, and NewareNDA,
 d-cogswell/NewareNDA, BSD-3-Clause; the code is labkit's own):
 
 * Members: ``data.ndc`` (records), ``data_runInfo.ndc`` (times, capacities),
@@ -12,17 +12,22 @@ d-cogswell/NewareNDA, BSD-3-Clause; the code is labkit's own):
   ``Step0.xml``...
 * Every ``.ndc``: byte 0 = file type (1 data, 3/5 aux, 7 step, 18 runInfo),
   byte 2 = ndc version.
-* Version 2: 512-byte pages after a 512-byte header, records from byte 5 of each
+* Versions 1-4: 512-byte pages after a 512-byte header, records from byte 5 of each
   page, empty slots have record number 0; full records (cycle, step, times,
-  capacities) in ``data.ndc``.
+  capacities, wall-clock fields) in ``data.ndc``.
 * Versions 5-17: 4096-byte pages after a 4096-byte header; bytes 4.. of a page hold
   a bitmask of the valid slots, slots start at byte 132. Version 5 holds full
-  records in ``data.ndc``. From version 14 on ``data.ndc`` holds only voltage and
-  current (float32); ``data_runInfo.ndc`` holds step time, capacities, energies,
-  unix time and a sampling interval for some records (labkit fills the records in
-  between as BTSDA does: time advanced by the interval, capacity and energy
-  integrated from current and voltage); ``data_step.ndc`` maps the step count to
-  cycle, step index and step type. The slot number (from 1) is the record number.
+  records in ``data.ndc``; version 6 full records with a step number into
+  ``data_step.ndc``; version 7 the fields its header lists, and version 15 (BTS 9) a
+  fixed prefix plus the quantities its header lists (:mod:`._ndc_described`).
+  Versions 8-14, 16 and 17 keep only voltage and current (float32) in ``data.ndc``;
+  ``data_runInfo.ndc`` holds step time, capacities, energies, unix time and a
+  sampling interval for some records (labkit fills the records in between as BTSDA
+  does: time advanced by the interval, capacity and energy integrated from current
+  and voltage); ``data_step.ndc`` maps the step count to cycle, step index and step
+  type. The slot number (from 1) is the record number.
+* Versions 2, 5, 14, 16 and 17 are confirmed by public files with BTSDA exports; the
+  others are read as fastnda 1.3 reads them, and their records say so.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ import numpy as np
 
 from labkit.data import CyclingRecord, Metadata
 from labkit.errors import FormatError, binary_position
+from labkit.parsers import _ndc_described as described
 from labkit.parsers import _neware as nw
 from labkit.registry import file_bytes, register
 from labkit.timezones import LOCAL, UTC
@@ -150,7 +156,7 @@ def _sniff(head: bytes, path: Path) -> bool:
 
 
 @register("neware-ndax", vendor="Neware",
-          description="Neware BTS 8 .ndax (ndc v1-6, 8, 9, 11-14, 16, 17)",
+          description="Neware BTS 8/9 .ndax (ndc v1-9, 11-17)",
           extensions=(".ndax",), kind="cycling", sniff=_sniff, priority=1)
 def read_neware_ndax(path: Path) -> CyclingRecord:
     """Read a Neware ``.ndax`` file into a cycling record."""
@@ -215,6 +221,7 @@ def _parse(members: dict[str, bytes], path: Path) -> CyclingRecord:
         raise data.error(f"expected file type 1 (records) at byte 0, found {data.file_type}", 0)
     notes: list[str] = [nw.CAPACITY_NOTE]
     info = _xml_info(members, notes)
+    own: dict[str, np.ndarray] = {}  # columns of data.ndc beyond the frame's (ndc 7)
     if data.version in _FULL_VERSIONS:
         columns, step_type = _full_records(data)
         notes.insert(0, nw.RAW_CYCLE_NOTE)
@@ -224,18 +231,24 @@ def _parse(members: dict[str, bytes], path: Path) -> CyclingRecord:
     elif data.version == 6:
         columns, step_type = _stepped_records(data, members, path)
         notes.insert(0, nw.RAW_CYCLE_NOTE.replace("the raw records", "data_step.ndc"))
+    elif data.version == 7:
+        columns, step_type, own = _ndc7_records(data)
+        notes.insert(0, nw.RAW_CYCLE_NOTE if "cycle" in columns else nw.DERIVED_CYCLE_NOTE)
+    elif data.version == 15:
+        columns, step_type = _ndc15_records(data)
+        notes[:0] = [nw.DERIVED_CYCLE_NOTE, _NDC15_NOTE]
     else:
-        raise data.error(f"ndc version {data.version} is not supported (labkit reads 1-6, 8, 9, "
-                         "11-14, 16, 17)", 2)
+        raise data.error(f"ndc version {data.version} is not supported (labkit reads 1-9, "
+                         "11-17)", 2)
     if data.version not in _VERIFIED_VERSIONS:
         notes.append(f"ndc version {data.version}: no file with a BTSDA export has confirmed "
                      "this layout yet (labkit reads it as fastnda 1.3 does); check against BTSDA")
-    extra = _aux_columns(members, path, columns["record_index"], info["aux"], notes)
+    extra = _aux_columns(members, path, columns["record_index"], info["aux"], notes, own)
     frame = nw.cycling_frame(columns, step_type=step_type, extra=extra)
     # ndc 2/5 records carry wall-clock fields (local, no zone); 14/16/17 a unix time: the
     # header's local start is a whole zone offset (+1 h, +2 h in summer...) after it on the
     # corpus files, and their BTSDA twins show it shifted by the exporter's offset.
-    wall_clock = data.version in _FULL_VERSIONS
+    wall_clock = data.version in _FULL_VERSIONS or data.version == 7
     if not wall_clock and info["start_time"]:
         notes.append(nw.UNIX_TIME_NOTE)
     meta = Metadata(vendor="Neware", technique=("cycling",), start_time=info["start_time"],
@@ -259,10 +272,7 @@ def _full_records(data: _Member) -> tuple[nw.FrameColumns, np.ndarray]:
     # count -> A and count -> Ah factors
     scale = np.multiply(nw.range_multiplier(records["range"]), 1e-3, out=out["test_time_second"])
     per_hour = np.divide(scale, 3600, out=out["step_capacity_ampere_hour"])
-    months = (records["year"].astype(np.int64) - 1970) * 12 + records["month"] - 1
-    days = months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) + records["day"] - 1
-    unix = (days * 86400 + records["hour"].astype(np.int64) * 3600
-            + records["minute"].astype(np.int64) * 60 + records["second"])
+    unix = _calendar_seconds(records)
     np.multiply(records["step_time_ms"], 1e-3, out=out["step_time_second"])
     np.copyto(out["unix_time_second"], unix, casting="unsafe")
     np.multiply(records["voltage"], 1e-4, out=out["voltage_volt"])
@@ -311,6 +321,110 @@ def _stepped_records(data: _Member, members: dict[str, bytes],
     for field, name in _CAPACITY_FIELDS:
         np.abs(records[field], out=out[name], dtype=np.float64)
     return out, np.take(steps["step_type"], row)
+
+
+def _ndc7_records(data: _Member) -> tuple[nw.FrameColumns, np.ndarray, dict[str, np.ndarray]]:
+    """Version 7: the fields data.ndc's header lists (see :mod:`._ndc_described`); current
+    in mA, capacities in mAs as fastnda 1.3 reads them. Returns the temperature (when
+    recorded) as an own column."""
+    records, slot = data.slots(described.ndc7_record(data.buffer, data.error))
+    names = records.dtype.names
+    missing = [f for f in ("step_index", "step_type", "step_time_ms", "voltage", "current")
+               if f not in names]
+    if missing:
+        raise data.error(f"ndc 7 header lists no {missing} field", 13)
+    if not len(records):
+        raise _no_records(data)
+    out = nw.frame_columns(len(records))
+    step_type = records["step_type"]
+    np.multiply(records["step_time_ms"], 1e-3, out=out["step_time_second"])
+    np.multiply(records["voltage"], 1e-4, out=out["voltage_volt"])
+    np.multiply(records["current"], 1e-3, out=out["current_ampere"])
+    if "cycle" in names:
+        np.add(records["cycle"], 1, out=out["cycle_count"], dtype=np.int64)
+    else:
+        nw.derive_cycle_count(step_type, out=out["cycle_count"])
+    np.copyto(out["step_index"], records["step_index"])
+    nw.count_changes(records["step_index"], out=out["step_count"])
+    np.copyto(out["record_index"], records["index"] if "index" in names else slot)
+    if "year" in names:
+        unix = _calendar_seconds(records)
+        if "millisecond" in names:
+            unix = unix + records["millisecond"] * 1e-3
+        np.copyto(out["unix_time_second"], unix, casting="unsafe")
+    else:
+        del out["unix_time_second"]
+    for unit, fields in (("capacity_ampere_hour", ("charge_capacity", "discharge_capacity")),
+                         ("energy_watt_hour", ("charge_energy", "discharge_energy"))):
+        if all(field in names for field in fields):
+            for field, side in zip(fields, ("charging", "discharging"), strict=True):
+                np.divide(records[field], 3.6e6, out=out[f"{side}_{unit}"])
+        else:
+            for side in ("charging", "discharging", "step"):
+                del out[f"{side}_{unit}"]
+    own = {"temperature_celsius": records["temperature"] * 0.1} if "temperature" in names else {}
+    return out, step_type, own
+
+
+_NDC15_NOTE = ("ndc 15 (BTS 9) records carry one signed capacity and energy per record and "
+               "the test time; step_time_second is the record's step time where it lists one, "
+               "else the test time since the last record of the previous step")
+
+
+def _ndc15_records(data: _Member) -> tuple[nw.FrameColumns, np.ndarray]:
+    """Version 15 (BTS 9): the fixed prefix and the quantities data.ndc's header lists."""
+    records, _ = data.slots(described.ndc15_record(data.buffer, data.error))
+    if not len(records):
+        raise _no_records(data)
+    names = records.dtype.names
+    out = nw.frame_columns(len(records))
+    codes = np.zeros(256, np.uint8)
+    for raw, code in described.NDC15_STEP_TYPES.items():
+        codes[raw] = code
+    raw_type = records["step_type"]
+    step_type = codes[raw_type]
+    test_time = np.multiply(records["test_time_ns"], 1e-9, out=out["test_time_second"])
+    test_time += records["test_time_s"]
+    np.copyto(out["voltage_volt"], records["voltage"])
+    np.multiply(records["current"], 1e-3, out=out["current_ampere"])
+    nw.derive_cycle_count(step_type, out=out["cycle_count"])
+    np.copyto(out["step_index"], records["step_index"])
+    step_count = nw.count_changes(records["step_index"], out=out["step_count"])
+    np.copyto(out["record_index"], records["index"])
+    if "step_time_s" in names:
+        np.multiply(records["step_time_ns"], 1e-9, out=out["step_time_second"])
+        out["step_time_second"] += records["step_time_s"]
+    else:
+        starts, _ = nw.step_bounds(step_count)
+        previous_end = np.r_[0.0, test_time[starts[1:] - 1]]
+        np.subtract(test_time, np.repeat(previous_end, np.diff(np.r_[starts, len(records)])),
+                    out=out["step_time_second"])
+    if "unix_time_s" in names:
+        np.multiply(records["unix_time_ns"], 1e-9, out=out["unix_time_second"])
+        out["unix_time_second"] += records["unix_time_s"]
+    else:
+        del out["unix_time_second"]
+    direction = np.zeros(256)
+    for raw, sign in described.NDC15_DIRECTION.items():
+        direction[raw] = sign
+    sign = direction[raw_type]
+    keep_sign = raw_type == described.NDC15_SIM
+    for field, unit in (("capacity", "capacity_ampere_hour"), ("energy", "energy_watt_hour")):
+        parts = (f"charge_{field}", f"discharge_{field}")
+        stored = records[parts[0]] + records[parts[1]] if all(p in names for p in parts) else \
+            records[field]
+        value = np.where(keep_sign, stored, np.abs(stored)) * sign / 3.6e6  # mAs -> Ah
+        np.maximum(value, 0.0, out=out[f"charging_{unit}"])
+        np.negative(np.minimum(value, 0.0), out=out[f"discharging_{unit}"])
+    return out, step_type
+
+
+def _calendar_seconds(records: np.ndarray) -> np.ndarray:
+    """Seconds since 1970 of the records' year/month/day/hour/minute/second fields."""
+    months = (records["year"].astype(np.int64) - 1970) * 12 + records["month"] - 1
+    days = months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) + records["day"] - 1
+    return (days * 86400 + records["hour"].astype(np.int64) * 3600
+            + records["minute"].astype(np.int64) * 60 + records["second"])
 
 
 def _split_records(data: _Member, members: dict[str, bytes],
@@ -434,18 +548,20 @@ def _pair_aux(files: list[tuple[str, tuple[int, ...]]],
 
 
 def _aux_columns(members: dict[str, bytes], path: Path, index: np.ndarray,
-                 channels: list[dict[str, str]], notes: list[str]) -> dict[str, np.ndarray]:
+                 channels: list[dict[str, str]], notes: list[str],
+                 own: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The aux channels' columns after ``own`` (data.ndc's own extra columns)."""
     files = _aux_files(members)
     if not files:
-        return {}
+        return dict(own)
     pairs = _pair_aux(files, channels)
     if pairs is None:
         names = [name for name, _ in files]
         notes.append(f"auxiliary data {names} not read: TestInfo.xml describes {len(channels)} "
                      f"aux channel(s) for {len(files)} aux file(s), so the channels cannot be "
                      "identified (BTSDA exports no aux columns for such a file either)")
-        return {}
-    out: dict[str, np.ndarray] = {}
+        return dict(own)
+    out: dict[str, np.ndarray] = dict(own)
     for name, channel in pairs:
         member = _Member(name, members[name], path)
         kind = int(channel.get("ChlType", "0") or 0)
@@ -476,6 +592,13 @@ def _aux_values(member: _Member, kind: int) -> list[tuple[str, np.ndarray, np.nd
     if member.version in (9, 11, 13, 16):
         records, slot = member.slots(_AUX_V16)
         found = [("V", records["voltage"] * 1e-4), ("T", records["temperature"] * 0.1)]
+        return [(q, v, slot) for q, v in found if v.any()]
+    if member.version == 7:
+        records, slot = member.slots(described.ndc7_record(member.buffer, member.error))
+        slot = records["index"].astype(np.int64) if "index" in records.dtype.names else slot
+        found = [(letter, records[field] * scale) for field, letter, scale in
+                 (("voltage", "V", 1e-4), ("temperature", "T", 0.1))
+                 if field in records.dtype.names]
         return [(q, v, slot) for q, v in found if v.any()]
     if member.version in (6, 8, 12, 14, 17):
         records, slot = member.slots(_AUX_FLOAT)

@@ -56,11 +56,13 @@ def truth() -> Truth:
     rng = np.random.default_rng(18)
     step_type_array = np.array(step_type, np.uint8)
     direction = np.where(step_type_array == 1, 1, np.where(step_type_array == 2, -1, 0))
-    current = direction * rng.integers(4000, 6000, n)  # 0.1 mA counts: 0.4-0.6 A
+    # 0.1 mA counts: 0.4-0.6 A in whole mA, and energies in whole mWs (also exact in layouts
+    # that store mA and mWs)
+    current = direction * rng.integers(400, 600, n) * 10
     step_time_array = np.array(step_time, np.int64)
     capacity = np.abs(current) * (step_time_array // 1000)
     voltage = 36000 + direction * rng.integers(0, 5000, n)
-    energy = capacity * voltage // 10_000
+    energy = capacity * voltage // 100_000 * 10
     unix = 1_700_000_000 + np.cumsum(np.full(n, 10))
     return Truth(np.array(step_index, np.uint16), step_type_array, np.array(raw_cycle, np.uint32),
                  step_time_array, voltage.astype(np.int32), current.astype(np.int32),
@@ -306,6 +308,11 @@ NDC_SPLIT = {
     12: (_ndc_runinfo(8, True, 0), 1.0, 1.0, 1.0),
     13: (_ndc_runinfo(8, True, 8), 1 / 3.6e6, 1e-4, 1e-3),
 }
+#: TestInfo.xml naming one aux channel: number 1, temperature (type 103).
+_TEST_INFO_T1 = (
+    '<?xml version="1.0" encoding="GB2312"?><root><config><TestInfo DevID="1" UnitID="1" '
+    'ChlID="1" StartTime="2023-11-14 22:13:30" AuxCount="1"><Aux1 AuxID="1" ChlType="103" '
+    'RealChlID="1"/></TestInfo></config></root>').encode("gb2312")
 NDC_AUX_TAGGED = np.dtype([("tag", "u1"), ("voltage", "<f4"), ("temperature", "<i2")])
 
 
@@ -345,15 +352,7 @@ def ndax_file(version: int, table: Truth, *, aux: bool = False) -> bytes:
             records[field] = np.rint(si[field] * 3.6e7)  # 0.1 mAs counts
         for field in ("charge_energy", "discharge_energy"):
             records[field] = np.rint(si[field] * 3.6e7)
-        stamp = table.unix_time_s.astype("datetime64[s]")
-        days = stamp.astype("datetime64[D]")
-        months = stamp.astype("datetime64[M]")
-        records["year"] = stamp.astype("datetime64[Y]").astype(int) + 1970
-        records["month"] = months.astype(int) % 12 + 1
-        records["day"] = (days - months.astype("datetime64[D]")).astype(int) + 1
-        seconds = (stamp - days.astype("datetime64[s]")).astype(int)
-        records["hour"], records["minute"], records["second"] = (
-            seconds // 3600, seconds // 60 % 60, seconds % 60)
+        _calendar(records, table.unix_time_s)
         records["range"] = 2000
         members["data.ndc"] = ndc_file(1, version, records)
     else:
@@ -397,11 +396,112 @@ def ndax_file(version: int, table: Truth, *, aux: bool = False) -> bytes:
             block = np.zeros(table.rows, [("value", "<f4")])
             block["value"] = temperature
         members["data_AUX_1_3_1.ndc"] = ndc_file(5, version, block)
-        members["TestInfo.xml"] = (
-            '<?xml version="1.0" encoding="GB2312"?><root><config><TestInfo DevID="1" '
-            'UnitID="1" ChlID="1" StartTime="2023-11-14 22:13:30" AuxCount="1">'
-            '<Aux1 AuxID="1" ChlType="103" RealChlID="1"/></TestInfo></config></root>'
-        ).encode("gb2312")
+        members["TestInfo.xml"] = _TEST_INFO_T1
+    return _zip(members)
+
+
+#: ndc 7 field codes of the generated files (index, cycle, step, times, V, I, T, Q, E, date).
+NDC7_CODES = (1, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 28, 29, 53)
+_NDC7_TYPES = {1: [("flag", "V1")], 6: [("index", "<u4")], 7: [("cycle", "<u4")],
+               8: [("step_index", "u1")], 9: [("step_type", "u1")], 10: [("changes", "V1")],
+               11: [("work", "V4")], 12: [("step_time_ms", "<u8")], 13: [("voltage", "<i4")],
+               14: [("current_ma", "<i4")], 15: [("resistance", "V2")],
+               16: [("temperature", "<i2")], 17: [("charge_capacity", "<i8")],
+               18: [("discharge_capacity", "<i8")], 19: [("charge_energy", "<i8")],
+               20: [("discharge_energy", "<i8")],
+               21: [("year", "<u2"), ("month", "u1"), ("day", "u1"), ("hour", "u1"),
+                    ("minute", "u1"), ("second", "u1")],
+               28: [("range", "V4")], 29: [("total_time_ms", "<u8")], 53: [("millisecond", "<u2")]}
+
+
+def _calendar(records: np.ndarray, unix: np.ndarray) -> None:
+    stamp = unix.astype("datetime64[s]")
+    days, months = stamp.astype("datetime64[D]"), stamp.astype("datetime64[M]")
+    records["year"] = stamp.astype("datetime64[Y]").astype(int) + 1970
+    records["month"] = months.astype(int) % 12 + 1
+    records["day"] = (days - months.astype("datetime64[D]")).astype(int) + 1
+    seconds = (stamp - days.astype("datetime64[s]")).astype(int)
+    records["hour"], records["minute"], records["second"] = (
+        seconds // 3600, seconds // 60 % 60, seconds % 60)
+
+
+def ndax7_file(table: Truth) -> bytes:
+    """An ndc 7 ``.ndax``: data.ndc's header lists :data:`NDC7_CODES`; current in mA,
+    capacities/energies in mAs/mWs, temperature 25.0 + row/10 °C; an aux file (record
+    number and temperature, 30.0 + row/10 °C) for TestInfo.xml's channel 1 of type 103."""
+    records = np.zeros(table.rows, [f for code in NDC7_CODES for f in _NDC7_TYPES[code]])
+    records["index"] = np.arange(1, table.rows + 1)
+    records["cycle"] = table.raw_cycle
+    records["step_index"] = table.step_index
+    records["step_type"] = table.step_type
+    records["step_time_ms"] = table.step_time_ms
+    records["total_time_ms"] = bts9_test_time_ms(table)
+    records["voltage"] = table.voltage_tenth_mv
+    records["current_ma"] = table.current_count // 10
+    records["temperature"] = 250 + np.arange(table.rows)
+    charging, discharging = table.direction > 0, table.direction < 0
+    for field, values in (("capacity", table.capacity_count), ("energy", table.energy_count)):
+        records[f"charge_{field}"] = np.where(charging, values // 10, 0)
+        records[f"discharge_{field}"] = np.where(discharging, values // 10, 0)
+    _calendar(records, table.unix_time_s)
+    data = bytearray(ndc_file(1, 7, records))
+    data[13:13 + 4 * len(NDC7_CODES)] = np.array(NDC7_CODES, "<i4").tobytes()
+    aux = np.zeros(table.rows, [("index", "<u4"), ("temperature", "<i2")])
+    aux["index"] = np.arange(1, table.rows + 1)
+    aux["temperature"] = 300 + np.arange(table.rows)
+    aux_file = bytearray(ndc_file(5, 7, aux))
+    aux_file[13:21] = np.array([6, 16], "<i4").tobytes()
+    return _zip({"data.ndc": bytes(data), "data_AUX_1_3_1.ndc": bytes(aux_file),
+                 "TestInfo.xml": _TEST_INFO_T1})
+
+
+def ndax15_file(table: Truth, *, items: bool = True) -> bytes:
+    """An ndc 15 (BTS 9) ``.ndax``. ``items``: the header also lists unix time, step time
+    and charge/discharge capacity/energy (discharge stored negative) after the 36-byte
+    prefix; else the records are the prefix alone (capacity/energy signed by direction)."""
+    fields = [("flags", "V2"), ("step_index", "u1"), ("step_type", "u1"), ("test_id", "V4"),
+              ("index", "<u4"), ("test_time_s", "<u4"), ("test_time_ns", "<u4"),
+              ("current_ma", "<f4"), ("voltage_v", "<f4"), ("capacity_mas", "<f4"),
+              ("energy_mws", "<f4")]
+    listed = [(15, [("unix_s", "<u4"), ("unix_ns", "<u4")]),
+              (65, [("step_s", "<u4"), ("step_ns", "<u4")]), (5, [("ccap", "<f4")]),
+              (6, [("dcap", "<f4")]), (8, [("ceng", "<f4")]), (9, [("deng", "<f4")])]
+    if items:
+        fields += [f for _, group in listed for f in group]
+    records = np.zeros(table.rows, fields)
+    records["step_index"] = table.step_index
+    records["step_type"] = table.step_type
+    records["index"] = np.arange(1, table.rows + 1)
+    test_time_ms = bts9_test_time_ms(table)
+    records["test_time_s"], records["test_time_ns"] = test_time_ms // 1000, 0
+    records["current_ma"] = table.current_count * 0.1
+    records["voltage_v"] = table.voltage_tenth_mv * 1e-4
+    capacity, energy = table.capacity_count * 0.1, table.energy_count * 0.1
+    records["capacity_mas"] = table.direction * capacity
+    records["energy_mws"] = table.direction * energy
+    header = np.zeros(4096, np.uint8)
+    if items:
+        records["unix_s"], records["unix_ns"] = table.unix_time_s, 500_000_000
+        records["step_s"] = table.step_time_ms // 1000
+        charging, discharging = table.direction > 0, table.direction < 0
+        records["ccap"] = np.where(charging, capacity, 0)
+        records["dcap"] = -np.where(discharging, capacity, 0)
+        records["ceng"] = np.where(charging, energy, 0)
+        records["deng"] = -np.where(discharging, energy, 0)
+        item = np.dtype([("quantity", "<i4"), ("value_type", "u1"), ("position", "<i4")])
+        table_of_items = np.zeros(len(listed), item)
+        table_of_items["quantity"] = [code for code, _ in listed]
+        table_of_items["value_type"] = 1
+        table_of_items["position"] = [records.dtype.fields[group[0][0]][1] for _, group in listed]
+        raw = np.frombuffer(table_of_items.tobytes(), np.uint8)
+        header[520:520 + len(raw)] = raw
+    header[516:520] = np.frombuffer(np.uint32(records.dtype.itemsize).tobytes(), np.uint8)
+    data = bytearray(ndc_file(1, 15, records))
+    data[3:4096] = header[3:].tobytes()
+    return _zip({"data.ndc": bytes(data)})
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, content in members.items():

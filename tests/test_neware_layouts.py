@@ -17,6 +17,8 @@ from _neware_files import (
     bts9_file,
     bts9_test_time_ms,
     bts9_v19_records,
+    ndax7_file,
+    ndax15_file,
     ndax_file,
     step_numbers,
     truth,
@@ -45,7 +47,8 @@ def _assert_same_as_fastnda(data, theirs, *, cycle: bool = True,
                                rtol=1e-6)
     np.testing.assert_array_equal(data["step_index"], theirs["step_index"])
     np.testing.assert_array_equal(data["step_count"], theirs["step_count"])
-    np.testing.assert_allclose(data["step_time_second"], theirs["step_time_s"], atol=1e-6)
+    if "step_time_s" in theirs:
+        np.testing.assert_allclose(data["step_time_second"], theirs["step_time_s"], atol=1e-6)
     np.testing.assert_allclose(data["test_time_second"], theirs["total_time_s"], atol=1e-6)
     if "unix_time_s" in theirs:
         np.testing.assert_allclose(data["unix_time_second"], theirs["unix_time_s"], atol=1e-6)
@@ -230,3 +233,63 @@ def test_ndax_of_an_unknown_ndc_version_names_it(tmp_path: Path) -> None:
     with pytest.raises(FormatError) as caught:
         labkit.read(path)
     assert caught.value.position == "data.ndc byte 2" and "ndc version 10" in caught.value.message
+
+
+def test_ndc7_fields_listed_in_the_header_give_the_table_back(tmp_path: Path) -> None:
+    table = truth()
+    path = tmp_path / "ndc7.ndax"
+    path.write_bytes(ndax7_file(table))
+    data = labkit.read(path).data
+    np.testing.assert_allclose(data["voltage_volt"], table.voltage_tenth_mv * 1e-4, rtol=1e-12)
+    np.testing.assert_allclose(data["current_ampere"], table.current_count * 1e-4, rtol=1e-12)
+    np.testing.assert_allclose(data["step_time_second"], table.step_time_ms / 1e3, rtol=1e-12)
+    np.testing.assert_array_equal(data["cycle_count"], table.raw_cycle + 1)
+    np.testing.assert_array_equal(data["step_index"], table.step_index)
+    np.testing.assert_array_equal(data["unix_time_second"], table.unix_time_s)
+    np.testing.assert_allclose(data["step_capacity_ampere_hour"],
+                               table.capacity_count * 1e-4 / 3600, rtol=1e-12)
+    np.testing.assert_allclose(data["step_energy_watt_hour"],
+                               table.energy_count * 1e-4 / 3600, rtol=1e-12)
+    np.testing.assert_allclose(data["temperature_celsius"], 25 + np.arange(len(data)) / 10)
+    np.testing.assert_allclose(data["neware_aux_t1_celsius"], 30 + np.arange(len(data)) / 10)
+    theirs = _fastnda(path)
+    _assert_same_as_fastnda(data, theirs)
+    np.testing.assert_allclose(data["neware_aux_t1_celsius"], theirs["aux1_temperature_degC"],
+                               rtol=1e-6)
+
+
+def test_ndc7_with_an_unknown_field_code_names_it(tmp_path: Path) -> None:
+    raw = ndax7_file(truth())
+    with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+        content = bytearray(archive.read("data.ndc"))
+    content[13 + 4 * 3:13 + 4 * 4] = (99).to_bytes(4, "little")
+    path = tmp_path / "ndc7.ndax"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("data.ndc", bytes(content))
+    with pytest.raises(FormatError) as caught:
+        labkit.read(path)
+    assert caught.value.position == "data.ndc byte 25" and "code 99" in caught.value.message
+
+
+@pytest.mark.parametrize("items", [True, False], ids=["listed quantities", "prefix only"])
+def test_ndc15_gives_the_table_back(tmp_path: Path, items: bool) -> None:
+    table = truth()
+    path = tmp_path / "ndc15.ndax"
+    path.write_bytes(ndax15_file(table, items=items))
+    record = labkit.read(path)
+    data = record.data
+    np.testing.assert_allclose(data["voltage_volt"], table.voltage_tenth_mv * 1e-4, rtol=1e-6)
+    np.testing.assert_allclose(data["current_ampere"], table.current_count * 1e-4, rtol=1e-6)
+    np.testing.assert_allclose(data["step_time_second"], table.step_time_ms / 1e3, atol=1e-6)
+    np.testing.assert_allclose(data["test_time_second"], bts9_test_time_ms(table) / 1e3,
+                               atol=1e-6)
+    np.testing.assert_array_equal(data["step_index"], table.step_index)
+    np.testing.assert_array_equal(data["cycle_count"], table.raw_cycle + 1)  # derived
+    assert ("unix_time_second" in data) == items
+    if items:
+        np.testing.assert_allclose(data["unix_time_second"], table.unix_time_s + 0.5, atol=1e-6)
+    np.testing.assert_allclose(data["step_capacity_ampere_hour"],
+                               table.capacity_count * 1e-4 / 3600, rtol=1e-6)
+    np.testing.assert_allclose(data["step_energy_watt_hour"],
+                               table.energy_count * 1e-4 / 3600, rtol=1e-6)
+    _assert_same_as_fastnda(data, _fastnda(path))
