@@ -198,7 +198,8 @@ _CAPACITY_FIELDS = (
     ("discharge_energy", "discharging_energy_watt_hour"),
 )
 _AUX_ID = 101
-#: Versions whose layout a public file with a BTSDA export has confirmed.
+#: Versions whose layout labkit has checked against a public file's BTSDA export (v8, 22,
+#: 23, 26, 29, 130) or that share that layout.
 _VERIFIED_VERSIONS = frozenset({5, 6, 7, 8, 14, 16, 17, 20, 22, 23, 24, 26, 28, 29, 129, 130})
 _V22_VERSIONS = frozenset({14, 16, 17, 20, 22, 23, 24})
 _V29_VERSIONS = frozenset({26, 28, 29})
@@ -375,8 +376,8 @@ def _read_fixed(buffer: bytes, path: Path, version: int, layout: _FixedLayout) -
         notes.append(f"nda version {version} records carry no wall-clock time: the record has "
                      "no unix_time_second (the header's start time is in meta.start_time)")
     if version not in _VERIFIED_VERSIONS:
-        notes.append(f"nda version {version}: no file with a BTSDA export has confirmed this "
-                     "layout yet (labkit reads it as fastnda 1.3 does); check against BTSDA")
+        notes.append(f"nda version {version}: labkit has checked no file of this layout "
+                     "against a BTSDA export (none is public); it reads it as fastnda 1.3 does")
     return CyclingRecord(frame, _meta(buffer, version, notes,
                                       UTC if "unix_time" in names else LOCAL))
 

@@ -26,7 +26,7 @@ d-cogswell/NewareNDA, BSD-3-Clause; the code is labkit's own):
   does: time advanced by the interval, capacity and energy integrated from current
   and voltage); ``data_step.ndc`` maps the step count to cycle, step index and step
   type. The slot number (from 1) is the record number.
-* Versions 2, 5, 14, 16 and 17 are confirmed by public files with BTSDA exports; the
+* Versions 2, 5, 14, 16 and 17 are checked against public files' BTSDA exports; the
   others are read as fastnda 1.3 reads them, and their records say so.
 """
 
@@ -134,7 +134,7 @@ _FULL_VERSIONS = {1: _V1_RECORD, 2: _V2_RECORD, 3: _V1_RECORD, 4: _V2_RECORD, 5:
 #: ndc versions in 512-byte pages (records with number 0 are empty slots); the others are
 #: in 4096-byte pages with a bitmask of the valid slots.
 _OLD_PAGE_VERSIONS = frozenset({1, 2, 3, 4})
-#: ndc versions whose layout a public file with a BTSDA export has confirmed.
+#: ndc versions whose layout labkit has checked against a public file's BTSDA export.
 _VERIFIED_VERSIONS = frozenset({2, 5, 14, 16, 17})
 #: Per-step capacity/energy fields of the full records -> frame row they fill.
 _CAPACITY_FIELDS = (
@@ -241,8 +241,8 @@ def _parse(members: dict[str, bytes], path: Path) -> CyclingRecord:
         raise data.error(f"ndc version {data.version} is not supported (labkit reads 1-9, "
                          "11-17)", 2)
     if data.version not in _VERIFIED_VERSIONS:
-        notes.append(f"ndc version {data.version}: no file with a BTSDA export has confirmed "
-                     "this layout yet (labkit reads it as fastnda 1.3 does); check against BTSDA")
+        notes.append(f"ndc version {data.version}: labkit has checked no file of this layout "
+                     "against a BTSDA export (none is public); it reads it as fastnda 1.3 does")
     extra = _aux_columns(members, path, columns["record_index"], info["aux"], notes, own)
     frame = nw.cycling_frame(columns, step_type=step_type, extra=extra)
     # ndc 2/5 records carry wall-clock fields (local, no zone); 14/16/17 a unix time: the

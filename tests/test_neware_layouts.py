@@ -146,7 +146,7 @@ def test_bts7_layout_gives_the_table_back(tmp_path: Path, version: int) -> None:
     record = labkit.read(path)
     data = record.data
     assert record.meta.extra["nda_version"] == version
-    assert any("no file with a BTSDA export has confirmed" in n for n in record.meta.notes)
+    assert any("checked no file of this layout" in n for n in record.meta.notes)
     np.testing.assert_allclose(data["voltage_volt"], table.voltage_tenth_mv * 1e-4, rtol=1e-12)
     np.testing.assert_allclose(data["current_ampere"], table.current_count * 1e-4, rtol=1e-12)
     np.testing.assert_allclose(data["step_time_second"], table.step_time_ms / 1e3, rtol=1e-12)
@@ -192,7 +192,7 @@ def test_ndax_layout_gives_the_table_back(tmp_path: Path, version: int) -> None:
     record = labkit.read(path)
     data = record.data
     assert record.meta.extra["ndc_version"] == version
-    assert (version == 2) != any("no file with a BTSDA export has confirmed" in n
+    assert (version == 2) != any("checked no file of this layout" in n
                                  for n in record.meta.notes)
     np.testing.assert_allclose(data["voltage_volt"], table.voltage_tenth_mv * 1e-4, rtol=1e-6)
     np.testing.assert_allclose(data["current_ampere"], table.current_count * 1e-4, rtol=1e-6)
