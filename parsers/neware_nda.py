@@ -214,7 +214,8 @@ def _sniff(head: bytes, path: Path) -> bool:
     return head.startswith(b"PK\x03\x04") and path.name.lower().endswith(".nda.zip")
 
 
-@register("neware-nda", vendor="Neware", description="Neware BTS .nda binary (v5-29, BTS 9 v130)",
+@register("neware-nda", vendor="Neware",
+          description="Neware BTS .nda binary (v1-20, 22-29, BTS 9 v129/130)",
           extensions=(".nda", ".nda.zip"), kind="cycling", sniff=_sniff)
 def read_neware_nda(path: Path) -> CyclingRecord:
     """Read a Neware ``.nda`` file (or a zip holding exactly one) into a cycling record."""
