@@ -1,15 +1,18 @@
 """Neware BTS ``.nda`` binary files (BTS 7.x, BTS 9.x), also inside a ``.zip``.
 
-Layout (learned from fastnda, g-kimbell/fastnda, BSD-3-Clause, and NewareNDA,
+Layout (learned from fastnda, EmpaEConversion/fastnda, BSD-3-Clause, and NewareNDA,
 d-cogswell/NewareNDA, BSD-3-Clause; the code is labkit's own):
 
 * ``NEWARE`` at byte 0, the file version at byte 14.
-* Versions 5-29: a little-endian header; u32 at byte 64/68 = start and length of
+* Versions 1-29: a little-endian header; u32 at byte 64/68 = start and length of
   the record block (length 0: up to the end of the file); u32 at byte 16 = start of
   a block whose i32 at +26 is the fixed current range; u32 at 24/28 = start and
   length of the test-info block (start time as text). Records are fixed-size
   structs tagged by an identifier byte (85 = data, 101 = auxiliary).
-  Version 5-8: 59-byte records, integer step time (s) and unix time (s).
+  Versions 1-13, 15, 18, 19, 25, 27: fixed-size records with one capacity (and energy)
+  signed by the step direction, or charge/discharge pairs (19), described by a table
+  (:class:`_FixedLayout`); versions 1-4 store no wall-clock time. Version 5-8: 59-byte
+  records, integer step time (s) and unix time (s).
   Versions 14-24: 86-byte records, step time in ms and unix time (s).
   Versions 26-29: 86-byte records with the wall-clock time as Y/M/D h:m:s fields.
   Voltage is in 0.1 mV, current/capacity/energy in counts of a range-dependent unit.
