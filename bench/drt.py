@@ -54,6 +54,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _machine import describe
 
 from labkit.eis.drt import drt
 from labkit.eis.zarc_synthetic import ZarcSpectrum, zarc_distribution, zarc_spectra
@@ -138,6 +139,7 @@ def main() -> None:
     parser.add_argument("--pydrttools-peak-analysis", action="store_true")
     parser.add_argument("--peak-analysis-count", type=int, default=20)
     args = parser.parse_args()
+    print(describe(), flush=True)
     spectra = zarc_spectra(args.count, seed=args.seed)
 
     with tempfile.TemporaryDirectory() as folder:

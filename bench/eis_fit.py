@@ -32,6 +32,7 @@ import time
 import warnings
 
 import numpy as np
+from _machine import describe
 
 from labkit.eis.batch import fit_batch
 from labkit.eis.fit import fit_circuit
@@ -178,6 +179,7 @@ def main() -> None:
                         help="competitors fit only the first N of the spectra "
                              "(they take seconds each)")
     args = parser.parse_args()
+    print(describe(), flush=True)
     tools = [t.strip() for t in args.tools.split(",") if t.strip()]
     table = run(args.count, args.seed, tools, args.competitor_count)
     print(f"{args.count} synthetic pellet spectra ({PELLET_CIRCUIT}, 60 points, 1 % noise), "

@@ -52,6 +52,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from _machine import describe
 
 import labkit
 from labkit.eis.circuit import Circuit
@@ -262,6 +263,7 @@ def main() -> None:
                         help="processes (default times are per process: keep 1 to time)")
     parser.add_argument("--quiet", action="store_true", help="no list of misses")
     args = parser.parse_args()
+    print(describe(), flush=True)
     circuits = [c.strip() for c in args.circuits.split(";") if c.strip()]
     warnings.simplefilter("ignore")
     tic = time.perf_counter()

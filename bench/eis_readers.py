@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from _machine import describe
 
 import labkit
 
@@ -80,6 +81,7 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=default_corpus)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
+    print(describe(), flush=True)
     root = args.corpus / "eis"
     print("| file | labkit pts | ms | pyimpspec pts | ms | max rel dZ | impedance.py pts | ms |")
     print("|---|---|---|---|---|---|---|---|")

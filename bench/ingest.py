@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _machine import describe
+
 from labkit.ingest import ingest
 
 SKIP = {"_reference", "_sidecar", "_schedules"}
@@ -40,6 +42,7 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path,
                         default=Path(os.environ.get("LABKIT_CORPUS", default_corpus)))
     args = parser.parse_args()
+    print(describe(), flush=True)
     files = corpus_files(args.corpus)
     with tempfile.TemporaryDirectory() as work:
         source = Path(work) / "exports"

@@ -58,6 +58,30 @@ class Sample:
     temperature_celsius: float | None = None
 
 
+class _Deferred:
+    """A frozen-dataclass field that may be given a function computing its value: the
+    function is called on the first access and its result kept.
+
+    ``labkit.read`` gives ``source_sha256`` this way: the SHA-256 of the bytes it parsed
+    (still held) is computed when first asked for, not on every read.
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._slot = f"_{name}_value"
+
+    def __get__(self, instance: object, owner: type | None = None) -> Any:
+        if instance is None:
+            return None  # the field's default
+        value = instance.__dict__[self._slot]
+        if callable(value):
+            value = value()
+            instance.__dict__[self._slot] = value
+        return value
+
+    def __set__(self, instance: object, value: Any) -> None:
+        instance.__dict__[self._slot] = value
+
+
 @dataclass(frozen=True)
 class Metadata:
     """Where a record came from and what it describes.
@@ -67,7 +91,8 @@ class Metadata:
     source_path
         The file it was read from.
     source_sha256
-        SHA-256 of that file's bytes, hex.
+        SHA-256 of that file's bytes, hex. From ``labkit.read`` it is computed on first
+        access, from the very bytes that were parsed (the record holds them until then).
     source_size_byte
         Size of that file.
     vendor
@@ -98,7 +123,7 @@ class Metadata:
     """
 
     source_path: str | None = None
-    source_sha256: str | None = None
+    source_sha256: str | None = _Deferred()  # type: ignore[assignment]
     source_size_byte: int | None = None
     vendor: str | None = None
     file_format: str | None = None
@@ -111,6 +136,11 @@ class Metadata:
     sample: Sample = field(default_factory=Sample)
     notes: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # a deferred digest is computed before pickling (its function holds the file's bytes)
+        _ = self.source_sha256
+        return self.__dict__
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dictionary (tuples become lists)."""
@@ -162,7 +192,7 @@ class _Record:
         SchemaError
             Naming the offending column.
         """
-        problem = _schema_problem(type(self), tuple(self.data.columns.tolist()),
+        problem = _schema_problem(type(self), tuple(self.data.columns.to_numpy(object).tolist()),
                                   tuple(_column_dtypes(self.data)))
         if problem:
             raise SchemaError(problem, file=self.meta.source_path)

@@ -149,12 +149,6 @@ def sha256_of(path: str | PathLike[str], chunk_byte: int = 1 << 18, head: bytes 
     return digest.hexdigest()
 
 
-#: A file read whole at least this large is hashed in a worker thread while the caller
-#: parses it: one hashlib call, which releases the GIL, so on a second core the digest
-#: costs no wall time. Below this size handing the work over costs more than it saves
-#: (``bench/parse.py``).
-BACKGROUND_HASH_BYTE = 256 * 1024
-
 #: A file too large to be read whole is hashed from disk this much at a time: between two
 #: reads the worker needs the GIL, which a busy parsing thread hands over only every
 #: ``sys.getswitchinterval()`` (5 ms), so few large reads keep it from waiting.
@@ -165,7 +159,7 @@ _hash_pool_lock = threading.Lock()
 
 
 def start_sha256(path: Path, head: bytes, size: int) -> Callable[[], str]:
-    """Start hashing a file; the returned function gives its SHA-256 (hex).
+    """The SHA-256 of a file (hex), as a function giving it.
 
     Parameters
     ----------
@@ -173,21 +167,31 @@ def start_sha256(path: Path, head: bytes, size: int) -> Callable[[], str]:
         The file.
     head
         Its first bytes, already read. When they are the whole file (``len(head) ==
-        size``) the digest is theirs and the file is not read again; otherwise the rest
-        is read from disk.
+        size``) the digest is theirs, computed on the first call (the function holds
+        ``head`` until then): a record whose hash nobody asks for costs no hashing, and
+        the digest is that of the bytes parsed even if the file changes later.
+        Otherwise the rest is read from disk and hashed at once, in a worker thread
+        (call the result after the work it should overlap).
     size
-        Its size in bytes. From :data:`BACKGROUND_HASH_BYTE` up, or when only a head was
-        read, the hashing runs in a worker thread: call the result after the work it
-        should overlap.
+        Its size in bytes.
     """
-    whole = len(head) == size
-    if whole and size < BACKGROUND_HASH_BYTE:
-        digest = hashlib.sha256(head).hexdigest()
-        return lambda: digest
-    pool = _worker()
-    if whole:
-        return pool.submit(_sha256_hex, head).result
-    return pool.submit(sha256_of, path, BACKGROUND_CHUNK_BYTE, head).result
+    if len(head) == size:
+        return _Once(head)
+    return _worker().submit(sha256_of, path, BACKGROUND_CHUNK_BYTE, head).result
+
+
+class _Once:
+    """The SHA-256 of some bytes, computed on the first call; the bytes are then let go."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data: bytes | None = data
+        self._digest = ""
+
+    def __call__(self) -> str:
+        if self._data is not None:
+            self._digest = hashlib.sha256(self._data).hexdigest()
+            self._data = None
+        return self._digest
 
 
 def _worker() -> concurrent.futures.ThreadPoolExecutor:
@@ -198,10 +202,6 @@ def _worker() -> concurrent.futures.ThreadPoolExecutor:
             _hash_pool = concurrent.futures.ThreadPoolExecutor(
                 1, thread_name_prefix="labkit-sha256")
         return _hash_pool
-
-
-def _sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def _forget_hash_pool() -> None:

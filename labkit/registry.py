@@ -295,7 +295,7 @@ def read(path: str | PathLike[str], format: str | None = None,
     path = Path(path)
     head, size = _head_and_size(path)
     fmt = get_format(format) if format else _detect(path, head[:HEAD_BYTES])
-    sha256 = start_sha256(path, head, size)  # overlaps the parsing of a large file
+    sha256 = start_sha256(path, head, size)  # deferred, or overlapping a large file's parse
     held = _whole_file.set((path, head) if len(head) == size else None)
     try:
         record = fmt.read(path)
@@ -314,7 +314,7 @@ def read(path: str | PathLike[str], format: str | None = None,
     meta = dataclasses.replace(
         record.meta,
         source_path=str(path),
-        source_sha256=sha256(),
+        source_sha256=sha256,  # computed when first asked for
         source_size_byte=size,
         file_format=fmt.name,
         parser_version=f"{__version__}+{fmt.name}.{fmt.version}",

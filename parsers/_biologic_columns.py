@@ -512,7 +512,7 @@ def _as_integer(values: np.ndarray) -> np.ndarray:
 
 def _count_cycles_from_one(cycle_number: np.ndarray) -> str:
     """Make EC-Lab's cycle number count from 1 (in place); the note that says what was done."""
-    if len(cycle_number) and np.nanmin(cycle_number) == 0:
+    if len(cycle_number) and np.fmin.reduce(cycle_number) == 0:  # nanmin, without its overhead
         cycle_number += 1
         return "cycle_count is EC-Lab's cycle number + 1 (EC-Lab counts from 0)"
     return "cycle_count is EC-Lab's cycle number (EC-Lab counts from 1 here)"
@@ -546,9 +546,21 @@ def _spectrum_index(columns: _Columns, frequency: np.ndarray) -> np.ndarray:
             boundary[1:] |= values[1:] != values[:-1]
     step = np.diff(np.log(np.abs(frequency) + np.finfo(float).tiny))
     if step.size:
-        direction = np.sign(np.median(step)) or -1.0
+        direction = np.sign(_median(step)) or -1.0
         boundary[1:] |= np.sign(step) == -direction
     return np.cumsum(boundary).astype(np.int64)
+
+
+def _median(values: np.ndarray) -> float:
+    """``np.median`` of a 1-D array, by partition where it holds no NaN (np.median's checks
+    cost ten times as much on the few dozen points of a spectrum)."""
+    if np.isnan(values).any():
+        return float(np.median(values))
+    half = len(values) // 2
+    if len(values) % 2:
+        return float(np.partition(values, half)[half])
+    part = np.partition(values, (half - 1, half))
+    return float((part[half - 1] + part[half]) / 2)
 
 
 def _with_notes(meta: Metadata, notes: list[str]) -> Metadata:

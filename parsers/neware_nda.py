@@ -1,21 +1,29 @@
 """Neware BTS ``.nda`` binary files (BTS 7.x, BTS 9.x), also inside a ``.zip``.
 
-Layout (learned from fastnda, g-kimbell/fastnda, BSD-3-Clause, and NewareNDA,
+Layout (learned from fastnda, EmpaEConversion/fastnda, BSD-3-Clause, and NewareNDA,
 d-cogswell/NewareNDA, BSD-3-Clause; the code is labkit's own):
 
 * ``NEWARE`` at byte 0, the file version at byte 14.
-* Versions 5-29: a little-endian header; u32 at byte 64/68 = start and length of
+* Versions 1-29: a little-endian header; u32 at byte 64/68 = start and length of
   the record block (length 0: up to the end of the file); u32 at byte 16 = start of
   a block whose i32 at +26 is the fixed current range; u32 at 24/28 = start and
   length of the test-info block (start time as text). Records are fixed-size
   structs tagged by an identifier byte (85 = data, 101 = auxiliary).
-  Version 5-8: 59-byte records, integer step time (s) and unix time (s).
+  Versions 1-13, 15, 18, 19, 25, 27: fixed-size records with one capacity (and energy)
+  signed by the step direction, or charge/discharge pairs (19), described by a table
+  (:class:`_FixedLayout`); versions 1-4 store no wall-clock time. Version 5-8: 59-byte
+  records, integer step time (s) and unix time (s).
   Versions 14-24: 86-byte records, step time in ms and unix time (s).
   Versions 26-29: 86-byte records with the wall-clock time as Y/M/D h:m:s fields.
   Voltage is in 0.1 mV, current/capacity/energy in counts of a range-dependent unit.
-* Version 130 (BTS 9): u64 at byte 82/90 = start and length of the record block,
-  u16 at byte 16 = record version; record version 2/3 is an 88-byte struct of
-  float32 values (mA, V, mAs, mWs) with µs step and unix times, and no cycle field.
+* Versions 129/130 (BTS 9): u64 at byte 82/90 = start and length of the record block
+  (start 0 and a second ``NEWARE`` header at byte 1024: a chain of blocks, each behind
+  its own header), u16 at byte 16 = record version. Record version 2/3 is an 88-byte
+  struct of float32 values (mA, V, mAs, mWs) with µs step and unix times, and no cycle
+  field. Record version 19 (and 42) is a 52-, 56- or 60-byte struct (the file does not
+  say which: the records do) with the test time, unix time (s + ns) and cycle, one
+  signed capacity and energy (mAs, mWs) and, from 56 bytes, a temperature; it has no
+  step time.
 """
 
 from __future__ import annotations
@@ -44,6 +52,94 @@ _V8_RECORD = np.dtype([
     ("_resistance_temperature", "V8"), ("capacity", "<i8"), ("energy", "<i8"),
     ("unix_time", "<u8"), ("_checksum", "V4"),
 ])
+
+def _fields(*names_and_types: str) -> list[tuple[str, str]]:
+    """``"name:type"`` strings as numpy field tuples."""
+    return [tuple(item.split(":")) for item in names_and_types]  # type: ignore[misc]
+
+
+_SINGLE_TAIL = _fields("voltage:<i4", "current:<i4", "_resistance_temperature:V8", "capacity:<i8")
+
+
+@dataclasses.dataclass(frozen=True)
+class _FixedLayout:
+    """A BTS 7 record layout of fixed-size records with one capacity (and energy) per
+    record, signed by the step direction, and one current range for the file (or per
+    record, in a ``range`` field).
+
+    Attributes
+    ----------
+    record
+        The record dtype (fields ``index``, ``cycle``, ``step_index``, ``step_type``,
+        ``step_time``, ``voltage``, ``current``, ``capacity``, optional
+        ``identifier``, ``energy``, ``unix_time``, ``range``).
+    identifiers
+        Identifier values of data records; empty: records with a non-zero ``index``.
+    step_time_second
+        Seconds per stored step-time unit.
+    cycle_offset
+        Added to the stored cycle field; None: the cycle field is a loop counter whose
+        changes are counted from 1 (as fastnda reads these versions).
+    step_types
+        Old step-type codes -> the codes of :data:`nw.STEP_TYPE_NAMES`.
+    whole_file
+        Records run to the end of the file whatever the header's block length says.
+    """
+
+    record: np.dtype
+    identifiers: tuple[int, ...] = (85,)
+    step_time_second: float = 1.0
+    cycle_offset: int | None = 1
+    step_types: tuple[tuple[int, int], ...] = ()
+    whole_file: bool = False
+
+
+_V1_LAYOUT = _FixedLayout(np.dtype(_fields(
+    "index:<u4", "cycle:<u4", "step_index:u1", "step_type:u1", "step_time:<u4") + _SINGLE_TAIL),
+    identifiers=(), cycle_offset=None, step_types=((2, 3), (4, 2), (5, 4)))
+_V2_LAYOUT = _FixedLayout(np.dtype(_fields(
+    "identifier:u1", "_unknown:V4", "cycle:<u4", "step_type:u1", "step_index:u1",
+    "step_time:<u4") + _SINGLE_TAIL), identifiers=(0,), cycle_offset=0)
+_V3_LAYOUT = _FixedLayout(np.dtype(_fields(
+    "identifier:u1", "index:<u4", "cycle:<u4", "step_index:u1", "step_type:u1",
+    "step_time:<u4") + _SINGLE_TAIL + _fields("_checksum:V4")),
+    identifiers=(0, 85), cycle_offset=None)
+_V9_HEAD = _fields("identifier:u1", "_aux_channel:V1", "index:<u4", "cycle:<u4",
+                   "step_index:u1", "step_type:u1")
+_UNIX_TAIL = _fields("energy:<i8", "unix_time:<u8")
+_V9_LAYOUT = _FixedLayout(np.dtype(
+    _V9_HEAD + _fields("step_time:<u4") + _SINGLE_TAIL + _UNIX_TAIL + _fields("_checksum:V4")))
+_V10_LAYOUT = _FixedLayout(np.dtype(
+    _V9_HEAD + _fields("step_time:<u8") + _SINGLE_TAIL + _UNIX_TAIL + _fields("_checksum:V4")),
+    cycle_offset=None)
+_V11_HEAD = _fields("identifier:u1", "_aux_channel:V1", "index:<u4", "cycle:<u4",
+                    "step_index:<u2", "step_type:u1", "step_time:<u8")
+_V11_LAYOUT = _FixedLayout(np.dtype(
+    _V11_HEAD + _SINGLE_TAIL + _UNIX_TAIL + _fields("range:<i4", "_checksum:V4")),
+    step_time_second=1e-3)
+_V25_LAYOUT = _FixedLayout(np.dtype(
+    _V11_HEAD + _SINGLE_TAIL + _UNIX_TAIL
+    + _fields("range:<i4", "_step_changes:V1", "_checksum:V4")),
+    step_time_second=1e-3, cycle_offset=None)
+_V19_LAYOUT = _FixedLayout(np.dtype(_fields(
+    "identifier:u1", "_channel:V3", "_test_id:V4", "index:<u4", "cycle:<u4", "step_index:<u2",
+    "step_type:u1", "_work_type:V1", "_step_changes:V1", "_reserved:V3", "step_time:<u4",
+    "voltage:<i4", "current:<i4", "_resistance_temperature:V8", "charge_capacity:<i4",
+    "discharge_capacity:<i4", "charge_energy:<i4", "discharge_energy:<i4", "unix_time:<u4",
+    "_checksum:V4")), whole_file=True)
+_V8_LAYOUTS = {version: _FixedLayout(_V8_RECORD, identifiers=(0, 85),
+                                     cycle_offset=1 if version in (5, 7) else 0)
+               for version in (5, 6, 7, 8)}
+#: nda version -> fixed-record layout (BTS 7; 14-24 and 26-29 have their own readers).
+_FIXED_LAYOUTS: dict[int, _FixedLayout] = {
+    1: _V1_LAYOUT, 2: _V2_LAYOUT, 3: _V3_LAYOUT, 4: _V3_LAYOUT, **_V8_LAYOUTS, 9: _V9_LAYOUT,
+    10: _V10_LAYOUT, 11: _V11_LAYOUT, 12: _V11_LAYOUT, 13: _V11_LAYOUT, 15: _V11_LAYOUT,
+    18: _V11_LAYOUT, 19: _V19_LAYOUT, 25: _V25_LAYOUT, 27: _V25_LAYOUT,
+}
+#: Version 11-18 auxiliary records (identifier 101) in their own block (header byte 72).
+_V11_AUX_RECORD = np.dtype(_fields("identifier:u1", "channel:u1", "index:<u4", "_pad:V15",
+                                   "voltage:<i4", "_pad2:V8", "temperature:<i2", "_pad3:V34"))
+
 
 # Version 14-24: 86-byte records.
 _V22_RECORD = np.dtype([
@@ -79,6 +175,23 @@ _BTS9_RECORD = np.dtype([
     ("discharge_energy", "<f4"), ("unix_time_us", "<u8"), ("_tail", "V12"),
 ])
 
+# Record version 19 on: 36 bytes the same at every record size, then a size-dependent tail.
+# The file does not state the size; it is found from the records (see _bts9_records).
+_BTS9_V19_HEAD = [
+    ("identifier", "u1"), ("_aux_count", "u1"), ("step_index", "u1"), ("step_type", "u1"),
+    ("_test_id", "V4"), ("index", "<u4"), ("test_time_s", "<u4"), ("test_time_ns", "<u4"),
+    ("current", "<f4"), ("voltage", "<f4"), ("capacity", "<f4"), ("energy", "<f4"),
+]
+_BTS9_V19_TAIL = [("cycle", "<u4"), ("_unknown", "V4"), ("unix_time_s", "<u4"),
+                  ("unix_time_ns", "<u4")]
+_BTS9_V19_RECORDS = {
+    52: np.dtype([*_BTS9_V19_HEAD, *_BTS9_V19_TAIL]),
+    56: np.dtype([*_BTS9_V19_HEAD, *_BTS9_V19_TAIL, ("temperature", "<f4")]),
+    60: np.dtype([*_BTS9_V19_HEAD, ("unix_time_s", "<u4"), ("unix_time_ns", "<u4"),
+                  ("_drifting", "V4"), ("temperature", "<f4"), ("cycle", "<u4"),
+                  ("_unknown", "V4")]),
+}
+
 _DATA_ID = 85
 #: Per-step capacity/energy fields of the 86-byte and BTS 9 records -> frame row they fill.
 _CAPACITY_FIELDS = (
@@ -88,11 +201,14 @@ _CAPACITY_FIELDS = (
     ("discharge_energy", "discharging_energy_watt_hour"),
 )
 _AUX_ID = 101
-_V8_VERSIONS = frozenset({5, 6, 7, 8})
+#: Versions whose layout labkit has checked against a public file's BTSDA export (v8, 22,
+#: 23, 26, 29, 130) or that share that layout.
+_VERIFIED_VERSIONS = frozenset({5, 6, 7, 8, 14, 16, 17, 20, 22, 23, 24, 26, 28, 29, 129, 130})
 _V22_VERSIONS = frozenset({14, 16, 17, 20, 22, 23, 24})
 _V29_VERSIONS = frozenset({26, 28, 29})
 _BTS9_VERSIONS = frozenset({129, 130})
-_BTS9_RECORD_VERSIONS = frozenset({2, 3})
+#: BTS 9 record version (u16 at byte 16) -> record layout.
+_BTS9_LAYOUTS = {2: "88-byte", 3: "88-byte", 19: "record-version-19", 42: "record-version-19"}
 
 
 def _sniff(head: bytes, path: Path) -> bool:
@@ -101,7 +217,8 @@ def _sniff(head: bytes, path: Path) -> bool:
     return head.startswith(b"PK\x03\x04") and path.name.lower().endswith(".nda.zip")
 
 
-@register("neware-nda", vendor="Neware", description="Neware BTS .nda binary (v5-29, BTS 9 v130)",
+@register("neware-nda", vendor="Neware",
+          description="Neware BTS .nda binary (v1-20, 22-29, BTS 9 v129/130)",
           extensions=(".nda", ".nda.zip"), kind="cycling", sniff=_sniff)
 def read_neware_nda(path: Path) -> CyclingRecord:
     """Read a Neware ``.nda`` file (or a zip holding exactly one) into a cycling record."""
@@ -128,13 +245,13 @@ def parse_nda(buffer: bytes, path: Path) -> CyclingRecord:
                           f"{buffer[:8]!r} in {len(buffer)} bytes", file=path,
                           position=binary_position(0))
     version = buffer[VERSION_OFFSET]
-    if version in _V8_VERSIONS:
-        return _read_v8(buffer, path, version)
+    if version in _FIXED_LAYOUTS:
+        return _read_fixed(buffer, path, version, _FIXED_LAYOUTS[version])
     if version in _V22_VERSIONS or version in _V29_VERSIONS:
         return _read_v22_v29(buffer, path, version)
     if version in _BTS9_VERSIONS:
         return _read_bts9(buffer, path, version)
-    raise FormatError(f"nda version {version} is not supported (labkit reads 5-8, 14-24, 26-29, "
+    raise FormatError(f"nda version {version} is not supported (labkit reads 1-20, 22-29, 129, "
                       "130)", file=path, position=binary_position(VERSION_OFFSET))
 
 
@@ -192,36 +309,88 @@ def _require_rows(data: dict[str, np.ndarray], path: Path, begin: int) -> None:
                           file=path, position=binary_position(begin))
 
 
-def _read_v8(buffer: bytes, path: Path, version: int) -> CyclingRecord:
+def _read_fixed(buffer: bytes, path: Path, version: int, layout: _FixedLayout) -> CyclingRecord:
+    """Versions 1-13, 15, 18, 19, 25, 27: fixed-size records (see :class:`_FixedLayout`)."""
     begin, length = _u32(buffer, 64), _u32(buffer, 68)
-    records = _records(buffer, path, begin, length, _V8_RECORD)
-    data = nw.fields(nw.kept(records, ((records["identifier"] == 0)
-                                       | (records["identifier"] == _DATA_ID))
-                             & (records["index"] != 0)))
-    _require_rows(data, path, begin)
-    scale = nw.range_multiplier(np.array([_fixed_range(buffer)]))[0] * 1e-3  # count -> A
-    out = nw.frame_columns(len(data["index"]))
+    records = _records(buffer, path, begin, 0 if layout.whole_file else length, layout.record)
+    names = layout.record.names
+    if layout.identifiers:
+        keep = np.isin(records["identifier"], layout.identifiers)
+        if "index" in names:
+            keep &= records["index"] != 0
+    else:
+        keep = records["index"] != 0
+    data = nw.fields(nw.kept(records, keep))
+    rows = int(np.count_nonzero(keep))
+    if not rows:
+        raise FormatError("the record block holds no data records", file=path,
+                          position=binary_position(begin))
+    out = nw.frame_columns(rows)
     step_type = data["step_type"]
-    direction = nw.direction_of(step_type)
+    if layout.step_types:
+        table = np.arange(256, dtype=np.uint8)
+        for old, new in layout.step_types:
+            table[old] = new
+        step_type = table[step_type]
+    current_range = data["range"].astype(np.int64) if "range" in names else \
+        np.full(rows, _fixed_range(buffer), dtype=np.int64)
+    current_range[current_range == 0] = _fixed_range(buffer)
+    scale = nw.range_multiplier(current_range) * 1e-3  # count -> A
     current = np.multiply(data["current"], scale, out=out["current_ampere"])
-    sign = np.where(direction != 0, direction, np.sign(current))
     np.multiply(data["voltage"], 1e-4, out=out["voltage_volt"])
-    np.copyto(out["step_time_second"], data["step_time"], casting="unsafe")
-    np.copyto(out["unix_time_second"], data["unix_time"], casting="unsafe")
-    # versions 5 and 7 count cycles from 0, 6 and 8 from 1
-    np.add(data["cycle"], 1 if version in (5, 7) else 0, out=out["cycle_count"], dtype=np.int64)
+    np.multiply(data["step_time"], layout.step_time_second, out=out["step_time_second"])
+    if "unix_time" in names:
+        np.copyto(out["unix_time_second"], data["unix_time"], casting="unsafe")
+    else:
+        del out["unix_time_second"]
+    if layout.cycle_offset is None:
+        nw.count_changes(data["cycle"], out=out["cycle_count"])
+    else:
+        np.add(data["cycle"], layout.cycle_offset, out=out["cycle_count"], dtype=np.int64)
     np.copyto(out["step_index"], data["step_index"])
     nw.count_changes(data["step_index"], out=out["step_count"])
-    np.copyto(out["record_index"], data["index"])
-    # the record holds one capacity and energy; the step direction says which they are
-    for field, unit in (("capacity", "capacity_ampere_hour"), ("energy", "energy_watt_hour")):
-        value = np.multiply(data[field], scale / 3600, out=out[f"step_{unit}"])
-        for name, side in ((f"charging_{unit}", sign > 0), (f"discharging_{unit}", sign < 0)):
-            out[name].fill(0.0)
-            np.copyto(out[name], value, where=side)
-    frame = nw.cycling_frame(out, step_type=step_type)
-    return CyclingRecord(frame, _meta(buffer, version, [nw.RAW_CYCLE_NOTE, nw.CAPACITY_NOTE],
-                                      UTC))
+    if "index" in names:
+        np.copyto(out["record_index"], data["index"])
+    else:
+        out["record_index"][:] = np.arange(1, rows + 1)
+    per_hour = scale / 3600  # count * s -> Ah
+    if "charge_capacity" in names:
+        for field, name in _CAPACITY_FIELDS:
+            np.multiply(data[field], per_hour, out=out[name])
+    else:  # one capacity and energy per record; the step direction says which they are
+        direction = nw.direction_of(step_type)
+        sign = np.where(direction != 0, direction, np.sign(current))
+        for field, unit in (("capacity", "capacity_ampere_hour"), ("energy", "energy_watt_hour")):
+            if field not in names:
+                for side in ("charging", "discharging", "step"):
+                    del out[f"{side}_{unit}"]
+                continue
+            value = np.multiply(data[field], per_hour, out=out[f"step_{unit}"])
+            for name, side in ((f"charging_{unit}", sign > 0), (f"discharging_{unit}", sign < 0)):
+                out[name].fill(0.0)
+                np.copyto(out[name], value, where=side)
+    extra = {}
+    aux_begin, aux_length = _u32(buffer, 72), _u32(buffer, 76)
+    if layout is _V11_LAYOUT and aux_length and aux_begin < len(buffer):
+        aux = _records(buffer, path, aux_begin, aux_length, _V11_AUX_RECORD)
+        extra = _aux_values(aux[aux["identifier"] == _AUX_ID], out["record_index"])
+    frame = nw.cycling_frame(out, step_type=step_type, extra=extra)
+    notes = [nw.RAW_CYCLE_NOTE if layout.cycle_offset == 1 else _cycle_note(layout), nw.CAPACITY_NOTE]
+    if "unix_time" not in names:
+        notes.append(f"nda version {version} records carry no wall-clock time: the record has "
+                     "no unix_time_second (the header's start time is in meta.start_time)")
+    if version not in _VERIFIED_VERSIONS:
+        notes.append(f"nda version {version}: labkit has checked no file of this layout "
+                     "against a BTSDA export (none is public); it reads it as fastnda 1.3 does")
+    return CyclingRecord(frame, _meta(buffer, version, notes,
+                                      UTC if "unix_time" in names else LOCAL))
+
+
+def _cycle_note(layout: _FixedLayout) -> str:
+    if layout.cycle_offset is None:
+        return ("cycle_count counts the changes of the records' cycle field from 1 (in this "
+                "nda version the field is a loop counter, not a cycle number)")
+    return "cycle_count is the records' cycle field as stored (this nda version counts from 1)"
 
 
 def _read_v22_v29(buffer: bytes, path: Path, version: int) -> CyclingRecord:
@@ -292,6 +461,12 @@ def _aux_columns(buffer: bytes, path: Path, records: np.ndarray, index: np.ndarr
     if version in _V22_VERSIONS and aux_length and aux_begin < len(buffer):
         block = _records(buffer, path, aux_begin, aux_length, _AUX_RECORD)
         aux = np.concatenate([aux, block[block["identifier"] == _AUX_ID]])
+    return _aux_values(aux, index)
+
+
+def _aux_values(aux: np.ndarray, index: np.ndarray) -> dict[str, np.ndarray]:
+    """Temperature/voltage columns per aux channel, aligned on the data records' ``index``
+    (NaN where a channel has no record for a data record); all-zero quantities are left out."""
     out: dict[str, np.ndarray] = {}
     for channel in np.unique(aux["channel"]):
         rows = aux[aux["channel"] == channel]
@@ -311,22 +486,96 @@ def _aux_columns(buffer: bytes, path: Path, records: np.ndarray, index: np.ndarr
 
 def _read_bts9(buffer: bytes, path: Path, version: int) -> CyclingRecord:
     record_version = int.from_bytes(buffer[16:18], "little")
-    if record_version not in _BTS9_RECORD_VERSIONS:
-        raise FormatError(f"BTS 9 record version {record_version} is not supported (labkit reads "
-                          "2 and 3)", file=path, position=binary_position(16))
+    blocks = _bts9_blocks(buffer, path)
+    layout = _BTS9_LAYOUTS.get(record_version)
+    notes = [nw.CAPACITY_NOTE]
+    if layout is None:
+        layout = _probe_bts9_layout(buffer, path, record_version, blocks[0][0])
+        notes.append(f"BTS 9 record version {record_version} is one labkit has not seen; its "
+                     f"records have the {layout} layout (identifier byte where that layout has "
+                     "it) and were read as such: check the values against BTSDA")
+    if layout == "88-byte":
+        records = _bts9_records(buffer, path, blocks, (_BTS9_RECORD,))
+        return _read_bts9_88(records, buffer, path, version, notes)
+    records = _bts9_records(buffer, path, blocks, tuple(_BTS9_V19_RECORDS.values()))
+    return _read_bts9_v19(records, buffer, version, notes)
+
+
+def _bts9_blocks(buffer: bytes, path: Path) -> list[tuple[int, int]]:
+    """(start, length) of every record block of a BTS 9 file.
+
+    Most files hold one block, pointed to by the u64 pair at byte 82. When that pointer
+    is 0 and a second ``NEWARE`` header follows at byte 1024, the blocks are chained:
+    each header points to its block (byte 82 of the header) and, with the pointer at
+    its byte 242, to the section whose end is the next header.
+    """
     begin = int.from_bytes(buffer[82:90], "little")
     length = int.from_bytes(buffer[90:98], "little")
-    if begin == 0 and buffer[1024:1030] == MAGIC:
-        raise FormatError("multi-block BTS 9 files are not supported", file=path,
+    if begin != 0 or buffer[1024:1030] != MAGIC:
+        return [(begin, length)]
+    blocks: list[tuple[int, int]] = []
+    head, seen = 1024, set()
+    while head not in seen and buffer[head:head + 6] == MAGIC:
+        seen.add(head)
+        block_begin = int.from_bytes(buffer[head + 82:head + 90], "little")
+        block_length = int.from_bytes(buffer[head + 90:head + 98], "little")
+        if block_length:
+            blocks.append((block_begin, block_length))
+        tail_begin = int.from_bytes(buffer[head + 242:head + 250], "little")
+        head = tail_begin + int.from_bytes(buffer[head + 250:head + 258], "little")
+    if not blocks:
+        raise FormatError("the chained BTS 9 headers point to no record block", file=path,
                           position=binary_position(1024))
-    if length % _BTS9_RECORD.itemsize:
-        raise FormatError(f"record block of {length} bytes is not a whole number of "
-                          f"{_BTS9_RECORD.itemsize}-byte records", file=path,
-                          position=binary_position(90))
-    records = _records(buffer, path, begin, length, _BTS9_RECORD)
-    data = nw.fields(nw.kept(records, records["identifier"] == _DATA_ID))
-    _require_rows(data, path, begin)
-    out = nw.frame_columns(len(data["index"]))
+    if sum(length for _, length in blocks) != length:
+        raise FormatError(f"the chained BTS 9 record blocks hold "
+                          f"{sum(length for _, length in blocks)} bytes, the header says "
+                          f"{length}", file=path, position=binary_position(90))
+    return blocks
+
+
+def _bts9_records(buffer: bytes, path: Path, blocks: list[tuple[int, int]],
+                  candidates: tuple[np.dtype, ...]) -> np.ndarray:
+    """The data records of every block, in one array of the candidate layout that fits.
+
+    The file does not state its record size: a layout fits when it divides every block
+    and every record of the first block opens with the data identifier (85).
+    """
+    for begin, length in blocks:
+        if begin <= 0 or begin + length > len(buffer):
+            raise FormatError(f"record block {begin}+{length} lies outside the file "
+                              f"({len(buffer)} bytes)", file=path, position=binary_position(begin))
+    for dtype in candidates:
+        if any(length % dtype.itemsize for _, length in blocks):
+            continue
+        parts = [np.frombuffer(buffer, dtype, length // dtype.itemsize, begin)
+                 for begin, length in blocks]
+        if parts[0].size and (parts[0]["identifier"] == _DATA_ID).all():
+            records = parts[0] if len(parts) == 1 else np.concatenate(parts)
+            data = nw.kept(records, records["identifier"] == _DATA_ID)
+            if not len(data):
+                break
+            return data
+    sizes = "/".join(str(dtype.itemsize) for dtype in candidates)
+    raise FormatError(f"expected BTS 9 records of {sizes} bytes opening with identifier "
+                      f"{_DATA_ID}, found none that fit the record block of {blocks[0][1]} bytes",
+                      file=path, position=binary_position(blocks[0][0]))
+
+
+def _probe_bts9_layout(buffer: bytes, path: Path, record_version: int, begin: int) -> str:
+    """The layout of an unseen record version, from where the identifier byte sits."""
+    if 0 < begin < len(buffer) - 4 and buffer[begin + 4] == _DATA_ID:
+        return "88-byte"
+    if 0 < begin < len(buffer) and buffer[begin] == _DATA_ID:
+        return "record-version-19"
+    raise FormatError(f"BTS 9 record version {record_version} is not supported (labkit reads "
+                      f"{', '.join(map(str, sorted(_BTS9_LAYOUTS)))}), and its first record "
+                      f"matches no layout labkit knows", file=path, position=binary_position(16))
+
+
+def _read_bts9_88(data: np.ndarray, buffer: bytes, path: Path, version: int,
+                  notes: list[str]) -> CyclingRecord:
+    """Record versions 2 and 3: 88-byte records with step and unix times, no cycle field."""
+    out = nw.frame_columns(len(data))
     step_type = data["step_type"]
     unix_time = np.multiply(data["unix_time_us"], 1e-6, out=out["unix_time_second"])
     np.multiply(data["step_time_us"], 1e-6, out=out["step_time_second"])
@@ -340,11 +589,53 @@ def _read_bts9(buffer: bytes, path: Path, version: int) -> CyclingRecord:
         np.divide(np.abs(data[field]), 3.6e6, out=out[name])
     frame = nw.cycling_frame(out, step_type=step_type)
     meta = _meta(buffer, version, [
-        nw.DERIVED_CYCLE_NOTE, nw.CAPACITY_NOTE,
+        nw.DERIVED_CYCLE_NOTE, *notes,
         "BTS 9 (nda 130) records carry no cycle field; test_time_second is the step time "
         "plus the final step times of the earlier steps."], UTC)
+    return CyclingRecord(frame, _with_bts9_start(meta, unix_time))
+
+
+def _read_bts9_v19(data: np.ndarray, buffer: bytes, version: int,
+                   notes: list[str]) -> CyclingRecord:
+    """Record version 19 on: 52/56/60-byte records with the test time, unix time and raw
+    cycle, one signed capacity and energy, no step time (BTSDA's step time is the test
+    time since the end of the previous step, and so is labkit's)."""
+    out = nw.frame_columns(len(data))
+    step_type = data["step_type"]
+    test_time = np.multiply(data["test_time_ns"], 1e-9, out=out["test_time_second"])
+    test_time += data["test_time_s"]
+    unix_time = np.multiply(data["unix_time_ns"], 1e-9, out=out["unix_time_second"])
+    unix_time += data["unix_time_s"]
+    np.copyto(out["voltage_volt"], data["voltage"])
+    np.multiply(data["current"], 1e-3, out=out["current_ampere"])
+    np.add(data["cycle"], 1, out=out["cycle_count"], dtype=np.int64)
+    np.copyto(out["step_index"], data["step_index"])
+    step_count = nw.count_changes(data["step_index"], out=out["step_count"])
+    np.copyto(out["record_index"], data["index"])
+    starts, _ = nw.step_bounds(step_count)
+    previous_end = np.zeros(len(starts))
+    previous_end[1:] = test_time[starts[1:] - 1]
+    np.subtract(test_time, np.repeat(previous_end, np.diff(np.r_[starts, len(data)])),
+                out=out["step_time_second"])
+    for field, unit in (("capacity", "capacity_ampere_hour"), ("energy", "energy_watt_hour")):
+        value = data[field].astype(np.float64) / 3.6e6  # mAs, mWs -> Ah, Wh
+        np.maximum(value, 0.0, out=out[f"charging_{unit}"])
+        np.negative(np.minimum(value, 0.0), out=out[f"discharging_{unit}"])
+    extra = {}
+    if "temperature" in data.dtype.names:
+        extra["temperature_celsius"] = data["temperature"].astype(np.float64)
+    frame = nw.cycling_frame(out, step_type=step_type, extra=extra)
+    meta = _meta(buffer, version, [
+        nw.RAW_CYCLE_NOTE, *notes,
+        "BTS 9 record version 19 records carry the test time and no step time: "
+        "step_time_second is the test time since the last record of the previous step, as "
+        "BTSDA shows it."], UTC)
+    return CyclingRecord(frame, _with_bts9_start(meta, unix_time))
+
+
+def _with_bts9_start(record_meta: Metadata, unix_time: np.ndarray) -> Metadata:
     start = dt.datetime.fromtimestamp(float(unix_time[0]), tz=dt.timezone.utc).isoformat()
-    return CyclingRecord(frame, dataclasses.replace(meta, start_time=start))
+    return dataclasses.replace(record_meta, start_time=start)
 
 
 def _meta(buffer: bytes, version: int, notes: list[str], time_zone: str) -> Metadata:

@@ -1,6 +1,6 @@
-"""Neware BTS 8 ``.ndax`` files: a zip of ``.ndc`` record files and XML descriptions.
+"""Neware BTS 8/9 ``.ndax`` files: a zip of ``.ndc`` record files and XML descriptions.
 
-Layout (learned from fastnda, g-kimbell/fastnda, BSD-3-Clause, and NewareNDA,
+Layout (learned from fastnda, EmpaEConversion/fastnda, BSD-3-Clause, and NewareNDA,
 d-cogswell/NewareNDA, BSD-3-Clause; the code is labkit's own):
 
 * Members: ``data.ndc`` (records), ``data_runInfo.ndc`` (times, capacities),
@@ -12,17 +12,22 @@ d-cogswell/NewareNDA, BSD-3-Clause; the code is labkit's own):
   ``Step0.xml``...
 * Every ``.ndc``: byte 0 = file type (1 data, 3/5 aux, 7 step, 18 runInfo),
   byte 2 = ndc version.
-* Version 2: 512-byte pages after a 512-byte header, records from byte 5 of each
+* Versions 1-4: 512-byte pages after a 512-byte header, records from byte 5 of each
   page, empty slots have record number 0; full records (cycle, step, times,
-  capacities) in ``data.ndc``.
+  capacities, wall-clock fields) in ``data.ndc``.
 * Versions 5-17: 4096-byte pages after a 4096-byte header; bytes 4.. of a page hold
   a bitmask of the valid slots, slots start at byte 132. Version 5 holds full
-  records in ``data.ndc``. From version 14 on ``data.ndc`` holds only voltage and
-  current (float32); ``data_runInfo.ndc`` holds step time, capacities, energies,
-  unix time and a sampling interval for some records (labkit fills the records in
-  between as BTSDA does: time advanced by the interval, capacity and energy
-  integrated from current and voltage); ``data_step.ndc`` maps the step count to
-  cycle, step index and step type. The slot number (from 1) is the record number.
+  records in ``data.ndc``; version 6 full records with a step number into
+  ``data_step.ndc``; version 7 the fields its header lists, and version 15 (BTS 9) a
+  fixed prefix plus the quantities its header lists (:mod:`._ndc_described`).
+  Versions 8-14, 16 and 17 keep only voltage and current (float32) in ``data.ndc``;
+  ``data_runInfo.ndc`` holds step time, capacities, energies, unix time and a
+  sampling interval for some records (labkit fills the records in between as BTSDA
+  does: time advanced by the interval, capacity and energy integrated from current
+  and voltage); ``data_step.ndc`` maps the step count to cycle, step index and step
+  type. The slot number (from 1) is the record number.
+* Versions 2, 5, 14, 16 and 17 are checked against public files' BTSDA exports; the
+  others are read as fastnda 1.3 reads them, and their records say so.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ import numpy as np
 
 from labkit.data import CyclingRecord, Metadata
 from labkit.errors import FormatError, binary_position
+from labkit.parsers import _ndc_described as described
 from labkit.parsers import _neware as nw
 from labkit.registry import file_bytes, register
 from labkit.timezones import LOCAL, UTC
@@ -49,28 +55,51 @@ _SLOTS_START = 132
 _OLD_PAGE = 512
 _OLD_SLOTS_START = 5
 
-# Full records: ndc version 2 (512-byte pages) and 5 (4096-byte pages).
+# Full records: ndc version 1-4 (512-byte pages) and 5 (4096-byte pages).
+_CALENDAR = [("year", "<u2"), ("month", "u1"), ("day", "u1"), ("hour", "u1"), ("minute", "u1"),
+             ("second", "u1"), ("range", "<i4")]
 _FULL_RECORD = np.dtype([
     ("index", "<u4"), ("cycle", "<u4"), ("step_index", "u1"), ("step_type", "u1"),
     ("_pad", "V5"), ("step_time_ms", "<u8"), ("voltage", "<i4"), ("current", "<i4"),
     ("_pad2", "V4"), ("charge_capacity", "<i8"), ("discharge_capacity", "<i8"),
-    ("charge_energy", "<i8"), ("discharge_energy", "<i8"), ("year", "<u2"), ("month", "u1"),
-    ("day", "u1"), ("hour", "u1"), ("minute", "u1"), ("second", "u1"), ("range", "<i4"),
-    ("_pad3", "V8"),
+    ("charge_energy", "<i8"), ("discharge_energy", "<i8"), *_CALENDAR, ("_pad3", "V8"),
+])
+_V1_RECORD = np.dtype([
+    ("_lead", "V8"), ("index", "<u4"), ("cycle", "<u4"), ("step_index", "u1"),
+    ("step_type", "u1"), ("_pad", "V2"), ("step_time_ms", "<u8"), ("voltage", "<i4"),
+    ("current", "<i4"), ("_pad2", "V4"), ("charge_capacity", "<i8"),
+    ("discharge_capacity", "<i8"), ("charge_energy", "<i8"), ("discharge_energy", "<i8"),
+    *_CALENDAR,
 ])
 _V2_RECORD = np.dtype([("_lead", "V8"), *_FULL_RECORD.descr])
 _V5_RECORD = np.dtype([("_lead", "V1"), *_FULL_RECORD.descr])
 
+# Version 6: one record per sample with its step count (data_step.ndc gives the step).
+_V6_RECORD = np.dtype([
+    ("step_time_ms", "<u4"), ("_pad", "V1"), ("voltage", "<f4"), ("current", "<f4"),
+    ("charge_capacity", "<f4"), ("discharge_capacity", "<f4"), ("charge_energy", "<f4"),
+    ("discharge_energy", "<f4"), ("_pad2", "V1"), ("unix_time", "<u4"), ("step_number", "<u4"),
+])
+
 _VI_RECORD = np.dtype([("voltage", "<f4"), ("current", "<f4")])
 
-_RUNINFO_HEAD = [
-    ("step_time_ms", "<u4"), ("_pad", "V1"), ("charge_capacity", "<f4"),
-    ("discharge_capacity", "<f4"), ("charge_energy", "<f4"), ("discharge_energy", "<f4"),
-    ("_pad2", "V8"), ("dt_ms", "<i4"), ("unix_time", "<u4"), ("step_number", "<u4"),
-    ("index", "<u4"), ("unix_ms", "<i2"),
-]
-_RUNINFO_V14 = np.dtype([*_RUNINFO_HEAD, ("_pad3", "V8")])
-_RUNINFO_V16 = np.dtype([*_RUNINFO_HEAD, ("_pad3", "V53")])
+
+def _runinfo(gap: int, *tail: tuple[str, str]) -> np.dtype:
+    """A runInfo record: step time (ms), per-step capacities/energies, ``gap`` unknown bytes,
+    the sampling interval (ms), unix time (s), step number and record number, then ``tail``."""
+    return np.dtype([
+        ("step_time_ms", "<u4"), ("_pad", "V1"), ("charge_capacity", "<f4"),
+        ("discharge_capacity", "<f4"), ("charge_energy", "<f4"), ("discharge_energy", "<f4"),
+        ("_pad2", f"V{gap}"), ("dt_ms", "<i4"), ("unix_time", "<u4"), ("step_number", "<u4"),
+        ("index", "<u4"), *tail])
+
+
+_RUNINFO_V8 = _runinfo(5)
+_RUNINFO_V9 = _runinfo(8)
+_RUNINFO_V11 = _runinfo(8, ("unix_ms", "<u2"))
+_RUNINFO_V13 = _runinfo(8, ("unix_ms", "<u2"), ("_pad3", "V8"))
+_RUNINFO_V14 = _runinfo(8, ("unix_ms", "<i2"), ("_pad3", "V8"))
+_RUNINFO_V16 = _runinfo(8, ("unix_ms", "<u2"), ("_pad3", "V53"))
 
 _STEP_V14 = np.dtype([("cycle", "<u4"), ("step_index", "<u4"), ("_pad", "V16"),
                       ("step_type", "u1"), ("_pad2", "V12")])
@@ -79,19 +108,34 @@ _STEP_V16 = np.dtype([("cycle", "<u4"), ("step_index", "<u4"), ("_pad", "V16"),
 
 _AUX_FLOAT = np.dtype([("value", "<f4")])
 _AUX_V16 = np.dtype([("tag", "u1"), ("voltage", "<f4"), ("temperature", "<i2")])
+#: Version 9/11/13 aux files whose first slot does not open with 0x65: a record number, a
+#: channel byte and a temperature (0.1 °C).
+_AUX_INDEXED = np.dtype([("_lead", "V1"), ("index", "<u4"), ("_channel", "V1"), ("_pad", "V29"),
+                         ("temperature", "<i2"), ("_pad2", "V51")])
 _AUX_OLD = np.dtype([("index", "<u4"), ("_pad", "V19"), ("voltage", "<i4"), ("_pad2", "V6"),
                      ("temperature", "<i2"), ("setpoint", "<i2"), ("_pad3", "V49")])
 _AUX_V2 = np.dtype([("_lead", "V8"), *_AUX_OLD.descr])
 _AUX_V5 = np.dtype([("_lead", "V1"), *_AUX_OLD.descr])
 
+_AH, _MAS = 1.0, 1 / 3.6e6  # capacity units of runInfo records, in Ah
 # Per ndc version: (runInfo dtype, capacity unit in Ah per stored unit, data.ndc
 # voltage/current factors to V/A, step dtype)
 _SPLIT_VERSIONS: dict[int, tuple[np.dtype, float, float, float, np.dtype]] = {
-    14: (_RUNINFO_V14, 1.0, 1.0, 1.0, _STEP_V14),
-    16: (_RUNINFO_V16, 1 / 3.6e6, 1e-4, 1e-3, _STEP_V16),
-    17: (_RUNINFO_V16, 1.0, 1.0, 1.0, _STEP_V16),
+    8: (_RUNINFO_V8, _AH, 1.0, 1.0, _STEP_V14),
+    9: (_RUNINFO_V9, _MAS, 1e-4, 1e-3, _STEP_V14),
+    11: (_RUNINFO_V11, _MAS, 1e-4, 1e-3, _STEP_V14),
+    12: (_RUNINFO_V11, _AH, 1.0, 1.0, _STEP_V14),
+    13: (_RUNINFO_V13, _MAS, 1e-4, 1e-3, _STEP_V14),
+    14: (_RUNINFO_V14, _AH, 1.0, 1.0, _STEP_V14),
+    16: (_RUNINFO_V16, _MAS, 1e-4, 1e-3, _STEP_V16),
+    17: (_RUNINFO_V16, _AH, 1.0, 1.0, _STEP_V16),
 }
-_FULL_VERSIONS = {2: _V2_RECORD, 5: _V5_RECORD}
+_FULL_VERSIONS = {1: _V1_RECORD, 2: _V2_RECORD, 3: _V1_RECORD, 4: _V2_RECORD, 5: _V5_RECORD}
+#: ndc versions in 512-byte pages (records with number 0 are empty slots); the others are
+#: in 4096-byte pages with a bitmask of the valid slots.
+_OLD_PAGE_VERSIONS = frozenset({1, 2, 3, 4})
+#: ndc versions whose layout labkit has checked against a public file's BTSDA export.
+_VERIFIED_VERSIONS = frozenset({2, 5, 14, 16, 17})
 #: Per-step capacity/energy fields of the full records -> frame row they fill.
 _CAPACITY_FIELDS = (
     ("charge_capacity", "charging_capacity_ampere_hour"),
@@ -111,7 +155,8 @@ def _sniff(head: bytes, path: Path) -> bool:
     return b"data.ndc" in head or path.suffix.lower() == ".ndax"
 
 
-@register("neware-ndax", vendor="Neware", description="Neware BTS 8 .ndax (ndc v2, 5, 14, 16, 17)",
+@register("neware-ndax", vendor="Neware",
+          description="Neware BTS 8/9 .ndax (ndc v1-9, 11-17)",
           extensions=(".ndax",), kind="cycling", sniff=_sniff, priority=1)
 def read_neware_ndax(path: Path) -> CyclingRecord:
     """Read a Neware ``.ndax`` file into a cycling record."""
@@ -147,7 +192,7 @@ class _Member:
 
     def slots(self, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
         """Valid records and their slot numbers (from 1), as the page bitmasks say."""
-        if self.version == 2:
+        if self.version in _OLD_PAGE_VERSIONS:
             page, start, header = _OLD_PAGE, _OLD_SLOTS_START, _OLD_PAGE
         else:
             page, start, header = _PAGE, _SLOTS_START, _PAGE
@@ -158,7 +203,7 @@ class _Member:
         per_page = (page - start - 1) // dtype.itemsize
         body = np.ascontiguousarray(pages[:, start:start + per_page * dtype.itemsize])
         records = body.view(dtype).reshape(-1)
-        if self.version == 2:
+        if self.version in _OLD_PAGE_VERSIONS:
             valid = records["index"] != 0
         else:
             mask = np.unpackbits(pages[:, 4:4 + (per_page + 7) // 8], axis=1, bitorder="little")
@@ -176,21 +221,34 @@ def _parse(members: dict[str, bytes], path: Path) -> CyclingRecord:
         raise data.error(f"expected file type 1 (records) at byte 0, found {data.file_type}", 0)
     notes: list[str] = [nw.CAPACITY_NOTE]
     info = _xml_info(members, notes)
+    own: dict[str, np.ndarray] = {}  # columns of data.ndc beyond the frame's (ndc 7)
     if data.version in _FULL_VERSIONS:
         columns, step_type = _full_records(data)
         notes.insert(0, nw.RAW_CYCLE_NOTE)
     elif data.version in _SPLIT_VERSIONS:
         columns, step_type = _split_records(data, members, path)
         notes.insert(0, nw.RAW_CYCLE_NOTE.replace("the raw records", "data_step.ndc"))
+    elif data.version == 6:
+        columns, step_type = _stepped_records(data, members, path)
+        notes.insert(0, nw.RAW_CYCLE_NOTE.replace("the raw records", "data_step.ndc"))
+    elif data.version == 7:
+        columns, step_type, own = _ndc7_records(data)
+        notes.insert(0, nw.RAW_CYCLE_NOTE if "cycle" in columns else nw.DERIVED_CYCLE_NOTE)
+    elif data.version == 15:
+        columns, step_type = _ndc15_records(data)
+        notes[:0] = [nw.DERIVED_CYCLE_NOTE, _NDC15_NOTE]
     else:
-        raise data.error(f"ndc version {data.version} is not supported (labkit reads 2, 5, 14, "
-                         "16, 17)", 2)
-    extra = _aux_columns(members, path, columns["record_index"], info["aux"], notes)
+        raise data.error(f"ndc version {data.version} is not supported (labkit reads 1-9, "
+                         "11-17)", 2)
+    if data.version not in _VERIFIED_VERSIONS:
+        notes.append(f"ndc version {data.version}: labkit has checked no file of this layout "
+                     "against a BTSDA export (none is public); it reads it as fastnda 1.3 does")
+    extra = _aux_columns(members, path, columns["record_index"], info["aux"], notes, own)
     frame = nw.cycling_frame(columns, step_type=step_type, extra=extra)
     # ndc 2/5 records carry wall-clock fields (local, no zone); 14/16/17 a unix time: the
     # header's local start is a whole zone offset (+1 h, +2 h in summer...) after it on the
     # corpus files, and their BTSDA twins show it shifted by the exporter's offset.
-    wall_clock = data.version in _FULL_VERSIONS
+    wall_clock = data.version in _FULL_VERSIONS or data.version == 7
     if not wall_clock and info["start_time"]:
         notes.append(nw.UNIX_TIME_NOTE)
     meta = Metadata(vendor="Neware", technique=("cycling",), start_time=info["start_time"],
@@ -202,7 +260,7 @@ def _parse(members: dict[str, bytes], path: Path) -> CyclingRecord:
 
 def _no_records(member: _Member) -> FormatError:
     return member.error("holds no records (every slot is empty): the test recorded no data",
-                        _PAGE if member.version != 2 else _OLD_PAGE)
+                        _OLD_PAGE if member.version in _OLD_PAGE_VERSIONS else _PAGE)
 
 
 def _full_records(data: _Member) -> tuple[nw.FrameColumns, np.ndarray]:
@@ -214,10 +272,7 @@ def _full_records(data: _Member) -> tuple[nw.FrameColumns, np.ndarray]:
     # count -> A and count -> Ah factors
     scale = np.multiply(nw.range_multiplier(records["range"]), 1e-3, out=out["test_time_second"])
     per_hour = np.divide(scale, 3600, out=out["step_capacity_ampere_hour"])
-    months = (records["year"].astype(np.int64) - 1970) * 12 + records["month"] - 1
-    days = months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) + records["day"] - 1
-    unix = (days * 86400 + records["hour"].astype(np.int64) * 3600
-            + records["minute"].astype(np.int64) * 60 + records["second"])
+    unix = _calendar_seconds(records)
     np.multiply(records["step_time_ms"], 1e-3, out=out["step_time_second"])
     np.copyto(out["unix_time_second"], unix, casting="unsafe")
     np.multiply(records["voltage"], 1e-4, out=out["voltage_volt"])
@@ -231,16 +286,156 @@ def _full_records(data: _Member) -> tuple[nw.FrameColumns, np.ndarray]:
     return out, records["step_type"]
 
 
+def _steps(members: dict[str, bytes], path: Path, version: int, dtype: np.dtype) -> tuple[
+        _Member, np.ndarray]:
+    """data_step.ndc and its step records (one per executed step)."""
+    if "data_step.ndc" not in members:
+        raise FormatError(f"ndc version {version} keeps its steps in data_step.ndc, which the "
+                          ".ndax lacks", file=path, position=binary_position(0))
+    member = _Member("data_step.ndc", members["data_step.ndc"], path)
+    return member, member.slots(dtype)[0]
+
+
+def _stepped_records(data: _Member, members: dict[str, bytes],
+                     path: Path) -> tuple[nw.FrameColumns, np.ndarray]:
+    """Version 6: every record holds its times, capacities (Ah, Wh) and step number;
+    data_step.ndc gives each step's cycle, index and type."""
+    records, slot = data.slots(_V6_RECORD)
+    if not len(records):
+        raise _no_records(data)
+    steps_member, steps = _steps(members, path, data.version, _STEP_V14)
+    step_number = records["step_number"].astype(np.int64)
+    if step_number.min() < 1 or step_number.max() > len(steps):
+        raise steps_member.error(f"expected step records 1-{int(step_number.max())}, found "
+                                 f"{len(steps)}", _PAGE)
+    out = nw.frame_columns(len(records))
+    row = step_number - 1
+    np.multiply(records["step_time_ms"], 1e-3, out=out["step_time_second"])
+    np.copyto(out["voltage_volt"], records["voltage"])
+    np.copyto(out["current_ampere"], records["current"])
+    np.copyto(out["unix_time_second"], records["unix_time"])
+    np.take(steps["cycle"].astype(np.int64) + 1, row, out=out["cycle_count"])
+    np.take(steps["step_index"].astype(np.int64), row, out=out["step_index"])
+    np.copyto(out["step_count"], step_number)
+    np.copyto(out["record_index"], slot)
+    for field, name in _CAPACITY_FIELDS:
+        np.abs(records[field], out=out[name], dtype=np.float64)
+    return out, np.take(steps["step_type"], row)
+
+
+def _ndc7_records(data: _Member) -> tuple[nw.FrameColumns, np.ndarray, dict[str, np.ndarray]]:
+    """Version 7: the fields data.ndc's header lists (see :mod:`._ndc_described`); current
+    in mA, capacities in mAs as fastnda 1.3 reads them. Returns the temperature (when
+    recorded) as an own column."""
+    records, slot = data.slots(described.ndc7_record(data.buffer, data.error))
+    names = records.dtype.names
+    missing = [f for f in ("step_index", "step_type", "step_time_ms", "voltage", "current")
+               if f not in names]
+    if missing:
+        raise data.error(f"ndc 7 header lists no {missing} field", 13)
+    if not len(records):
+        raise _no_records(data)
+    out = nw.frame_columns(len(records))
+    step_type = records["step_type"]
+    np.multiply(records["step_time_ms"], 1e-3, out=out["step_time_second"])
+    np.multiply(records["voltage"], 1e-4, out=out["voltage_volt"])
+    np.multiply(records["current"], 1e-3, out=out["current_ampere"])
+    if "cycle" in names:
+        np.add(records["cycle"], 1, out=out["cycle_count"], dtype=np.int64)
+    else:
+        nw.derive_cycle_count(step_type, out=out["cycle_count"])
+    np.copyto(out["step_index"], records["step_index"])
+    nw.count_changes(records["step_index"], out=out["step_count"])
+    np.copyto(out["record_index"], records["index"] if "index" in names else slot)
+    if "year" in names:
+        unix = _calendar_seconds(records)
+        if "millisecond" in names:
+            unix = unix + records["millisecond"] * 1e-3
+        np.copyto(out["unix_time_second"], unix, casting="unsafe")
+    else:
+        del out["unix_time_second"]
+    for unit, fields in (("capacity_ampere_hour", ("charge_capacity", "discharge_capacity")),
+                         ("energy_watt_hour", ("charge_energy", "discharge_energy"))):
+        if all(field in names for field in fields):
+            for field, side in zip(fields, ("charging", "discharging"), strict=True):
+                np.divide(records[field], 3.6e6, out=out[f"{side}_{unit}"])
+        else:
+            for side in ("charging", "discharging", "step"):
+                del out[f"{side}_{unit}"]
+    own = {"temperature_celsius": records["temperature"] * 0.1} if "temperature" in names else {}
+    return out, step_type, own
+
+
+_NDC15_NOTE = ("ndc 15 (BTS 9) records carry one signed capacity and energy per record and "
+               "the test time; step_time_second is the record's step time where it lists one, "
+               "else the test time since the last record of the previous step")
+
+
+def _ndc15_records(data: _Member) -> tuple[nw.FrameColumns, np.ndarray]:
+    """Version 15 (BTS 9): the fixed prefix and the quantities data.ndc's header lists."""
+    records, _ = data.slots(described.ndc15_record(data.buffer, data.error))
+    if not len(records):
+        raise _no_records(data)
+    names = records.dtype.names
+    out = nw.frame_columns(len(records))
+    codes = np.zeros(256, np.uint8)
+    for raw, code in described.NDC15_STEP_TYPES.items():
+        codes[raw] = code
+    raw_type = records["step_type"]
+    step_type = codes[raw_type]
+    test_time = np.multiply(records["test_time_ns"], 1e-9, out=out["test_time_second"])
+    test_time += records["test_time_s"]
+    np.copyto(out["voltage_volt"], records["voltage"])
+    np.multiply(records["current"], 1e-3, out=out["current_ampere"])
+    nw.derive_cycle_count(step_type, out=out["cycle_count"])
+    np.copyto(out["step_index"], records["step_index"])
+    step_count = nw.count_changes(records["step_index"], out=out["step_count"])
+    np.copyto(out["record_index"], records["index"])
+    if "step_time_s" in names:
+        np.multiply(records["step_time_ns"], 1e-9, out=out["step_time_second"])
+        out["step_time_second"] += records["step_time_s"]
+    else:
+        starts, _ = nw.step_bounds(step_count)
+        previous_end = np.r_[0.0, test_time[starts[1:] - 1]]
+        np.subtract(test_time, np.repeat(previous_end, np.diff(np.r_[starts, len(records)])),
+                    out=out["step_time_second"])
+    if "unix_time_s" in names:
+        np.multiply(records["unix_time_ns"], 1e-9, out=out["unix_time_second"])
+        out["unix_time_second"] += records["unix_time_s"]
+    else:
+        del out["unix_time_second"]
+    direction = np.zeros(256)
+    for raw, sign in described.NDC15_DIRECTION.items():
+        direction[raw] = sign
+    sign = direction[raw_type]
+    keep_sign = raw_type == described.NDC15_SIM
+    for field, unit in (("capacity", "capacity_ampere_hour"), ("energy", "energy_watt_hour")):
+        parts = (f"charge_{field}", f"discharge_{field}")
+        stored = records[parts[0]] + records[parts[1]] if all(p in names for p in parts) else \
+            records[field]
+        value = np.where(keep_sign, stored, np.abs(stored)) * sign / 3.6e6  # mAs -> Ah
+        np.maximum(value, 0.0, out=out[f"charging_{unit}"])
+        np.negative(np.minimum(value, 0.0), out=out[f"discharging_{unit}"])
+    return out, step_type
+
+
+def _calendar_seconds(records: np.ndarray) -> np.ndarray:
+    """Seconds since 1970 of the records' year/month/day/hour/minute/second fields."""
+    months = (records["year"].astype(np.int64) - 1970) * 12 + records["month"] - 1
+    days = months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) + records["day"] - 1
+    return (days * 86400 + records["hour"].astype(np.int64) * 3600
+            + records["minute"].astype(np.int64) * 60 + records["second"])
+
+
 def _split_records(data: _Member, members: dict[str, bytes],
                    path: Path) -> tuple[nw.FrameColumns, np.ndarray]:
     runinfo_dtype, capacity_unit, volt_unit, amp_unit, step_dtype = _SPLIT_VERSIONS[data.version]
     values, index = data.slots(_VI_RECORD)
     if not len(values):
         raise _no_records(data)
-    for required in ("data_runInfo.ndc", "data_step.ndc"):
-        if required not in members:
-            raise FormatError(f"ndc version {data.version} keeps times and steps in {required}, "
-                              "which the .ndax lacks", file=path, position=binary_position(0))
+    if "data_runInfo.ndc" not in members:
+        raise FormatError(f"ndc version {data.version} keeps its times in data_runInfo.ndc, "
+                          "which the .ndax lacks", file=path, position=binary_position(0))
     run_member = _Member("data_runInfo.ndc", members["data_runInfo.ndc"], path)
     run, _ = run_member.slots(runinfo_dtype)
     run_index = run["index"]
@@ -277,8 +472,7 @@ def _split_records(data: _Member, members: dict[str, bytes],
     np.maximum.accumulate(last_anchor, out=last_anchor)
     scratch = np.empty(n)
     step_number = np.take(step_of_run, at)
-    steps_member = _Member("data_step.ndc", members["data_step.ndc"], path)
-    steps, _ = steps_member.slots(step_dtype)
+    steps_member, steps = _steps(members, path, data.version, step_dtype)
     if step_of_run[-1] > len(steps):
         raise steps_member.error(f"expected at least {int(step_of_run[-1])} step records, found "
                                  f"{len(steps)}", _PAGE)
@@ -289,7 +483,9 @@ def _split_records(data: _Member, members: dict[str, bytes],
     np.copyto(out["record_index"], index)
     elapsed = _since_anchor(dt, last_anchor, scratch, out=out["test_time_second"])
     np.add(np.take(run["step_time_ms"] * 1e-3, at), elapsed, out=out["step_time_second"])
-    np.add(np.take(run["unix_time"] + run["unix_ms"] * 1e-3, at), elapsed,
+    unix = run["unix_time"] + run["unix_ms"] * 1e-3 if "unix_ms" in run.dtype.names else \
+        run["unix_time"].astype(np.float64)
+    np.add(np.take(unix, at), elapsed,
            out=out["unix_time_second"])
     for kind, weights in (("capacity_ampere_hour", (current,)),
                           ("energy_watt_hour", (current, voltage))):
@@ -352,18 +548,20 @@ def _pair_aux(files: list[tuple[str, tuple[int, ...]]],
 
 
 def _aux_columns(members: dict[str, bytes], path: Path, index: np.ndarray,
-                 channels: list[dict[str, str]], notes: list[str]) -> dict[str, np.ndarray]:
+                 channels: list[dict[str, str]], notes: list[str],
+                 own: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The aux channels' columns after ``own`` (data.ndc's own extra columns)."""
     files = _aux_files(members)
     if not files:
-        return {}
+        return dict(own)
     pairs = _pair_aux(files, channels)
     if pairs is None:
         names = [name for name, _ in files]
         notes.append(f"auxiliary data {names} not read: TestInfo.xml describes {len(channels)} "
                      f"aux channel(s) for {len(files)} aux file(s), so the channels cannot be "
                      "identified (BTSDA exports no aux columns for such a file either)")
-        return {}
-    out: dict[str, np.ndarray] = {}
+        return dict(own)
+    out: dict[str, np.ndarray] = dict(own)
     for name, channel in pairs:
         member = _Member(name, members[name], path)
         kind = int(channel.get("ChlType", "0") or 0)
@@ -383,20 +581,35 @@ def _aux_columns(members: dict[str, bytes], path: Path, index: np.ndarray,
 
 def _aux_values(member: _Member, kind: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """(BTSDA letter V/T/t or type code, values, record numbers) of one aux file."""
-    if member.version in (2, 5):
-        records, _ = member.slots(_AUX_V2 if member.version == 2 else _AUX_V5)
+    if member.version in (2, 4, 5):
+        records, _ = member.slots(_AUX_V5 if member.version == 5 else _AUX_V2)
         found = [("V", records["voltage"] * 1e-4), ("T", records["temperature"] * 0.1),
                  ("t", records["setpoint"] * 0.1)]
         return [(q, v, records["index"].astype(np.int64)) for q, v in found if v.any()]
-    if member.version == 16:
+    if member.version in (9, 11, 13) and not _opens_with_tag(member):
+        records, _ = member.slots(_AUX_INDEXED)
+        return [("T", records["temperature"] * 0.1, records["index"].astype(np.int64))]
+    if member.version in (9, 11, 13, 16):
         records, slot = member.slots(_AUX_V16)
         found = [("V", records["voltage"] * 1e-4), ("T", records["temperature"] * 0.1)]
         return [(q, v, slot) for q, v in found if v.any()]
-    if member.version in (14, 17):
+    if member.version == 7:
+        records, slot = member.slots(described.ndc7_record(member.buffer, member.error))
+        slot = records["index"].astype(np.int64) if "index" in records.dtype.names else slot
+        found = [(letter, records[field] * scale) for field, letter, scale in
+                 (("voltage", "V", 1e-4), ("temperature", "T", 0.1))
+                 if field in records.dtype.names]
+        return [(q, v, slot) for q, v in found if v.any()]
+    if member.version in (6, 8, 12, 14, 17):
         records, slot = member.slots(_AUX_FLOAT)
         letter = _AUX_TYPES.get(kind, f"type{kind}_")
         return [(letter, records["value"].astype(np.float64), slot)]
     raise member.error(f"aux ndc version {member.version} is not supported", 2)
+
+
+def _opens_with_tag(member: _Member) -> bool:
+    """Whether the first slot of an aux file opens with 0x65 (voltage + temperature slots)."""
+    return member.buffer[_PAGE + _SLOTS_START:_PAGE + _SLOTS_START + 1] == b"\x65"
 
 
 def _xml(members: dict[str, bytes], name: str, notes: list[str]) -> ElementTree.Element | None:

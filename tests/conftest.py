@@ -24,6 +24,21 @@ def corpus_path(*parts: str) -> Path:
     return path
 
 
+#: fastnda's own test files (tests/test_data of a clone of github.com/EmpaEConversion/fastnda,
+#: BSD-3-Clause): set LABKIT_FASTNDA_TEST_DATA to that folder. Never copied into this project.
+FASTNDA_TEST_DATA = Path(os.environ.get("LABKIT_FASTNDA_TEST_DATA",
+                                        ROOT.parent / "fastnda" / "tests" / "test_data"))
+
+
+def fastnda_test_data(name: str) -> Path:
+    """A file of fastnda's test data; skips the calling test when it is missing."""
+    path = FASTNDA_TEST_DATA / name
+    if not path.exists():
+        pytest.skip(f"fastnda test file {path} not found (set LABKIT_FASTNDA_TEST_DATA to the "
+                    "tests/test_data folder of a fastnda clone)")
+    return path
+
+
 @pytest.fixture(scope="session")
 def corpus() -> Path:
     """The corpus root; skips when it is absent."""

@@ -478,3 +478,13 @@ def test_cycle_number_becomes_integer_only_when_every_value_is_whole(
     data = build_record(raw, Metadata(technique=("GCPL",))).data
     assert data["cycle_count"].dtype == dtype
     np.testing.assert_array_equal(data["cycle_count"], expected)
+
+
+def test_spectrum_sweep_median_equals_numpys() -> None:
+    from labkit.parsers._biologic_columns import _median
+
+    rng = np.random.default_rng(18)
+    for size in range(1, 61):
+        values = rng.normal(size=size)
+        assert _median(values) == np.median(values)
+    assert np.isnan(_median(np.array([1.0, np.nan, 2.0])))

@@ -66,6 +66,21 @@ def test_ingest_once_then_skip_and_sources_untouched(tmp_path, example_files):
     assert record.meta.source_sha256 == hashes[files[0]]
 
 
+def test_a_touched_but_unchanged_file_is_known_by_its_sha256(tmp_path, example_files):
+    """The catalog's identity of a source is the SHA-256 hex of its bytes, as every labkit
+    version wrote it: with the mtime changed, the skip check hashes the file and finds the
+    row the deferred digest of labkit.read committed."""
+    source = _source_folder(tmp_path, example_files)
+    files = sorted(source.rglob("*.csv"))
+    store = Store(tmp_path / "store")
+    ingest([source], store)
+    assert sorted(store.query(status="ok")["sha256"]) == sorted(sha256_of(p) for p in files)
+    for path in files:
+        os.utime(path, (time.time() + 60, time.time() + 60))
+    again = ingest([source], store)
+    assert (again.ingested, again.skipped) == (0, len(files))
+
+
 def test_changed_file_is_reingested_and_old_version_kept(tmp_path, example_files):
     source = _source_folder(tmp_path, example_files)
     store = Store(tmp_path / "store")
