@@ -6,10 +6,15 @@ and shares one time budget per file read: :data:`BASE_SECOND` plus
 :data:`SECOND_PER_MEGABYTE` for each MB (10^6 bytes) of the file. When the budget is
 spent the whole process group is killed and the read ends in a
 :class:`~labkit.errors.FormatError` that says so and gives the limit.
+
+Where the system allows it (Linux), the program also gets the budget as a CPU-time limit
+from the kernel, so one left spinning by a labkit process that was itself killed
+(``kill -9`` of an ingester) ends too.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import subprocess
@@ -57,6 +62,17 @@ class TimeLimit:
                 f"this {self.size_byte / 1e6:.2f} MB file, for all the programs of one read)")
 
 
+def _limit_cpu_time(pid: int, second: float) -> None:
+    """Have the kernel stop ``pid`` after ``second`` of CPU time (Linux's prlimit)."""
+    try:
+        import resource
+
+        soft = math.ceil(second)
+        resource.prlimit(pid, resource.RLIMIT_CPU, (soft, soft + 1))
+    except (ImportError, AttributeError, OSError, ValueError):
+        pass  # no prlimit here (macOS, Windows) or the program has already exited
+
+
 class LimitedProcess:
     """A program whose output is read as a stream, killed with its process group when the
     read's time budget runs out.
@@ -80,6 +96,7 @@ class LimitedProcess:
         self.timed_out = False
         self._process = subprocess.Popen(self.command, stdout=subprocess.PIPE,
                                          stderr=subprocess.PIPE, start_new_session=True)
+        _limit_cpu_time(self._process.pid, limit.second)
         self._stderr = bytearray()
         # The error output is drained while the caller reads stdout: a program that fills
         # the stderr pipe would otherwise block, and wait for a reader forever.

@@ -106,3 +106,13 @@ def test_mdb_export_filling_its_error_pipe_does_not_block(database: Path, tools:
     record = read(database)
     assert list(record.data["voltage_volt"]) == [3.6, 3.7]
     assert list(record.data["test_time_second"]) == [0.0, 10.0]
+
+
+@pytest.mark.skipif(not Path("/proc/self/limits").exists(), reason="Linux prlimit")
+def test_the_kernel_also_limits_the_programs_cpu_time(database: Path, tools: Path):
+    """So a program left spinning by a labkit process that was itself killed ends too."""
+    limit = _external.TimeLimit(database)  # 1 s under the tools fixture's settings
+    with _external.LimitedProcess(["sleep", "30"], limit, "a test") as process:
+        limits = Path(f"/proc/{process._process.pid}/limits").read_text()
+    cpu = next(line for line in limits.splitlines() if line.startswith("Max cpu time"))
+    assert cpu.split()[3:5] == ["1", "2"]  # soft 1 s, hard 2 s
