@@ -61,7 +61,8 @@ _INSTALL_HINT = (
 # Arbin aux data types in the order of Global_Table's Mapped_Aux_*_Number fields.
 _AUX_KINDS = {0: "voltage_volt", 1: "temperature_celsius", 2: "pressure", 3: "ph",
               4: "flow_rate", 5: "concentration", 6: "digital_input", 7: "digital_output"}
-_AUX_RATE_NAMES = {"voltage_volt": "dv_dt_volt_per_second", "temperature_celsius": "dtemperature_dt"}
+_AUX_RATE_NAMES = {"voltage_volt": "dv_dt_volt_per_second",
+                   "temperature_celsius": "dtemperature_dt_celsius_per_second"}
 
 
 def _sniff(head: bytes, path: Path) -> bool:
@@ -80,6 +81,7 @@ def mdb_export_available() -> bool:
     extensions=(".res",),
     kind="cycling",
     sniff=_sniff,
+    version="2",
 )
 def read_arbin_res(path: Path) -> CyclingRecord:
     """Read an Arbin ``.res`` file into a :class:`CyclingRecord` (see the module docstring).
@@ -237,8 +239,6 @@ def _join_aux(path: Path, data: pd.DataFrame, normal: pd.DataFrame, tables: set[
         notes.append(f"temperature_celsius is aux temperature channel {temperatures[0]}"
                      + (f"; {len(temperatures) - 1} further temperature channel(s) as "
                         "arbin_aux_<index>_temperature_celsius" if len(temperatures) > 1 else ""))
-    if any(c.endswith("_dtemperature_dt") for c in data.columns):
-        notes.append("arbin_aux_<index>_dtemperature_dt is in °C/s")
     return data
 
 

@@ -96,7 +96,7 @@ def test_res_aux_channels_are_pivoted_onto_data_points():
     one = _arbin("cellpy_aux_one_x_dx.res").data
     # Auxiliary_Table rows 1-2: X 24.406582 / 24.372744, dX_dt 0.1116178 / -0.064454377
     assert list(one["temperature_celsius"].iloc[:2]) == pytest.approx([24.406582, 24.372744])
-    assert list(one["arbin_aux_0_dtemperature_dt"].iloc[:2]) == pytest.approx(
+    assert list(one["arbin_aux_0_dtemperature_dt_celsius_per_second"].iloc[:2]) == pytest.approx(
         [0.1116178, -0.064454377])
 
 
