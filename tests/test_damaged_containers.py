@@ -129,3 +129,16 @@ def test_damaged_pyprobe_yaml_is_a_protocol_error_with_the_line(tmp_path: Path, 
     assert caught.value.file == str(path)
     assert caught.value.position == position
     assert caught.value.message.startswith("expected a PyProBE README.yaml")
+
+
+@pytest.mark.parametrize("encoding", ["UVF-8", "utf-32"])
+def test_maccor_procedure_declaring_an_unusable_encoding_is_a_protocol_error(tmp_path: Path,
+                                                                            encoding: str):
+    """A flipped bit in the declaration ('UVF-8', fuzz seed 2026) raised LookupError."""
+    path = tmp_path / "procedure.000"
+    path.write_bytes(f'<?xml version="1.0" encoding="{encoding}"?>\n'
+                     "<MaccorTestProcedure><ProcSteps/></MaccorTestProcedure>\n".encode())
+    with pytest.raises(ProtocolError) as caught:
+        schedule_formats.read(path, format="maccor")
+    assert caught.value.position == "line 1"
+    assert encoding in caught.value.message
