@@ -28,9 +28,9 @@ from labkit.errors import FormatError
 
 #: Seconds every read may spend in external programs, whatever the file's size.
 BASE_SECOND = 5.0
-#: Further seconds per MB of file. mdb-export reads 10-40 MB of database per second on the
-#: 2-core development machine (each table of the corpus's largest, 3.7 MB file in under
-#: 0.15 s), so even a large file gets 5-20 times what an intact one needs.
+#: Further seconds per MB of file. Exporting every table of each corpus .res (0.5-3.7 MB)
+#: takes mdbtools 0.35-1.0 s on the busy 2-core development machine, 5-15 times less than
+#: the budget; one table of the largest goes at 13-70 MB/s.
 SECOND_PER_MEGABYTE = 0.5
 #: How much of a program's error output is kept for the message.
 STDERR_KEPT_BYTE = 64 * 1024
