@@ -142,3 +142,31 @@ def test_maccor_procedure_declaring_an_unusable_encoding_is_a_protocol_error(tmp
         schedule_formats.read(path, format="maccor")
     assert caught.value.position == "line 1"
     assert encoding in caught.value.message
+
+
+def labkit_record(tmp_path: Path) -> Path:
+    """A labkit Parquet record of the example cycling file, written in ``tmp_path``."""
+    from labkit.examples import write_examples
+
+    write_examples(tmp_path / "examples")
+    path = tmp_path / "record.parquet"
+    labkit.read(tmp_path / "examples" / "cycling_cell.bdf.csv").to_parquet(path)
+    return path
+
+
+@pytest.mark.parametrize("damaged_meta", [b'{"source_path" "x.csv"}',  # not JSON
+                                          b'{"no_such_field": 1}'])  # not labkit's fields
+def test_damaged_labkit_metadata_in_a_parquet_record_is_a_format_error(tmp_path: Path,
+                                                                      damaged_meta: bytes):
+    """Damaged JSON metadata raised JSONDecodeError (150 mutations of a labkit record with
+    bench/fuzz.py's mutator found it); unknown fields a SchemaError that named no file."""
+    import pyarrow.parquet as pq
+
+    path = labkit_record(tmp_path)
+    table = pq.read_table(path)
+    pq.write_table(table.replace_schema_metadata(
+        {**table.schema.metadata, b"labkit.meta": damaged_meta}), path)
+    with pytest.raises(FormatError) as caught:
+        labkit.read_parquet(path)
+    assert caught.value.file == str(path)
+    assert caught.value.position == "schema key 'labkit.meta'"

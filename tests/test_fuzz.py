@@ -24,6 +24,7 @@ import pytest
 import labkit
 from labkit.errors import FormatError
 from tests.conftest import CORPUS, ROOT
+from tests.test_damaged_containers import labkit_record
 
 _spec = importlib.util.spec_from_file_location("labkit_bench_fuzz", ROOT / "bench" / "fuzz.py")
 fuzz = sys.modules[_spec.name] = importlib.util.module_from_spec(_spec)
@@ -129,6 +130,26 @@ def test_a_read_that_hangs_is_reported_and_its_process_group_killed(tmp_path: Pa
         assert kind == "refused"
     finally:
         worker.stop()
+
+
+def test_damaged_labkit_parquet_records_give_a_record_or_a_labkit_error(tmp_path: Path):
+    """labkit's own output, damaged (a store on a failing disk): the seed of this run."""
+    original = labkit_record(tmp_path).read_bytes()
+    damaged = tmp_path / "damaged.parquet"
+    outcomes = []
+    for index in range(150):
+        mutant = fuzz.mutate(original, damaged.name, fuzz.mutation_rng(SEED, "record", index))
+        damaged.write_bytes(mutant.content)
+        replay = f"LABKIT_FUZZ_SEED={SEED}, mutant {index} ({mutant.description})"
+        try:
+            labkit.read_parquet(damaged)
+            outcomes.append("ok")
+        except labkit.LabkitError as exc:
+            assert exc.file == str(damaged), f"{replay}: {exc}"
+            outcomes.append("refused")
+        except Exception as exc:  # the defect this test looks for
+            pytest.fail(f"{replay}: {type(exc).__name__}: {exc}")
+    assert len(outcomes) == 150 and "refused" in outcomes, f"seed {SEED}"
 
 
 @pytest.mark.parametrize("content", [b"", b"\x00" * 4096, b"\xff\xfe" * 100,
