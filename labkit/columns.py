@@ -4,7 +4,10 @@ Names follow the Battery Data Format (BDF) machine-readable convention: the
 quantity in snake_case, then its SI unit spelled out (``voltage_volt``,
 ``charging_capacity_ampere_hour``). A column that a vendor records but BDF
 does not name keeps a vendor prefix (``biologic_control_volt``,
-``neware_step_type``), still ending in its unit when it has one.
+``neware_step_type``), still ending in its unit when it has one. A column whose
+name spells no unit holds a count, an index, an instrument's code, a 0/1 flag, text, a
+fraction or another dimensionless ratio: :data:`NO_UNIT_MEANINGS` says which, and
+``labkit read`` lists it in place of the unit (:func:`no_unit_meaning`).
 
 Sign convention (every parser converts to it): ``current_ampere`` is positive
 when the cell is charged, i.e. oxidation at the working electrode of a
@@ -106,9 +109,17 @@ CYCLE_SUMMARY_COLUMNS: dict[str, str] = {
 _UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
     ("_milliampere_hour_per_square_centimeter", "mAh/cm²"),
     ("_milliampere_hour_per_gram", "mAh/g"),
+    ("_volt_per_ampere_hour", "V/Ah"),
+    ("_ampere_hour_per_volt", "Ah/V"),
     ("_siemens_per_centimeter", "S/cm"),
+    ("_revolution_per_minute", "rpm"),
+    ("_celsius_per_second", "°C/s"),
+    ("_radian_per_second", "rad/s"),
+    ("_ampere_per_second", "A/s"),
+    ("_per_square_farad", "F⁻²"),
     ("_volt_per_second", "V/s"),
     ("_square_centimeter", "cm²"),
+    ("_ohm_centimeter", "Ω·cm"),
     ("_ampere_hour", "Ah"),
     ("_watt_hour", "Wh"),
     ("_second", "s"),
@@ -123,10 +134,38 @@ _UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
     ("_coulomb", "C"),
     ("_joule", "J"),
     ("_farad", "F"),
+    ("_siemens", "S"),
+    ("_radian", "rad"),
     ("_gram", "g"),
     ("_centimeter", "cm"),
     ("_percent", "%"),
+    ("_day", "d"),
 )
+
+#: What a column whose name spells no unit holds instead, as ``labkit read`` lists it:
+#: (pattern matching the whole name, what it is). The first match wins. A column none
+#: matches holds a quantity whose unit its file does not state (a vendor's user variable,
+#: an amplitude in V or A depending on the control mode); ``unit_of`` gives ``""`` for all.
+NO_UNIT_MEANINGS: tuple[tuple[str, str], ...] = (
+    (r"biologic_control", "V or mA, by biologic_mode (potentiostatic or galvanostatic)"),
+    (r"coulombic_efficiency|energy_efficiency|capacity_retention|\w+_relative_\w+"
+     r"|novonix_coulombic_inefficiency|zahner_significance", "fraction"),
+    (r"cycle_count|step_count|\w+_count|\w+_counter\d*|\w+_counter_inc|\w+_loop\d*"
+     r"|biologic_nbiterinstr|maccor_procedure_cycle|batterydata_equivalent_full_cycles"
+     r"|vdf_\w*_n", "count"),
+    (r"record_index|step_index|spectrum|\w+_index|\w+_point|\w+_segment|\w+_curve"
+     r"|\w+_half_cycle|\w+_z_cycle|biologic_tech_num|\w+_step_position"
+     r"|arbin_pulsestageindex|versastudio_action_id", "index"),
+    (r"\w+_(mode|state|status|type|range|code|instr|end_buf|ierange|over|err)", "code"),
+    (r"\w+_(changes|ox_red|ox|error|drift_corrected|nahwarn\w*)|arbin_is_\w+",
+     "flag (0 or 1)"),
+    (r"\w+_(name|label|command|section)", "text"),
+    (r"\w+_(permittivity|tan_delta|abs_m|re_m|im_m|gd)|biologic_x"
+     r"|batterydata_equivalent_charge_slippage", "dimensionless"),
+)
+_NO_UNIT_PATTERNS = tuple((re.compile(pattern), meaning) for pattern, meaning in NO_UNIT_MEANINGS)
+#: What ``unit_or_meaning`` says of a column without a unit that no pattern describes.
+UNIT_NOT_STATED = "unit not stated in the file"
 
 _SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 
@@ -144,6 +183,24 @@ def unit_of(column: str) -> str:
         if column.endswith(suffix):
             return unit
     return ""
+
+
+@functools.lru_cache(maxsize=4096)
+def no_unit_meaning(column: str) -> str | None:
+    """What a column without a unit holds (``"count"``, ``"index"``, ``"code"``,
+    ``"flag (0 or 1)"``, ``"text"``, ``"fraction"``, ``"dimensionless"``...), from
+    :data:`NO_UNIT_MEANINGS`; :data:`UNIT_NOT_STATED` when none describes it, ``None``
+    when the name spells a unit.
+
+    >>> no_unit_meaning("biologic_ox_red")
+    'flag (0 or 1)'
+    >>> no_unit_meaning("voltage_volt") is None
+    True
+    """
+    if unit_of(column):
+        return None
+    return next((meaning for pattern, meaning in _NO_UNIT_PATTERNS
+                 if pattern.fullmatch(column)), UNIT_NOT_STATED)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -25,6 +25,7 @@ from labkit.columns import (
     CYCLING_COLUMNS,
     IMPEDANCE_COLUMNS,
     is_valid_name,
+    no_unit_meaning,
     unit_of,
 )
 from labkit.errors import SchemaError
@@ -220,7 +221,8 @@ class _Record:
             "start_time": self.meta.start_time,
             "time_zone": self.meta.time_zone,
             "rows": len(data),
-            "columns": [{"name": c, "unit": unit_of(c), "dtype": str(data[c].dtype)} for c in data],
+            "columns": [{"name": c, "unit": unit_of(c), "no_unit": no_unit_meaning(c),
+                         "dtype": str(data[c].dtype)} for c in data],
             "notes": list(self.meta.notes),
         }
         if "test_time_second" in data and len(data):

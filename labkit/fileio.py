@@ -1,9 +1,12 @@
 """Safe file writing and hashing.
 
 Outputs are written to a temporary file in the destination folder, flushed to
-disk, then renamed over the destination: a crash at any point leaves either
-the old file or the new one, never half of one. Inputs are only ever opened
-for reading.
+disk, then renamed over the destination (and the folder flushed where the
+filesystem allows): a crash at any point leaves either the old file or the new
+one, never half of one. A new file gets the permissions an ordinary
+``open(path, "w")`` gives under the process's umask (0644 at umask 022, 0600 at
+077); a file that is replaced keeps its mode. Inputs are only ever opened for
+reading.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ import contextlib
 import hashlib
 import os
 import re
-import tempfile
+import secrets
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -39,12 +43,13 @@ def atomic_write(path: str | PathLike[str], mode: str = "wb", **open_args) -> It
     ...     handle.write("hello")
     """
     target = Path(path)
-    fd, temp_name = tempfile.mkstemp(prefix=_temp_prefix(target), suffix=".tmp", dir=target.parent)
+    fd, temp_name = _create_temporary(target)
     try:
         with os.fdopen(fd, mode, **open_args) as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
+        _keep_mode(temp_name, target)
         os.replace(temp_name, target)
         _fsync_folder(target.parent)
     except BaseException:
@@ -54,25 +59,59 @@ def atomic_write(path: str | PathLike[str], mode: str = "wb", **open_args) -> It
 
 
 def atomic_temp_path(path: str | PathLike[str]) -> Path:
-    """A fresh temporary path beside ``path`` for writers that need a file name.
+    """A fresh, empty temporary file beside ``path`` for writers that need a file name.
 
-    The caller writes to it, then calls :func:`commit_temp_path`.
+    The caller writes to it, then calls :func:`commit_temp_path`, which gives it its
+    final mode (see the module docstring).
     """
-    target = Path(path)
-    fd, temp_name = tempfile.mkstemp(prefix=_temp_prefix(target), suffix=".tmp", dir=target.parent)
+    fd, temp_name = _create_temporary(Path(path))
     os.close(fd)
-    return Path(temp_name)
+    return temp_name
 
 
 def commit_temp_path(temp: Path, path: str | PathLike[str]) -> None:
-    """Make a fully written temporary file durable and rename it over ``path``."""
+    """Make a fully written temporary file durable, give it the mode of the file it
+    replaces (if any) and rename it over ``path``."""
     with open(temp, "rb+") as handle:
         os.fsync(handle.fileno())
+    _keep_mode(temp, Path(path))
     os.replace(temp, path)
     _fsync_folder(Path(path).parent)
 
 
 _TEMP_NAME = re.compile(r"^\..+\.pid(?P<pid>\d+)\.[^.]+\.tmp$")
+_CREATE_FLAGS = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+                 | getattr(os, "O_CLOEXEC", 0))
+
+
+def _create_temporary(target: Path) -> tuple[int, Path]:
+    """Create a new temporary file beside ``target``: its descriptor (open for writing)
+    and path.
+
+    A new ``target`` is created as ``open(target, "w")`` would create it: mode 0o666
+    less the umask, which the kernel applies (reading the umask would mean changing it,
+    process-wide). When ``target`` exists, the temporary file is its owner's alone until
+    :func:`_keep_mode` gives it the mode of the file it replaces.
+    """
+    mode = 0o600 if target.exists() else 0o666
+    for _ in range(100):
+        name = target.parent / f"{_temp_prefix(target)}{secrets.token_hex(6)}.tmp"
+        try:
+            return os.open(name, _CREATE_FLAGS, mode), name
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary file name beside {target}")
+
+
+def _keep_mode(temp: Path, target: Path) -> None:
+    """Give ``temp`` the mode of the file ``target`` it is about to replace, if any."""
+    if os.name != "posix":  # Windows files have no mode bits to keep
+        return
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        return
+    os.chmod(temp, mode)
 
 
 def _temp_prefix(target: Path) -> str:

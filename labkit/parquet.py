@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from labkit.data import RECORD_TYPES, Metadata, Record
-from labkit.errors import FormatError
+from labkit.errors import FormatError, SchemaError
 from labkit.fileio import atomic_temp_path, commit_temp_path
 
 _META_KEY = b"labkit.meta"
@@ -47,7 +47,7 @@ def read_parquet(path: str | PathLike[str]) -> Record:
     """
     try:
         table = pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as exc:
+    except (pa.ArrowException, OSError) as exc:
         raise FormatError(f"not a readable Parquet file: {exc}", file=path) from exc
     schema_meta = table.schema.metadata or {}
     if _META_KEY not in schema_meta or _KIND_KEY not in schema_meta:
@@ -56,8 +56,17 @@ def read_parquet(path: str | PathLike[str]) -> Record:
             " in the schema); read other Parquet files with pandas",
             file=path,
         )
-    kind = schema_meta[_KIND_KEY].decode()
+    kind = schema_meta[_KIND_KEY].decode("utf-8", "replace")
     if kind not in RECORD_TYPES:
-        raise FormatError(f"unknown labkit record kind {kind!r}", file=path)
-    meta = Metadata.from_dict(json.loads(schema_meta[_META_KEY]))
-    return RECORD_TYPES[kind](data=table.to_pandas(), meta=meta)
+        raise FormatError(f"unknown labkit record kind {kind!r}", file=path,
+                          position="schema key 'labkit.kind'")
+    try:
+        meta = Metadata.from_dict(json.loads(schema_meta[_META_KEY]))
+    except (ValueError, TypeError, KeyError, AttributeError, SchemaError) as exc:
+        raise FormatError(f"expected labkit metadata as JSON; it is damaged: {exc}", file=path,
+                          position="schema key 'labkit.meta'") from exc
+    try:
+        data = table.to_pandas()
+    except (pa.ArrowException, ValueError) as exc:
+        raise FormatError(f"the Parquet columns cannot be converted: {exc}", file=path) from exc
+    return RECORD_TYPES[kind](data=data, meta=meta)

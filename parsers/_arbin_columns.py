@@ -54,9 +54,9 @@ _COLUMNS: dict[str, tuple[str, float]] = {
     "acr_ohm": ("arbin_acr_ohm", 1.0),
     "capacity_ah": ("arbin_capacity_ampere_hour", 1.0),
     "pulsestagetime": ("arbin_pulse_stage_time_second", 1.0),
-    "dq_dv_ah_v": ("arbin_dq_dv", 1.0),
-    "dv_dq_v_ah": ("arbin_dv_dq", 1.0),
-    "mah_g": ("arbin_specific_capacity_mah_per_g", 1.0),
+    "dq_dv_ah_v": ("arbin_dq_dv_ampere_hour_per_volt", 1.0),
+    "dv_dq_v_ah": ("arbin_dv_dq_volt_per_ampere_hour", 1.0),
+    "mah_g": ("arbin_specific_capacity_milliampere_hour_per_gram", 1.0),
 }
 
 

@@ -135,8 +135,9 @@ _CELL_VOLTAGE = ("Ecell/V", "Ewe/V", "<Ewe>/V")
 _CURRENT = ("I/mA", "<I>/mA")
 
 # unit as EC-Lab spells it -> (labkit unit word, factor to it). Only units whose word
-# labkit.columns.unit_of knows are converted; any other unit is kept as written, its
-# spelling slugged into the name (e.g. "µF-2" -> "uf_2", which unit_of leaves unitless).
+# labkit.columns.unit_of knows are converted (the longest spelling that ends a label wins,
+# so "mA/s" is never read as "s"); any other unit is kept as written, its spelling
+# slugged into the name, and unit_of leaves it unitless.
 _UNITS: dict[str, tuple[str, float]] = {
     "V": ("volt", 1.0), "mV": ("volt", 1e-3), "A": ("ampere", 1.0), "mA": ("ampere", 1e-3),
     "µA": ("ampere", 1e-6), "A.h": ("ampere_hour", 1.0), "mA.h": ("ampere_hour", 1e-3),
@@ -147,8 +148,10 @@ _UNITS: dict[str, tuple[str, float]] = {
     "nF": ("farad", 1e-9), "%": ("percent", 1.0), "°C": ("celsius", 1.0),
     "°c": ("celsius", 1.0), "g": ("gram", 1.0), "mg": ("gram", 1e-3),
     "S.cm-1": ("siemens_per_centimeter", 1.0), "mS/cm": ("siemens_per_centimeter", 1e-3),
-    # compound units labkit has no word for: kept as written, never mistaken for "s" or "V"
-    "mA/s": ("ma_per_s", 1.0), "mA.h/V": ("mah_per_v", 1.0),
+    "mA/s": ("ampere_per_second", 1e-3), "mA.h/V": ("ampere_hour_per_volt", 1e-3),
+    "Ohm.cm": ("ohm_centimeter", 1.0), "Ohm-1": ("siemens", 1.0),
+    "µF-2": ("per_square_farad", 1e12), "rad": ("radian", 1.0),
+    "rpm": ("revolution_per_minute", 1.0),
 }
 _UNITS_LONGEST_FIRST = sorted(_UNITS, key=len, reverse=True)
 
@@ -182,7 +185,7 @@ def generic_target(label: str) -> Target:
     >>> generic_target("Capacitance charge/µF")
     Target(name='biologic_capacitance_charge_farad', scale=1e-06, integer=False)
     >>> generic_target("Re(Y)/Ohm-1").name
-    'biologic_re_y_ohm_1'
+    'biologic_re_y_siemens'
     """
     spelled = re.sub(r"\s+", " ", label.strip()).replace("μ", "µ")
     spelled = spelled.replace("\ufffdC", "°C").replace("\ufffdF", "µF")

@@ -9,7 +9,10 @@ passes through Python. ``access-parser`` was not chosen because it decodes every
 row in Python into lists (too slow for cycler files with 10^5-10^6 rows) and says
 of itself that it was tested on a limited subset of database files. When
 ``mdb-export`` is not on ``PATH`` the reader raises a
-:class:`~labkit.errors.LabkitError` saying how to install it.
+:class:`~labkit.errors.LabkitError` saying how to install it. A damaged database can make
+mdbtools loop forever: its programs run under one time budget per read, 5 s + 0.5 s per MB
+of the file (:mod:`labkit.parsers._external`), and are killed with their process group
+when it runs out (a :class:`~labkit.errors.FormatError` says so).
 
 Tables used:
 
@@ -37,8 +40,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -47,12 +48,11 @@ import pandas as pd
 from labkit.data import CyclingRecord, Metadata, Sample
 from labkit.errors import FormatError, LabkitError
 from labkit.parsers._arbin_columns import labkit_column, ole_days_to_unix
+from labkit.parsers._external import LimitedProcess, TimeLimit
 from labkit.registry import register
 from labkit.timezones import LOCAL
 
 _JET_MAGIC = b"\x00\x01\x00\x00Standard Jet DB\x00"
-#: Seconds mdb-export may take per MB of file before it is considered hung.
-_SECONDS_PER_MEGABYTE = 20.0
 _INSTALL_HINT = (
     "reading Arbin .res files needs mdbtools' `mdb-export` on PATH; install it with "
     "`apt-get install mdbtools` (Debian/Ubuntu), `brew install mdbtools` (macOS) or "
@@ -61,7 +61,8 @@ _INSTALL_HINT = (
 # Arbin aux data types in the order of Global_Table's Mapped_Aux_*_Number fields.
 _AUX_KINDS = {0: "voltage_volt", 1: "temperature_celsius", 2: "pressure", 3: "ph",
               4: "flow_rate", 5: "concentration", 6: "digital_input", 7: "digital_output"}
-_AUX_RATE_NAMES = {"voltage_volt": "dv_dt_volt_per_second", "temperature_celsius": "dtemperature_dt"}
+_AUX_RATE_NAMES = {"voltage_volt": "dv_dt_volt_per_second",
+                   "temperature_celsius": "dtemperature_dt_celsius_per_second"}
 
 
 def _sniff(head: bytes, path: Path) -> bool:
@@ -80,6 +81,7 @@ def mdb_export_available() -> bool:
     extensions=(".res",),
     kind="cycling",
     sniff=_sniff,
+    version="2",
 )
 def read_arbin_res(path: Path) -> CyclingRecord:
     """Read an Arbin ``.res`` file into a :class:`CyclingRecord` (see the module docstring).
@@ -89,14 +91,16 @@ def read_arbin_res(path: Path) -> CyclingRecord:
     LabkitError
         When ``mdb-export`` is not installed.
     FormatError
-        When the database is damaged or is not an Arbin results file.
+        When the database is damaged or is not an Arbin results file, or mdbtools has not
+        finished within the time limit (5 s + 0.5 s per MB of the file).
     """
-    tables = _table_names(path)
+    limit = TimeLimit(path)  # shared by every mdbtools call of this read
+    tables = _table_names(path, limit)
     if "Channel_Normal_Table" not in tables:
         raise FormatError(
             "an Access database but not an Arbin results file: expected a "
             f"Channel_Normal_Table, found tables {sorted(tables)}", file=path, position="byte 0")
-    normal = _export(path, "Channel_Normal_Table")
+    normal = _export(path, "Channel_Normal_Table", limit)
     notes: list[str] = [
         "DateTime is the tester's local time without a zone; unix_time_second reads it as UTC"]
     keys = [key for key in ("Test_ID", "Data_Point") if key in normal]
@@ -107,9 +111,11 @@ def read_arbin_res(path: Path) -> CyclingRecord:
                      "(Test_ID, Data_Point)")
     data = _channel_columns(normal, notes)
     if "Auxiliary_Table" in tables:
-        data = _join_aux(path, data, normal, tables, notes)
-    glob = _export(path, "Global_Table") if "Global_Table" in tables else pd.DataFrame()
-    version = _export(path, "Version_Table") if "Version_Table" in tables else pd.DataFrame()
+        data = _join_aux(path, data, normal, tables, notes, limit)
+    glob = (_export(path, "Global_Table", limit) if "Global_Table" in tables
+            else pd.DataFrame())
+    version = (_export(path, "Version_Table", limit) if "Version_Table" in tables
+               else pd.DataFrame())
     if "arbin_test_id" in data and data["arbin_test_id"].nunique() > 1:
         notes.append(f"{data['arbin_test_id'].nunique()} tests (Test_ID) in one file: all rows "
                      "kept, test after test; arbin_test_id tells them apart and test time "
@@ -126,50 +132,34 @@ def _tool() -> str:
     return tool
 
 
-def _table_names(path: Path) -> set[str]:
+def _table_names(path: Path, limit: TimeLimit) -> set[str]:
     tool = shutil.which("mdb-tables") or _tool().replace("mdb-export", "mdb-tables")
-    try:
-        result = subprocess.run([tool, "-1", str(path)], capture_output=True, timeout=60,
-                                check=False)
-    except subprocess.TimeoutExpired as exc:
-        raise FormatError("mdb-tables did not list the tables within 60 s (damaged database?)",
-                          file=path, position="byte 0") from exc
-    names = {line.strip() for line in result.stdout.decode("latin-1").splitlines() if line.strip()}
-    if result.returncode != 0 or not names:
-        raise FormatError(_damage(result.stderr, path, "the table catalog (MSysObjects)"),
-                          file=path, position=_damage_position(result.stderr, path))
+    with LimitedProcess([tool, "-1", str(path)], limit, "the table catalog") as process:
+        listing = process.stdout.read()
+        returncode, stderr = process.finish()
+    names = {line.strip() for line in listing.decode("latin-1").splitlines() if line.strip()}
+    if returncode != 0 or not names:
+        raise FormatError(_damage(stderr, path, "the table catalog (MSysObjects)"),
+                          file=path, position=_damage_position(stderr, path))
     return names
 
 
-def _export(path: Path, table: str) -> pd.DataFrame:
+def _export(path: Path, table: str, limit: TimeLimit) -> pd.DataFrame:
     """One table as a DataFrame, streamed from ``mdb-export`` into pandas' C parser."""
     command = [_tool(), "-T", "%Y-%m-%dT%H:%M:%S", "-b", "strip", str(path), table]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    limit = 30.0 + _SECONDS_PER_MEGABYTE * path.stat().st_size / 1e6
-    watchdog = threading.Timer(limit, process.kill)
-    watchdog.start()
-    try:
-        assert process.stdout is not None
+    with LimitedProcess(command, limit, f"table {table}") as process:
         try:
             frame = pd.read_csv(process.stdout, engine="c", low_memory=False)
         except pd.errors.EmptyDataError:
             frame = pd.DataFrame()
         except pd.errors.ParserError as exc:
+            process.finish()  # output cut short by the time limit: say that instead
             line = re.search(r"line (\d+)", str(exc))
             row = f" row {int(line.group(1)) - 1}" if line else ""
             raise FormatError(f"table {table} is damaged: mdb-export wrote rows pandas cannot "
                               f"parse ({str(exc).strip()})", file=path,
                               position=f"table {table}{row}") from exc
-        stderr = process.stderr.read() if process.stderr else b""
-        returncode = process.wait()
-    finally:
-        watchdog.cancel()
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    if returncode < 0:
-        raise FormatError(f"mdb-export did not finish reading table {table} within {limit:.0f} s "
-                          "(damaged database?)", file=path, position=f"table {table}")
+        returncode, stderr = process.finish()
     if returncode != 0 or re.search(rb"beyond EOF|Unable to read|not a valid|failed", stderr):
         raise FormatError(_damage(stderr, path, f"table {table}"), file=path,
                           position=_damage_position(stderr, path))
@@ -218,12 +208,12 @@ def _channel_columns(normal: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
 
 
 def _join_aux(path: Path, data: pd.DataFrame, normal: pd.DataFrame, tables: set[str],
-              notes: list[str]) -> pd.DataFrame:
+              notes: list[str], limit: TimeLimit) -> pd.DataFrame:
     """Pivot Auxiliary_Table (one row per aux reading) onto the data points."""
-    aux = _export(path, "Auxiliary_Table")
+    aux = _export(path, "Auxiliary_Table", limit)
     if aux.empty:
         return data
-    units = _aux_units(path, tables)
+    units = _aux_units(path, tables, limit)
     value_columns = [c for c in ("X", "dX_dt") if c in aux]
     wide = aux.pivot_table(index=["Test_ID", "Data_Point"],
                            columns=["Data_Type", "Auxiliary_Index"],
@@ -249,15 +239,13 @@ def _join_aux(path: Path, data: pd.DataFrame, normal: pd.DataFrame, tables: set[
         notes.append(f"temperature_celsius is aux temperature channel {temperatures[0]}"
                      + (f"; {len(temperatures) - 1} further temperature channel(s) as "
                         "arbin_aux_<index>_temperature_celsius" if len(temperatures) > 1 else ""))
-    if any(c.endswith("_dtemperature_dt") for c in data.columns):
-        notes.append("arbin_aux_<index>_dtemperature_dt is in °C/s")
     return data
 
 
-def _aux_units(path: Path, tables: set[str]) -> dict[tuple[int, int], str]:
+def _aux_units(path: Path, tables: set[str], limit: TimeLimit) -> dict[tuple[int, int], str]:
     if "Aux_Global_Data_Table" not in tables:
         return {}
-    table = _export(path, "Aux_Global_Data_Table")
+    table = _export(path, "Aux_Global_Data_Table", limit)
     if table.empty or "Unit" not in table:
         return {}
     return {(int(kind), int(index)): str(unit).strip()

@@ -73,6 +73,7 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, list[str]]:
     kind="cycling",
     sniff=_sniff_header(_DUMP_FIELDS),
     priority=1,
+    version="2",
 )
 def read_arbin_csv(path: Path) -> CyclingRecord:
     """Read an Arbin Channel_Normal_Table CSV dump (and its ``_Metadata.csv`` sidecar)."""
@@ -135,6 +136,7 @@ def refuse_arbin_sidecar(path: Path) -> CyclingRecord:
     kind="cycling",
     sniff=_sniff_header(_MITS_FIELDS),
     priority=1,
+    version="2",
 )
 def read_arbin_mits_csv(path: Path) -> CyclingRecord:
     """Read an Arbin MITS Pro 8 CSV export."""
@@ -162,6 +164,7 @@ def _sniff_datapro(head: bytes, path: Path) -> bool:
     kind="cycling",
     sniff=_sniff_datapro,
     priority=1,
+    version="2",
 )
 def read_arbin_xlsx(path: Path) -> CyclingRecord:
     """Read an Arbin DataPro .xlsx export (first channel; parts joined in order)."""
@@ -266,7 +269,7 @@ def _aux_name(what: str, index: str, first_temperature: bool) -> str:
         return f"arbin_aux_{index}_voltage_volt"
     if what == "dv_dt":
         return f"arbin_aux_{index}_dv_dt_volt_per_second"
-    return f"arbin_aux_{index}_dtemperature_dt"
+    return f"arbin_aux_{index}_dtemperature_dt_celsius_per_second"
 
 
 def _numbers(column: pd.Series, header: str, path: Path, position: str | None = None) -> np.ndarray:

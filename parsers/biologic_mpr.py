@@ -337,7 +337,7 @@ def _ext_dev(module: Module) -> dict[str, object]:
 
 @register("biologic-mpr", vendor="BioLogic",
           description="EC-Lab / BT-Lab binary data file (.mpr), module layouts v1 and v2",
-          extensions=(".mpr",), kind="cycling/impedance", sniff=_sniff, priority=10)
+          extensions=(".mpr",), kind="cycling/impedance", sniff=_sniff, priority=10, version="2")
 def read_mpr(path: Path) -> CyclingRecord | ImpedanceRecord:
     """Read a BioLogic ``.mpr`` into a labkit record.
 

@@ -82,7 +82,7 @@ def read_mpl(path: Path) -> CyclingRecord:
 @register("biologic-mpt", vendor="BioLogic",
           description="EC-Lab / BT-Lab text export (.mpt, .txt, ;-separated .csv)",
           extensions=(".mpt", ".mpt.txt", ".txt", ".csv"), kind="cycling/impedance",
-          sniff=_sniff, priority=5)
+          sniff=_sniff, priority=5, version="2")
 def read_mpt(path: Path) -> CyclingRecord | ImpedanceRecord:
     """Read a BioLogic text export into a labkit record.
 

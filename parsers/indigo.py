@@ -31,6 +31,9 @@ from labkit.registry import register
 
 _KEY = "time_series_data"
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+#: What h5py raises on a damaged file ("bad heap free list", "bad object header"...): the
+#: HDF5 library's errors arrive as OSError, RuntimeError, KeyError, ValueError or TypeError.
+_HDF5_DAMAGE = (OSError, RuntimeError, KeyError, ValueError, TypeError)
 
 #: Indigo column -> (labkit column, factor).
 _COLUMNS: dict[str, tuple[str, float]] = {
@@ -90,12 +93,18 @@ def read_indigo(path: Path) -> CyclingRecord:
 
     try:
         handle = h5py.File(path, "r")
-    except OSError as exc:
+    except _HDF5_DAMAGE as exc:
         raise FormatError(f"expected an HDF5 file: {exc}", file=path, position="byte 0") from exc
-    with handle:
-        if _KEY not in handle:
-            raise FormatError(f"expected an HDF5 group {_KEY!r}, found {list(handle)}", file=path)
-        raw = _frame_columns(handle[_KEY], path)
+    try:
+        with handle:
+            if _KEY not in handle:
+                raise FormatError(f"expected an HDF5 group {_KEY!r}, found {list(handle)}",
+                                  file=path)
+            raw = _frame_columns(handle[_KEY], path)
+    except _HDF5_DAMAGE as exc:
+        raise FormatError(f"expected an intact HDF5 file holding a pandas frame under {_KEY!r}; "
+                          f"the HDF5 library cannot read it: {type(exc).__name__}: {exc}",
+                          file=path, position=f"HDF5 group {_KEY!r}") from exc
     missing = [name for name in ("time_s", "cell_voltage_v", "cell_current_a") if name not in raw]
     if missing:
         raise FormatError(f"Indigo frame lacks column(s) {missing}; found {list(raw)}", file=path)

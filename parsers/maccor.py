@@ -632,7 +632,7 @@ _EDA_COLUMNS: dict[str, str] = {
     "time(sec)": "test_time_second",
     "v-dc": "dc_voltage_volt",
     "c(f)": "maccor_capacitance_farad",
-    "polar(v)": "maccor_angular_frequency",
+    "polar(v)": "maccor_angular_frequency_radian_per_second",
 }
 
 
@@ -644,6 +644,7 @@ _EDA_COLUMNS: dict[str, str] = {
     kind="impedance",
     sniff=_sniff_eda,
     priority=1,
+    version="2",
 )
 def read_maccor_eda(path: Path) -> ImpedanceRecord:
     """Read a Maccor AC-impedance export into an :class:`ImpedanceRecord`.
@@ -690,8 +691,8 @@ def read_maccor_eda(path: Path) -> ImpedanceRecord:
         technique=("EIS",),
         start_time=start,
         notes=("impedance unit not stated in the file; Z'(a)/Z''(b) read as ohms (ZPlot "
-               "convention)", "maccor_angular_frequency is the column the file heads 'Polar(V)': "
-               "it equals 2*pi*frequency"),
+               "convention)", "maccor_angular_frequency_radian_per_second is the column the "
+               "file heads 'Polar(V)': it equals 2*pi*frequency"),
         extra={"header": [line.strip() for line in preamble_lines if line.strip()]},
     ))
 

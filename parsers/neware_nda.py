@@ -30,8 +30,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import io
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +39,7 @@ from labkit.errors import FormatError, binary_position
 from labkit.parsers import _neware as nw
 from labkit.registry import file_bytes, register
 from labkit.timezones import LOCAL, UTC
+from labkit.ziparchive import open_zip, read_member
 
 MAGIC = b"NEWARE"
 VERSION_OFFSET = 14
@@ -230,12 +229,13 @@ def _load(path: Path) -> bytes:
     raw = file_bytes(path)
     if not raw.startswith(b"PK\x03\x04"):
         return raw
-    with zipfile.ZipFile(io.BytesIO(raw)) as archive:
-        members = [m for m in archive.namelist() if m.lower().endswith(".nda")]
+    with open_zip(raw, path) as archive:
+        members = [m for m in archive.infolist() if m.filename.lower().endswith(".nda")]
         if len(members) != 1:
-            raise FormatError(f"expected one .nda file inside the zip, found {members}",
-                              file=path, position=binary_position(0))
-        return archive.read(members[0])
+            raise FormatError("expected one .nda file inside the zip, found "
+                              f"{[m.filename for m in members]}", file=path,
+                              position=binary_position(0))
+        return read_member(archive, members[0], path)
 
 
 def parse_nda(buffer: bytes, path: Path) -> CyclingRecord:

@@ -32,7 +32,6 @@ d-cogswell/NewareNDA, BSD-3-Clause; the code is labkit's own):
 
 from __future__ import annotations
 
-import io
 import re
 import xml.etree.ElementTree as ElementTree
 import zipfile
@@ -47,6 +46,7 @@ from labkit.parsers import _ndc_described as described
 from labkit.parsers import _neware as nw
 from labkit.registry import file_bytes, register
 from labkit.timezones import LOCAL, UTC
+from labkit.ziparchive import open_zip, read_member
 
 _PAGE = 4096
 _WANTED = re.compile(r"[^/]*\.ndc|(TestInfo|Step|VersionInfo)\d*\.xml")
@@ -160,19 +160,18 @@ def _sniff(head: bytes, path: Path) -> bool:
           extensions=(".ndax",), kind="cycling", sniff=_sniff, priority=1)
 def read_neware_ndax(path: Path) -> CyclingRecord:
     """Read a Neware ``.ndax`` file into a cycling record."""
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(file_bytes(path)))
-    except zipfile.BadZipFile as exc:
-        raise FormatError(f"expected a zip archive (.ndax), {exc}", file=path,
-                          position=binary_position(0)) from exc
-    with archive:
+    with open_zip(file_bytes(path), path) as archive:
         wanted = [info for info in archive.infolist() if _WANTED.fullmatch(info.filename)
                   and info.filename not in ("data_log.ndc", "data_es.ndc")]
+
+        def inflate(info: zipfile.ZipInfo) -> bytes:
+            return read_member(archive, info, path)
+
         if sum(info.compress_size for info in wanted) < _THREADED_BYTES:
-            contents = [archive.read(info) for info in wanted]
+            contents = [inflate(info) for info in wanted]
         else:  # zlib releases the GIL: inflate the large members side by side
             with ThreadPoolExecutor(max_workers=2) as pool:
-                contents = list(pool.map(archive.read, wanted))
+                contents = list(pool.map(inflate, wanted))
     return _parse({info.filename: content for info, content in zip(wanted, contents,
                                                                     strict=True)}, path)
 

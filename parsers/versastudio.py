@@ -31,13 +31,26 @@ _NAMES = {"Frequency(Hz)": "frequency_hertz", "Z Real": "z_real_ohm", "Z Imag": 
           "Point #": "versastudio_point", "Segment #": "versastudio_segment"}
 
 
+_LABELLED_UNIT = re.compile(r"(?P<name>.*?)\s*\((?P<unit>V|A|s|Hz)\)")
+_UNIT_WORDS = {"V": "volt", "A": "ampere", "s": "second", "Hz": "hertz"}
+
+
+def _vendor_name(label: str) -> str:
+    """``versastudio_<label>``, ending in the unit's word when the label states it
+    (``"E Applied(V)"`` -> ``versastudio_e_applied_volt``)."""
+    labelled = _LABELLED_UNIT.fullmatch(label)
+    if labelled is None:
+        return f"versastudio_{snake(label)}"
+    return f"versastudio_{snake(labelled['name'])}_{_UNIT_WORDS[labelled['unit']]}"
+
+
 def _sniff(head: bytes, path: Path) -> bool:
     text = decode_head(head[:1024]).lstrip()
     return text.startswith("<Application>") and "VersaStudio" in text
 
 
 @register("versastudio-par", vendor="AMETEK/PAR", description="VersaStudio .par",
-          extensions=(".par",), kind="impedance", sniff=_sniff)
+          extensions=(".par",), kind="impedance", sniff=_sniff, version="2")
 def read_versastudio_par(path: Path) -> ImpedanceRecord:
     """Read the impedance segments of a VersaStudio ``.par`` file.
 
@@ -70,7 +83,7 @@ def read_versastudio_par(path: Path) -> ImpedanceRecord:
         end = first_line + body.count("\n")
         values = numeric_block(file_lines[:end], first_line + definition + 1, path, sep=",",
                                columns=len(labels))
-        columns = {_NAMES.get(label, f"versastudio_{snake(label)}"): values[:, i]
+        columns = {_NAMES.get(label) or _vendor_name(label): values[:, i]
                    for i, label in enumerate(labels) if label and label != "0"}
         frequency = columns.pop("frequency_hertz")
         real, imag = columns.pop("z_real_ohm"), columns.pop("z_imag_ohm")

@@ -132,7 +132,8 @@ def read(path: str | PathLike[str], format: str | None = None) -> tuple[Schedule
     path = Path(path)
     if not path.is_file():
         raise ProtocolError("no such schedule file", file=path)
-    head = path.read_bytes()[:65536]
+    with open(path, "rb") as handle:  # the head only: a 20 MB cycler file is no schedule
+        head = handle.read(65536)
     candidates = [get(format)] if format else [
         f for f in schedule_formats() if f.parse and f.sniff and _sniffs(f, head, path)]
     if not candidates:

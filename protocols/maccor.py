@@ -318,6 +318,13 @@ def parse_maccor(path: Path) -> Schedule:
         line, column = exc.position
         raise ProtocolError(f"not well-formed XML: {exc}", file=path,
                             position=f"line {line}") from exc
+    except (LookupError, ValueError) as exc:  # expat's refusal of the declared encoding
+        with open(path, "rb") as handle:
+            declared = re.search(rb"encoding=[\"']([^\"']*)", handle.read(200))
+        name = declared.group(1).decode("latin-1") if declared else "?"
+        raise ProtocolError(f"the XML declaration names encoding {name!r}, which cannot be "
+                            f"read ({exc}); expected UTF-8 or a single-byte encoding",
+                            file=path, position="line 1") from exc
     if root.tag != "MaccorTestProcedure":
         raise ProtocolError(f"expected <MaccorTestProcedure>, found <{root.tag}>", file=path)
     steps = root.findall("./ProcSteps/TestStep")

@@ -44,7 +44,6 @@ import math
 import re
 import uuid
 import xml.etree.ElementTree as ET
-import zipfile
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -62,6 +61,7 @@ from labkit.protocols.schedule import (
     Setpoint,
     Step,
 )
+from labkit.ziparchive import open_zip, read_member
 
 _REST, _CYCLE, _END, _PAUSE, _CONTROL = 4, 5, 6, 13, 21
 _CC = {True: 1, False: 2}
@@ -307,19 +307,17 @@ def _value(element: ET.Element | None, tag: str) -> float | None:
 def _step_file(path: Path) -> tuple[bytes, Path, list[str]]:
     """The step-file bytes and the name to report: the file itself, or the ``Step.xml``
     member of a ``.ndax`` archive (the steps the test ran; ``EditStep.xml`` if absent)."""
-    if not zipfile.is_zipfile(path):
-        return path.read_bytes(), path, []
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
-            member = next((n for n in ("Step.xml", "EditStep.xml") if n in names), None)
-            if member is None:
-                raise ProtocolError("the .ndax archive holds no Step.xml or EditStep.xml",
-                                    file=path)
-            others = sorted(n for n in names if re.fullmatch(r"Step[0-9]+\.xml", n))
-            return archive.read(member), Path(f"{path}!{member}"), others
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise ProtocolError(f"damaged .ndax archive: {exc}", file=path) from exc
+    raw = path.read_bytes()
+    if not raw.startswith(b"PK\x03\x04"):
+        return raw, path, []
+    with open_zip(raw, path, ProtocolError) as archive:
+        names = archive.namelist()
+        member = next((n for n in ("Step.xml", "EditStep.xml") if n in names), None)
+        if member is None:
+            raise ProtocolError("the .ndax archive holds no Step.xml or EditStep.xml", file=path)
+        others = sorted(n for n in names if re.fullmatch(r"Step[0-9]+\.xml", n))
+        return (read_member(archive, member, path, ProtocolError), Path(f"{path}!{member}"),
+                others)
 
 
 def _number_attribute(element: ET.Element, name: str) -> float:

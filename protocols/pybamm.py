@@ -38,6 +38,7 @@ from labkit.protocols.schedule import (
     Schedule,
     Setpoint,
     Step,
+    read_yaml,
     until_current,
     until_time,
     until_voltage,
@@ -355,9 +356,7 @@ def parse_pybamm(path: Path) -> Schedule:
 
 def parse_pyprobe_readme(path: Path) -> Schedule:
     """Read a PyProBE ``README.yaml``: experiments whose ``Steps`` are PyBaMM strings."""
-    import yaml
-
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    data = read_yaml(Path(path), "a PyProBE README.yaml")
     if not isinstance(data, dict):
         raise ProtocolError("expected a mapping of experiments", file=path)
     items: list[Step | Loop] = []

@@ -609,15 +609,44 @@ def _item_from_dict(data: dict[str, Any]) -> Step | Loop:
     return Step(**data)
 
 
-def load_schedule(path: str | PathLike[str]) -> Schedule:
-    """Read a schedule from a labkit YAML or JSON file."""
+def read_yaml(path: Path, expected: str) -> object:
+    """The document of a YAML (or JSON) file.
+
+    Raises
+    ------
+    ProtocolError
+        Saying ``expected`` and where the text stops being YAML (line and column), or
+        where it stops being UTF-8 (byte).
+    """
     import yaml
 
-    path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ProtocolError(f"not a YAML/JSON schedule: {exc}", file=path) from exc
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ProtocolError(f"expected {expected} in UTF-8: {exc.reason}", file=path,
+                            position=f"byte {exc.start}") from exc
+    except yaml.YAMLError as exc:
+        raise ProtocolError(f"expected {expected}: {_yaml_problem(exc)}", file=path,
+                            position=_yaml_position(exc)) from exc
+
+
+def _yaml_problem(exc: Exception) -> str:
+    return getattr(exc, "problem", None) or str(exc).splitlines()[0]
+
+
+def _yaml_position(exc: Exception) -> str | None:
+    """Line and column of a syntax error; character offset of a character YAML refuses."""
+    mark = getattr(exc, "problem_mark", None)
+    if mark is not None:
+        return f"line {mark.line + 1}, column {mark.column + 1}"
+    offset = getattr(exc, "position", None)  # yaml.reader.ReaderError
+    return None if offset is None else f"character {offset}"
+
+
+def load_schedule(path: str | PathLike[str]) -> Schedule:
+    """Read a schedule from a labkit YAML or JSON file."""
+    path = Path(path)
+    data = read_yaml(path, "a YAML/JSON schedule")
     try:
         return Schedule.from_dict(data)
     except ProtocolError as exc:

@@ -174,7 +174,7 @@ def test_eda_is_an_impedance_spectrum():
     assert data["z_imag_ohm"].iloc[0] == pytest.approx(-0.849201)
     phase = np.degrees(np.arctan2(data["z_imag_ohm"], data["z_real_ohm"]))
     np.testing.assert_allclose(phase, data["z_phase_degree"], atol=1e-3)
-    np.testing.assert_allclose(data["maccor_angular_frequency"],
+    np.testing.assert_allclose(data["maccor_angular_frequency_radian_per_second"],
                                2 * np.pi * data["frequency_hertz"], rtol=1e-5)
     assert record.meta.start_time == "2016-11-02T15:58:00"
 

@@ -6,6 +6,7 @@ import argparse
 import ast
 
 from labkit.cli import EXIT_INPUT_ERROR, EXIT_OK, Outcome, add_json_flag, command_group
+from labkit.cli._table import aligned
 from labkit.errors import ProtocolError
 
 
@@ -83,10 +84,11 @@ def _formats(args: argparse.Namespace) -> Outcome:
                 "write": f.render is not None, "read": f.parse is not None,
                 "capacity_at_start": f.capacity_at_start}
                for f in schedule_formats()]
-    width = max((len(e["name"]) for e in entries), default=8)
-    text = "\n".join(f"{e['name']:<{width}} {e['extension']:<6} "
-                     f"{'w' if e['write'] else '-'}{'r' if e['read'] else '-'}  {e['description']}"
-                     for e in entries)
+    text = "\n".join(aligned(
+        [[e["name"], e["extension"],
+          " ".join(verb for verb in ("write", "read") if e[verb]), e["description"]]
+         for e in entries],
+        header=["format", "extension", "labkit", "description"]))
     return Outcome({"formats": entries}, text)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from labkit.cli import Outcome, add_json_flag, add_timezone_option
+from labkit.cli._table import aligned
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -59,9 +60,9 @@ def _summary_text(summary: dict) -> str:
     if "spectra" in summary:
         lines.append(f"spectra    {summary['spectra']}")
     lines.append("columns")
-    for column in summary["columns"]:
-        unit = f"[{column['unit']}]" if column["unit"] else ""
-        lines.append(f"  {column['name']:<40} {unit:<8} {column['dtype']}")
+    lines += aligned([[column["name"],
+                       f"[{column['unit']}]" if column["unit"] else f"({column['no_unit']})",
+                       column["dtype"]] for column in summary["columns"]], indent="  ")
     lines += [f"note       {note}" for note in summary["notes"]]
     if "output" in summary:
         lines.append(f"written    {summary['output']}")
@@ -76,9 +77,8 @@ def _formats(args: argparse.Namespace) -> Outcome:
          "description": f.description}
         for f in formats()
     ]
-    width = max((len(e["name"]) for e in entries), default=10)
-    text = "\n".join(
-        f"{e['name']:<{width}}  {e['vendor']:<12} {' '.join(e['extensions']):<22} {e['description']}"
-        for e in entries
-    )
+    text = "\n".join(aligned(
+        [[e["name"], e["vendor"], e["kind"], " ".join(e["extensions"]), e["description"]]
+         for e in entries],
+        header=["format", "vendor", "kind", "extensions", "description"]))
     return Outcome({"formats": entries}, text)
