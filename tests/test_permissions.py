@@ -73,7 +73,7 @@ def test_every_file_labkit_writes_follows_the_umask(tmp_path, umask, file_mode, 
     for name in EXPECTED_OUTPUTS:
         assert (out / name).is_file(), f"{name} was not written"
     records = list((out / "demo" / "store" / "records").rglob("*.parquet"))
-    assert len(records) == 12  # the demo ingests 12 example files
+    assert len(records) == 14  # the demo ingests 14 example files (tests/test_demo.py)
     modes = {path.relative_to(out).as_posix(): stat.S_IMODE(path.stat().st_mode)
              for path in out.rglob("*")}
     wrong = {name: f"{mode:o}" for name, mode in modes.items()
