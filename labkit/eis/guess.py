@@ -452,7 +452,8 @@ def initial_guesses(circuit: Circuit, features: Features,
 
     The first maps the detected arcs onto the circuit's arcs from high to low
     frequency; the others vary what data alone cannot settle: the slowest arcs made
-    by the diffusion element of Randles slots (``p(R-Wo,C)``), arcs merged or split
+    by the diffusion element of Randles slots (``p(R-Wo,C)``), the high-frequency
+    intercept made by an arc above the measured range, arcs merged or split
     differently, and dispersion (α) near 1 or lower.
     """
     slots = len(arc_slots(circuit))
@@ -477,14 +478,29 @@ def initial_guesses(circuit: Circuit, features: Features,
             # Split the largest single arc instead of trusting small ones.
             merged = _fit_arcs_to_slots(visible or everything, 1)
             candidates.append(_fit_arcs_to_slots(tuple(merged), slots))
-    plans = [(arcs, False) for arcs in candidates]
+    plans = [(arcs, False, features) for arcs in candidates]
     if base and any(_is_diffusion_slot(node) for node in arc_slots(circuit)):
         # Randles slots: their diffusion element, not their R || C, makes the slowest arc.
-        plans.insert(1, (base, True))
+        plans.insert(1, (base, True, features))
+    series_r = [n for n in _top_level(circuit) if isinstance(n, Leaf)
+                and n.element.symbol in _RESISTIVE]
+    if slots >= 2 and series_r and features.r_inf_ohm > 0:
+        # The intercept may be an arc above the measured range (a sulfide's bulk): its flank
+        # is all the data show. The fastest slot takes most of the intercept, relaxing 3 or
+        # 30 times above the highest frequency; the series resistor keeps a tenth.
+        # The other slots take the fastest arcs seen: slow "arcs" may be the bend of the
+        # low-frequency spike, which the tail element makes.
+        seen = visible or everything
+        rest = list(seen[:slots - 1]) if len(seen) >= slots - 1 else \
+            _fit_arcs_to_slots(seen, slots - 1)
+        lead = replace(features, r_inf_ohm=0.1 * features.r_inf_ohm)
+        for position, above in ((1, 3.0), (3, 30.0)):
+            flank = Arc(0.9 * features.r_inf_ohm, 1.0 / (above * features.omega_max), 1.0)
+            plans.insert(position, ([flank] + rest, False, lead))
     guesses: list[np.ndarray] = []
     seen: set[bytes] = set()
-    for arcs, diffusion_takes_slowest in plans:
-        vector = _Builder(circuit, features).build(arcs, diffusion_takes_slowest)
+    for arcs, diffusion_takes_slowest, described in plans:
+        vector = _Builder(circuit, described).build(arcs, diffusion_takes_slowest)
         key = np.round(np.log(np.abs(vector) + 1e-300), 6).tobytes()
         if key not in seen:
             seen.add(key)

@@ -179,6 +179,7 @@ def fit_spectra_together(
     seed: int = 0,
     warm_start: bool = True,
     engine: str = "lmfit",
+    good_enough: float = _GOOD_ENOUGH,
 ) -> list[FitResult]:
     """Fit one circuit to many checked spectra at once (see the module doc).
 
@@ -195,6 +196,11 @@ def fit_spectra_together(
         As for :func:`labkit.eis.fit.fit_circuit`.
     warm_start
         Let a spectrum the first guess did not settle start from a settled neighbour.
+    good_enough
+        A fit within this factor of the data's noise floor (RMS modulus-weighted residual)
+        is settled: no further starts. 0 polishes every automatic start (what a comparison
+        of models needs: a local optimum at the noise level can still be the wrong one).
+        Random restarts and warm starts always go by the usual bar (1.25).
 
     Raises
     ------
@@ -216,7 +222,7 @@ def fit_spectra_together(
         group = [spectra[i] for i in members]
         with np.errstate(all="ignore"):
             fitted = _fit_group(circuit, mapping, constraints, group, weighting, peaks,
-                                starts, restarts, seed, warm_start, engine)
+                                starts, restarts, seed, warm_start, engine, good_enough)
         for index, result in zip(members, fitted, strict=True):
             results[index] = result
     return results
@@ -224,7 +230,8 @@ def fit_spectra_together(
 
 def _fit_group(circuit: Circuit, mapping: _Mapping, constraints: Constraints, group,
                weighting: str, peaks: list[Arc] | None, starts: int, restarts: int,
-               seed: int, warm_start: bool, engine: str) -> list[FitResult]:
+               seed: int, warm_start: bool, engine: str,
+               good_enough: float) -> list[FitResult]:
     frequency = np.vstack([f for f, _ in group])
     z = np.vstack([impedance for _, impedance in group])
     batch = _Batch(circuit, mapping, frequency, z, weighting)
@@ -233,7 +240,10 @@ def _fit_group(circuit: Circuit, mapping: _Mapping, constraints: Constraints, gr
     guesses = [_starting_vectors(circuit, feature, constraints, limit=1)
                for feature in features]
     # Noise-free data: a relative residual of 1e-8 is as good as it gets in practice.
-    target = np.maximum(_GOOD_ENOUGH * np.array([f.noise_floor for f in features]), 1e-8)
+    floor = np.array([f.noise_floor for f in features])
+    target = np.maximum(good_enough * floor, 1e-8)
+    # A neighbour is a warm start once it reaches the usual bar, whatever ``good_enough``.
+    settled_bar = np.maximum(_GOOD_ENOUGH * floor, 1e-8)
     free = mapping.free_full_index
     best_x = np.zeros((count, len(mapping.free)))
     best_cost = np.full(count, np.inf)
@@ -269,7 +279,7 @@ def _fit_group(circuit: Circuit, mapping: _Mapping, constraints: Constraints, gr
         neighbour = rows + offset
         usable = (neighbour >= 0) & (neighbour < count)
         rows, neighbour = rows[usable], neighbour[usable]
-        settled = rms[neighbour] <= target[neighbour]
+        settled = rms[neighbour] <= settled_bar[neighbour]
         if settled.any():
             polish(rows[settled], best_x[neighbour[settled]])
     for i in pending(everyone):
@@ -281,7 +291,8 @@ def _fit_group(circuit: Circuit, mapping: _Mapping, constraints: Constraints, gr
     rng = np.random.default_rng(seed)
     stale = np.zeros(count, dtype=int)
     for _ in range(restarts):
-        rows = pending(everyone)
+        # Random restarts only where the best fit is still above the noise floor.
+        rows = everyone[rms > settled_bar]
         rows = rows[stale[rows] < _STALE_RESTARTS]
         if rows.size == 0:
             break
