@@ -91,3 +91,22 @@ def binary_position(offset: int) -> str:
 def line_position(line: int) -> str:
     """Format a 1-based line number for :class:`LabkitError`'s ``position``."""
     return f"line {line}"
+
+
+def error_dict(exc: BaseException, *, file: str | PathLike[str] | None = None,
+               position: str | None = None) -> dict[str, Any]:
+    """Any exception as the CLI's error object, so that one bad item of a batch becomes that
+    item's error entry instead of ending the batch.
+
+    A :class:`LabkitError` gives its own fields (``file`` and ``position`` fill in what it
+    leaves empty); any other exception is a defect of labkit, reported with its type and
+    message and ``"internal": true``.
+    """
+    if isinstance(exc, LabkitError):
+        out = exc.to_dict()
+    else:
+        out = {"type": type(exc).__name__, "message": str(exc) or repr(exc), "file": None,
+               "position": None, "internal": True}
+    out["file"] = out["file"] or (None if file is None else str(file))
+    out["position"] = out["position"] or position
+    return out
