@@ -59,9 +59,17 @@ class ParameterEstimate(Estimate):
 
     vary: bool = True
 
-    def to_dict(self) -> dict[str, float | None]:
-        """``{"value": .., "stderr": ..}`` as the CLI prints parameters."""
-        return {"value": finite_or_none(self.value), "stderr": finite_or_none(self.stderr)}
+    @property
+    def determined(self) -> bool:
+        """Whether the data determine the value: a fixed parameter, or a finite standard
+        error no larger than the value. An undetermined value is never a result."""
+        return not self.vary or (math.isfinite(self.value) and math.isfinite(self.stderr)
+                                 and self.stderr <= abs(self.value))
+
+    def to_dict(self) -> dict[str, float | bool | None]:
+        """``{"value": .., "stderr": .., "determined": ..}`` as the CLI prints parameters."""
+        return {"value": finite_or_none(self.value), "stderr": finite_or_none(self.stderr),
+                "determined": self.determined}
 
 
 @dataclass(frozen=True)
