@@ -35,7 +35,7 @@ import dataclasses
 import html
 import io
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from os import PathLike
@@ -268,17 +268,20 @@ def _metadata(record: Any) -> list[tuple[str, str]]:
     return rows
 
 
-def _impedance_section(record: ImpedanceRecord, section: Section) -> None:
+def _impedance_section(record: ImpedanceRecord, section: Section,
+                       interpretation: Mapping[str, Any]) -> None:
     spectra = sorted(record.data["spectrum"].unique())
     if len(spectra) > MAX_SPECTRA:
         section.skipped.append(f"{len(spectra)} spectra: the first {MAX_SPECTRA} are analysed "
                                "here; the conditions of all are tabulated")
         section.tables.append(("conditions of every spectrum", record.conditions()))
     for index in spectra[:MAX_SPECTRA]:
-        _spectrum(record, int(index), section, f" (spectrum {index})" if len(spectra) > 1 else "")
+        _spectrum(record, int(index), section, f" (spectrum {index})" if len(spectra) > 1 else "",
+                  interpretation)
 
 
-def _spectrum(record: ImpedanceRecord, index: int, section: Section, tag: str) -> None:
+def _spectrum(record: ImpedanceRecord, index: int, section: Section, tag: str,
+              interpretation: Mapping[str, Any]) -> None:
     from labkit import plot
     from labkit.eis.drt import drt
     from labkit.eis.kramers_kronig import kramers_kronig
@@ -289,7 +292,11 @@ def _spectrum(record: ImpedanceRecord, index: int, section: Section, tag: str) -
         section.findings.append((f"Kramers–Kronig{tag}",
                                  ("valid: " if kk.valid else "not valid: ") + kk.reason))
     blocking = -np.degrees(np.angle(z[np.argmin(frequency)])) > 45
-    fit = section.attempt("circuit fit", lambda: _best_fit(frequency, z, blocking))
+    choice = section.attempt("circuit fit", lambda: _best_fit(frequency, z))
+    fit = None if choice is None else choice.fit
+    if choice is not None:
+        section.findings.append((f"model{tag}", f"{choice.name} ({fit.circuit}): "
+                                 f"{choice.reason}"))
     section.figure(f"Nyquist plot{tag}" + (f" with the {fit.circuit} fit" if fit else ""),
                    lambda: plot.nyquist((frequency, z), fit=fit))
     knee = _blocking_knee(frequency, z) if blocking else frequency.min()
@@ -302,12 +309,18 @@ def _spectrum(record: ImpedanceRecord, index: int, section: Section, tag: str) -
     if fit is not None:
         section.figure(f"fit residuals{tag}", lambda: plot.fit_residuals(fit))
         table = fit.to_frame().reset_index()
-        table.insert(1, "value ± stderr", [with_uncertainty(v, s) for v, s in
-                                           zip(table["value"], table["stderr"], strict=True)])
+        table.insert(1, "value ± stderr", [
+            with_uncertainty(p.value, p.stderr) if p.determined else
+            f"undetermined ({with_uncertainty(p.value, p.stderr)})"
+            for p in fit.parameters.values()])
         section.tables.append((f"fit of {fit.circuit}{tag}: reduced χ² = "
                                f"{fit.reduced_chi_square:.3g}, BIC = {fit.bic:.1f}",
                                table[["parameter", "value ± stderr", "unit", "vary"]]))
-        _conductivity(record, fit, index, section, tag)
+        section.tables.append((f"models tried{tag} (chosen first)", pd.DataFrame(
+            [score.to_dict() for score in choice.scores])[
+                ["name", "circuit", "bic", "chi_square", "eligible", "undetermined",
+                 "residual_runs_z"]]))
+        _conductivity(record, fit, index, section, tag, interpretation)
     if kk is not None:
         section.figure(f"Kramers–Kronig residuals{tag}", lambda: plot.kk_residuals(kk))
     result = section.attempt("DRT", lambda: drt((frequency[arcs], z[arcs])))
@@ -329,14 +342,16 @@ def _blocking_knee(frequency: np.ndarray, z: np.ndarray) -> float:
     return float(frequency[order][start + int(np.argmin(phase[start:]))])
 
 
-def _best_fit(frequency: np.ndarray, z: np.ndarray, blocking: bool) -> Any:
-    from labkit.eis.fit import fit_circuit
-    from labkit.eis.models import get_model
+def _best_fit(frequency: np.ndarray, z: np.ndarray) -> Any:
+    """The solid-electrolyte family's choice for this spectrum (``--model auto``)."""
+    from labkit.eis.batch import FailedFit
+    from labkit.eis.model_selection import select_models
+    from labkit.errors import FitError
 
-    names = ("pellet", "pellet-bulk") if blocking else ("symmetric-li", "symmetric-li-gb")
-    fits = [fit_circuit(frequency, z, get_model(name).circuit, starts=3) for name in names]
-    good = [f for f in fits if f.success] or fits
-    return min(good, key=lambda f: f.bic)
+    choice = select_models([(frequency, z)])[0]
+    if isinstance(choice, FailedFit):
+        raise FitError(str(choice.error.get("message")))
+    return choice
 
 
 def _temperature(record: ImpedanceRecord, index: int) -> float | None:
@@ -350,7 +365,7 @@ def _temperature(record: ImpedanceRecord, index: int) -> float | None:
 
 
 def _conductivity(record: ImpedanceRecord, fit: Any, index: int, section: Section,
-                  tag: str) -> None:
+                  tag: str, interpretation: Mapping[str, Any]) -> None:
     from labkit.eis.conductivity import interpret
 
     sample = record.meta.sample
@@ -360,9 +375,11 @@ def _conductivity(record: ImpedanceRecord, fit: Any, index: int, section: Sectio
         return
     meaning = section.attempt("arc interpretation", lambda: interpret(
         fit, area_square_centimeter=sample.area_square_centimeter,
-        thickness_centimeter=sample.thickness_centimeter))
+        thickness_centimeter=sample.thickness_centimeter, **interpretation))
     if meaning is None:
         return
+    section.findings.append((f"bulk from{tag}", f"{meaning.bulk_from}: {meaning.series_evidence}"))
+    section.findings.extend((f"note{tag}", note) for note in meaning.notes)
     temperature = _temperature(record, index)
     for role, quantity in meaning.conductivity_siemens_per_centimeter.items():
         section.findings.append((f"σ {role.replace('_', ' ')}{tag}",
@@ -543,7 +560,8 @@ def _temperature_series(sections: Sequence[Section]) -> Section | None:
 
 
 def build_sections(inputs: Iterable[Any], *,
-                   sample: dict[str, float | None] | None = None) -> list[Section]:
+                   sample: dict[str, float | None] | None = None,
+                   interpretation: Mapping[str, Any] | None = None) -> list[Section]:
     """One :class:`Section` per record found in ``inputs`` (files, folders, store folders).
 
     Parameters
@@ -553,6 +571,9 @@ def build_sections(inputs: Iterable[Any], *,
     sample
         Sample values (``area_square_centimeter``...) used for records whose file does
         not state them.
+    interpretation
+        Options of :func:`labkit.eis.conductivity.interpret` for every spectrum
+        (``lead_resistance_ohm``, ``assign``).
     """
     import matplotlib
 
@@ -570,7 +591,7 @@ def build_sections(inputs: Iterable[Any], *,
             continue
         section = Section(title, name, record.kind, metadata=_metadata(record))
         if isinstance(record, ImpedanceRecord):
-            _impedance_section(record, section)
+            _impedance_section(record, section, interpretation or {})
         elif isinstance(record, CycleSummaryRecord):
             section.kind = "per-cycle summary table"
             _summary_table(record, section)
@@ -761,6 +782,7 @@ def write_report(
     *,
     title: str = "labkit report",
     sample: dict[str, float | None] | None = None,
+    interpretation: Mapping[str, Any] | None = None,
 ) -> ReportSummary:
     """Analyse ``inputs`` and write the HTML report to ``output`` atomically.
 
@@ -775,8 +797,10 @@ def write_report(
     sample
         Sample values for records whose files do not state them
         (``{"area_square_centimeter": 1.0}``).
+    interpretation
+        ``lead_resistance_ohm`` and ``assign`` for every spectrum's arc interpretation.
     """
-    sections = build_sections(inputs, sample=sample)
+    sections = build_sections(inputs, sample=sample, interpretation=interpretation)
     page = render(sections, title)
     with atomic_write(output, "w", encoding="utf-8") as handle:
         handle.write(page)

@@ -32,3 +32,31 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return value
+
+
+def add_electrolyte_options(parser: argparse.ArgumentParser) -> None:
+    """``--lead-resistance OHM`` and ``--assign R1=bulk,R2=grain_boundary``."""
+    parser.add_argument("--lead-resistance", metavar="OHM", type=float, default=0.0,
+                        help="resistance of cell and cables measured with the electrodes "
+                             "shorted, subtracted from a bulk taken from the high-frequency "
+                             "intercept (default 0, stated in the notes)")
+    parser.add_argument("--assign", metavar="R1=ROLE,...",
+                        help="override the automatic arc assignment, e.g. "
+                             "R1=bulk,R2=grain_boundary (roles: bulk, grain_boundary, "
+                             "surface_layer, interface, electrochemical_reaction, series)")
+
+
+def assignment(text: str | None) -> dict[str, str] | None:
+    """``--assign``'s ``R1=bulk,R2=grain_boundary`` as a mapping (exit 2 when malformed)."""
+    if text is None:
+        return None
+    from labkit.eis.conductivity import ROLES
+
+    pairs = {}
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        name, _, role = part.partition("=")
+        if not name.strip() or role.strip() not in ROLES:
+            raise SystemExit(f"labkit: error: --assign takes RESISTOR=ROLE pairs separated by "
+                             f"commas, roles {', '.join(ROLES)}; got {part!r}")
+        pairs[name.strip()] = role.strip()
+    return pairs

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from labkit.cli import EXIT_INPUT_ERROR, EXIT_OK, Outcome, add_json_flag
-from labkit.cli._eis import add_spectra_input, eis_command
+from labkit.cli._eis import add_electrolyte_options, add_spectra_input, eis_command
 from labkit.cli._records import number
 
 
@@ -19,11 +19,14 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         description=(
             "Fit an equivalent circuit to every spectrum of FILES..., turn the arcs into "
             "bulk / grain-boundary / total conductivity (sigma = L / (R A)) and fit each "
-            "against temperature: Arrhenius with Ea and its standard error, sigma at 25 °C "
-            "with its uncertainty. Temperatures come from the file when it states them, "
-            "else from the file name (-140deg, _25C), else from --temperatures; the output "
-            "says which for every point. Exit code 1 when a spectrum could not be fitted "
-            "(it is listed with its error; the others are used)."
+            "against temperature, and every arc on its own: Arrhenius with Ea and its "
+            "standard error, sigma at 25 °C with its uncertainty. The default model 'auto' "
+            "chooses one member of the solid-electrolyte family for the whole series (lowest "
+            "summed BIC among those whose parameters are determined and whose arcs keep their "
+            "roles). Temperatures come from the file when it states them, else from the file "
+            "name (-140deg, _25C), else from --temperatures; the output says which for every "
+            "point. Exit code 1 when a spectrum could not be used (it is listed with its "
+            "error; the others are used)."
         ),
     )
     add_spectra_input(arrhenius, spectrum=False, workers=True)
@@ -37,7 +40,11 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     which = arrhenius.add_mutually_exclusive_group()
     which.add_argument("--circuit", metavar="C", help="circuit in impedance.py syntax")
     which.add_argument("--model", metavar="NAME",
-                       help="named solid-electrolyte model (default: pellet)")
+                       help="'auto' (default) or a named model: pellet, pellet-bulk, "
+                            "symmetric-li, symmetric-li-gb, composite-cathode, randles")
+    add_electrolyte_options(arrhenius)
+    arrhenius.add_argument("--engine", choices=("lmfit", "vectorised"), default="lmfit",
+                           help="final local fit (default lmfit)")
     arrhenius.add_argument("--convention", choices=("sigma_T", "sigma"), default="sigma_T",
                            help="sigma*T = A exp(-Ea/kT) (default) or sigma = sigma0 exp(-Ea/kT)")
     arrhenius.add_argument("--vtf", action="store_true",
@@ -57,14 +64,18 @@ def _temperatures(text: str | None) -> list[float] | None:
 
 
 def _arrhenius(args: argparse.Namespace) -> Outcome:
+    from labkit.cli._eis import assignment
     from labkit.eis.arrhenius import arrhenius_series
     from labkit.eis.models import get_model
 
-    circuit = args.circuit or get_model(args.model or "pellet").circuit
+    model = args.model or "auto"
+    circuit = args.circuit or (model if model == "auto" else get_model(model).circuit)
     series = arrhenius_series(
         args.files, area_square_centimeter=args.area, thickness_centimeter=args.thickness,
         circuit=circuit, temperatures_celsius=_temperatures(args.temperatures),
-        convention=args.convention, vtf=args.vtf, workers=args.workers)
+        convention=args.convention, vtf=args.vtf, workers=args.workers,
+        lead_resistance_ohm=args.lead_resistance, assign=assignment(args.assign),
+        engine=args.engine)
     payload = series.to_dict()
     failed = any("error" in point for point in payload["points"])
     return Outcome(payload, _text(payload), EXIT_INPUT_ERROR if failed else EXIT_OK)
@@ -72,7 +83,10 @@ def _arrhenius(args: argparse.Namespace) -> Outcome:
 
 def _text(payload: dict[str, Any]) -> str:
     lines = [f"convention {payload['convention']}   circuit {payload['circuit']}   "
-             f"temperatures from {', '.join(payload['temperature_sources'])}"]
+             f"temperatures from {', '.join(payload['temperature_sources']) or '-'}"]
+    if "model_selection" in payload:
+        lines.append(f"model {payload['model_selection']['model']}: "
+                     f"{payload['model_selection']['reason']}")
     for role in ("bulk", "grain_boundary", "total"):
         fit = payload[role]
         if "error" in fit:
@@ -88,12 +102,23 @@ def _text(payload: dict[str, Any]) -> str:
             lines.append(f"{'':<15} VTF B {b['value']:.4g} ± {b['stderr']:.2g} K   "
                          f"T0 {t0['value']:.4g} ± {t0['stderr']:.2g} K   k·B "
                          f"{vtf['pseudo_activation_energy_electronvolt']['value']:.4f} eV")
-    lines.append(f"{'T [°C]':>8} {'from':<9} {'σ bulk':>11} {'σ gb':>11} {'σ total':>11}  file")
+    for arc in payload["arcs"]:
+        if "error" in arc:
+            lines.append(f"arc {arc['resistor']:<11} ({arc['role']}) {arc['error']['message']}")
+            continue
+        ea = arc["activation_energy_electronvolt"]
+        lines.append(f"arc {arc['resistor']:<11} ({arc['role']}) Ea {ea['value']:.4f} ± "
+                     f"{ea['stderr']:.4f} eV   σ(25 °C) "
+                     f"{number(arc['sigma_25c_siemens_per_centimeter']['value'])} S/cm")
+    lines.append(f"{'T [°C]':>8} {'from':<9} {'σ bulk':>11} {'σ gb':>11} {'σ total':>11}  "
+                 "bulk from  file")
     for point in payload["points"]:
         sigma = point["sigma_siemens_per_centimeter"]
         cells = [number(sigma[r]["value"]) if r in sigma else "-"
                  for r in ("bulk", "grain_boundary", "total")]
         note = f"  ({point['error']['message']})" if "error" in point else ""
-        lines.append(f"{point['temperature_celsius']:>8.4g} {point['temperature_source']:<9} "
-                     f"{cells[0]:>11} {cells[1]:>11} {cells[2]:>11}  {point['file']}{note}")
+        temperature = point["temperature_celsius"]
+        lines.append(f"{'-' if temperature is None else f'{temperature:.4g}':>8} "
+                     f"{point['temperature_source'] or '-':<9} {cells[0]:>11} {cells[1]:>11} "
+                     f"{cells[2]:>11}  {point.get('bulk_from') or '-'}  {point['file']}{note}")
     return "\n".join(lines)

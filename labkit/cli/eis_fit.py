@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from labkit.cli import EXIT_INPUT_ERROR, EXIT_OK, Outcome, add_json_flag
-from labkit.cli._eis import add_spectra_input, eis_command
+from labkit.cli._eis import add_electrolyte_options, add_spectra_input, eis_command
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -17,11 +17,15 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         help="fit an equivalent circuit to impedance spectra (no start values needed)",
         description=(
             "Fit an equivalent circuit to every spectrum in FILE... (or only --spectrum N) as "
-            "one batch; starting values are read from the data. With --area and --thickness, "
-            "arcs are assigned by capacitance (bulk / grain boundary / interface) and their "
-            "conductivity is reported; with a symmetric-li model and --area, the interface "
-            "arcs' area-specific resistance (total R·A and per interface R·A/2). "
-            "Exit code 1 when any file or fit failed."
+            "one batch; starting values are read from the data. With --area and --thickness "
+            "the default model is 'auto': every member of the solid-electrolyte family is "
+            "fitted and the one with the lowest BIC among those whose parameters are all "
+            "determined is kept (the runners-up are listed); the arcs are assigned (bulk from "
+            "a resolved arc or from the high-frequency intercept, grain boundary, electrode) "
+            "and bulk, grain-boundary and total conductivity reported, with the data's "
+            "model-free intercepts as a cross-check. With a symmetric-li model and --area, "
+            "the interface arcs' area-specific resistance (total R·A and per interface "
+            "R·A/2). A spectrum that fails is its own error entry; exit code 1 when any did."
         ),
     )
     add_spectra_input(fit, spectrum=True, workers=True)
@@ -29,11 +33,12 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     which.add_argument("--circuit", metavar="C",
                        help="circuit in impedance.py syntax, e.g. 'R0-p(R1,CPE1)-p(R2,CPE2)-CPE3'")
     which.add_argument("--model", metavar="NAME",
-                       help="named solid-electrolyte model (default: pellet); "
-                            "pellet, pellet-bulk, symmetric-li, symmetric-li-gb, "
+                       help="'auto' (the default with a geometry) or a named model: pellet (the "
+                            "default without one), pellet-bulk, symmetric-li, symmetric-li-gb, "
                             "composite-cathode, randles")
     fit.add_argument("--area", metavar="CM2", type=float, help="electrode area, cm²")
     fit.add_argument("--thickness", metavar="CM", type=float, help="electrolyte thickness, cm")
+    add_electrolyte_options(fit)
     fit.add_argument("--weighting", choices=("modulus", "proportional", "unit"),
                      default="modulus", help="residual weighting (default: modulus)")
     fit.add_argument("--engine", choices=("lmfit", "vectorised"), default="lmfit",
@@ -48,79 +53,134 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 
 def _fit(args: argparse.Namespace) -> Outcome:
-    import labkit
-    from labkit.eis.batch import FailedFit, fit_batch
+    from labkit.cli._eis import assignment
     from labkit.eis.circuit import Circuit
     from labkit.eis.models import get_model
-    from labkit.errors import FormatError, LabkitError
+    from labkit.eis.spectra_batch import SpectrumJob, read_jobs
 
-    circuit = args.circuit or get_model(args.model or "pellet").circuit
+    assign = assignment(args.assign)
+    items, _ = read_jobs(args.files, args.spectrum)
+    jobs = [item for item in items if isinstance(item, SpectrumJob)]
+    geometry = {id(job): _geometry(args, job) for job in jobs}
+    model = args.model or ("auto" if not args.circuit and any(
+        area is not None and thickness is not None for area, thickness in geometry.values())
+        else "pellet")
+    auto = args.circuit is None and model == "auto"
+    circuit = args.circuit or (None if auto else get_model(model).circuit)
+    if circuit is not None:
+        Circuit(circuit)  # a malformed circuit is a usage problem for every file alike
     # Li | SE | Li models: report the interface arcs as area-specific resistance.
-    symmetric = bool(args.model and args.model.startswith("symmetric"))
-    Circuit(circuit)  # a malformed circuit is a usage problem for every file alike
+    symmetric = model.startswith("symmetric")
+    options = {"workers": args.workers, "client": args.dask, "weighting": args.weighting,
+               "engine": args.engine}
+    outcomes = _fits([(job.frequency_hertz, job.impedance_ohm) for job in jobs], circuit,
+                     options)
     entries: list[dict[str, Any]] = []
-    jobs: list[tuple[int, Any]] = []  # (index into entries, spectrum)
-    spectra = []
-    geometry: dict[int, tuple[float | None, float | None]] = {}
-    for path in args.files:
-        try:
-            record = labkit.read(path)
-            if record.kind != "impedance":
-                raise FormatError(f"holds a {record.kind} record, not impedance spectra",
-                                  file=path)
-            indices = [args.spectrum] if args.spectrum is not None else \
-                sorted(int(i) for i in record.data["spectrum"].unique())
-            pairs = [(index, record.impedance(index)) for index in indices]
-        except LabkitError as exc:
-            entries.append({"file": str(path), "spectrum": args.spectrum,
-                            "error": exc.to_dict(), "success": False})
+    fitted = iter(zip(jobs, outcomes, strict=True))
+    for item in items:
+        if not isinstance(item, SpectrumJob):
+            entries.append(item)
             continue
-        sample = record.meta.sample
-        area = args.area if args.area is not None else sample.area_square_centimeter
-        thickness = args.thickness if args.thickness is not None else sample.thickness_centimeter
-        for index, (frequency, impedance) in pairs:
-            geometry[len(entries)] = (area, thickness)
-            jobs.append(len(entries))
-            entries.append({"file": str(path), "spectrum": index})
-            spectra.append((frequency, impedance))
-    results = fit_batch(spectra, circuit, workers=args.workers, client=args.dask,
-                        weighting=args.weighting, engine=args.engine)
-    for position, result in zip(jobs, results, strict=True):
-        entry = entries[position]
-        if isinstance(result, FailedFit):
-            entry.update(result.to_dict())
-            continue
-        entry.update(_result_entry(result, *geometry[position], symmetric))
+        job, outcome = next(fitted)
+        entries.append(_entry(job, outcome, *geometry[id(job)], symmetric=symmetric,
+                              lead=args.lead_resistance, assign=assign))
     failed = sum(1 for e in entries if not e.get("success"))
     return Outcome({"results": entries}, _text(entries),
                    EXIT_INPUT_ERROR if failed else EXIT_OK)
 
 
-def _result_entry(result, area: float | None, thickness: float | None,
-                  symmetric: bool) -> dict[str, Any]:
+def _geometry(args: argparse.Namespace, job: Any) -> tuple[float | None, float | None]:
+    sample = job.record.meta.sample
+    area = args.area if args.area is not None else sample.area_square_centimeter
+    thickness = args.thickness if args.thickness is not None else sample.thickness_centimeter
+    return area, thickness
+
+
+def _fits(spectra: list, circuit: str | None, options: dict[str, Any]) -> list[Any]:
+    """One fit (or model choice) per spectrum; an exception becomes every entry's error
+    only if even the one-by-one retry raises it."""
+    from labkit.eis.batch import FailedFit, fit_batch
+    from labkit.eis.model_selection import select_models
+    from labkit.errors import error_dict
+
+    def run(batch: list) -> list[Any]:
+        if circuit is None:
+            return select_models(batch, **options)
+        return fit_batch(batch, circuit, **options)
+
+    try:
+        return run(spectra)
+    except Exception:  # noqa: BLE001 - one bad spectrum must not end the batch
+        out = []
+        for spectrum in spectra:
+            try:
+                out.extend(run([spectrum]))
+            except Exception as exc:  # noqa: BLE001
+                out.append(FailedFit(error_dict(exc)))
+        return out
+
+
+def _entry(job: Any, outcome: Any, area: float | None, thickness: float | None, *,
+           symmetric: bool, lead: float, assign: dict[str, str] | None) -> dict[str, Any]:
+    from labkit.eis.batch import FailedFit
+    from labkit.eis.model_selection import ModelChoice
+    from labkit.errors import error_dict
+
+    head: dict[str, Any] = {"file": job.file, "spectrum": job.spectrum}
+    if isinstance(outcome, FailedFit):
+        error = dict(outcome.error)
+        error["file"] = error.get("file") or job.file
+        error["position"] = error.get("position") or f"spectrum {job.spectrum}"
+        return {**head, "success": False, "error": error}
+    try:
+        result = outcome.fit if isinstance(outcome, ModelChoice) else outcome
+        entry = {**head, **result.to_dict()}
+        if isinstance(outcome, ModelChoice):
+            entry.update(outcome.to_dict())
+        if area is not None and (thickness is not None or symmetric):
+            entry.update(_interpretation(result, area, thickness, symmetric, lead, assign))
+        return entry
+    except Exception as exc:  # noqa: BLE001 - this spectrum's error, not the batch's
+        return {**head, "success": False,
+                "error": error_dict(exc, file=job.file, position=f"spectrum {job.spectrum}")}
+
+
+def _interpretation(result: Any, area: float, thickness: float | None, symmetric: bool,
+                    lead: float, assign: dict[str, str] | None) -> dict[str, Any]:
     from labkit.eis.conductivity import interpret
     from labkit.errors import AnalysisError
 
-    entry = result.to_dict()
-    if area is None or (thickness is None and not symmetric):
-        return entry
     try:
         meaning = interpret(result, area_square_centimeter=area, thickness_centimeter=thickness,
-                            symmetric_cell=symmetric)
+                            symmetric_cell=symmetric, lead_resistance_ohm=lead, assign=assign)
     except AnalysisError as exc:
-        entry["interpretation_error"] = exc.to_dict()
-        return entry
+        return {"interpretation_error": exc.to_dict()}
+    described = meaning.to_dict()
+    out: dict[str, Any] = {
+        "bulk_from": described["bulk_from"],
+        "series_resistance": described["series"],
+        "arcs": described["arcs"],
+        "resistance_ohm": described["resistance_ohm"],
+        "intercepts_ohm": described["intercepts_ohm"],
+        "intercept_check": described["intercept_check"],
+        "lead_resistance_ohm": described["lead_resistance_ohm"],
+        "interpretation_notes": described["notes"],
+    }
     if thickness is not None:
-        entry["conductivity_siemens_per_centimeter"] = {
-            role: {"value": q.value, "stderr": q.stderr}
-            for role, q in meaning.conductivity_siemens_per_centimeter.items()}
+        out["conductivity_siemens_per_centimeter"] = described[
+            "conductivity_siemens_per_centimeter"]
     if symmetric:
-        entry["area_specific_resistance_ohm_square_centimeter"] = {
-            kind: {"value": q.value, "stderr": q.stderr, "formula": q.inputs["formula"]}
-            for kind, q in meaning.area_specific_resistance_ohm_square_centimeter.items()}
-    entry["arcs"] = [a.to_dict() for a in meaning.arcs]
-    entry["interpretation_notes"] = list(meaning.notes)
-    return entry
+        out["area_specific_resistance_ohm_square_centimeter"] = described[
+            "area_specific_resistance_ohm_square_centimeter"]
+    return out
+
+
+def _number(quantity: dict[str, Any], unit: str = "") -> str:
+    value, stderr = quantity.get("value"), quantity.get("stderr")
+    if value is None:
+        return "not computed"
+    text = f"{value:.4g}" + (f" ± {stderr:.2g}" if stderr is not None else "")
+    return text + (f" {unit}" if unit else "")
 
 
 def _text(entries: list[dict[str, Any]]) -> str:
@@ -131,12 +191,22 @@ def _text(entries: list[dict[str, Any]]) -> str:
             lines.append(f"{head}: {entry['error']['type']}: {entry['error']['message']}")
             continue
         state = "ok" if entry["success"] else f"NOT CONVERGED ({entry['message']})"
-        lines.append(f"{head}  {entry['circuit']}  chi²={entry['chi_square']:.4g}  {state}")
+        lines.append(f"{head}  {entry['circuit']}  χ²={entry['chi_square']:.4g}  {state}")
+        if "model" in entry:
+            lines.append(f"  model {entry['model']}: {entry['reason']}")
         for name, p in entry["parameters"].items():
-            lines.append(f"  {name:<10} {p['value']:>12.5g} ± {p['stderr']:.2g}")
+            shown = _number(p) if p.get("determined", True) else \
+                f"undetermined ({_number(p)})"
+            lines.append(f"  {name:<10} {shown}")
+        if "bulk_from" in entry:
+            lines.append(f"  bulk from {entry['bulk_from']}; series "
+                         f"{'+'.join(entry['series_resistance']['resistors'])}: "
+                         f"{entry['series_resistance']['role']}")
         for role, q in entry.get("conductivity_siemens_per_centimeter", {}).items():
-            lines.append(f"  σ {role:<15} {q['value']:.4g} ± {q['stderr']:.2g} S/cm")
+            lines.append(f"  σ {role:<15} {_number(q, 'S/cm')}")
         for kind, q in entry.get("area_specific_resistance_ohm_square_centimeter", {}).items():
-            lines.append(f"  ASR {kind:<13} {q['value']:.4g} ± {q['stderr']:.2g} Ω cm² "
-                         f"({q['formula']})")
+            lines.append(f"  ASR {kind:<13} {_number(q, 'Ω cm²')} ({q.get('formula')})")
+        lines.extend(f"  note: {note}" for note in entry.get("interpretation_notes", []))
+        if "interpretation_error" in entry:
+            lines.append(f"  arcs not interpreted: {entry['interpretation_error']['message']}")
     return "\n".join(lines)

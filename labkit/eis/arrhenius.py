@@ -38,7 +38,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from labkit.data import ImpedanceRecord
-from labkit.errors import AnalysisError, MetadataError
+from labkit.errors import AnalysisError, MetadataError, error_dict
 from labkit.uncertainty import Estimate
 
 #: Boltzmann constant in eV/K.
@@ -265,14 +265,23 @@ def temperature_from_record(record: ImpedanceRecord, spectrum: int) -> float | N
 
 @dataclass(frozen=True)
 class SeriesPoint:
-    """One spectrum of a temperature series: where it came from and what it gave."""
+    """One spectrum of a temperature series: where it came from and what it gave.
+
+    ``roles`` maps each resistor of the fit to its role in this spectrum
+    (:func:`labkit.eis.conductivity.interpret`); ``arc_sigma_siemens_per_centimeter``
+    gives σ = L/(R A) of every determined arc resistor on its own.
+    """
 
     file: str
-    spectrum: int
-    temperature_celsius: float
-    temperature_source: str  # "file", "filename" or "given"
+    spectrum: int | None
+    temperature_celsius: float | None
+    temperature_source: str | None  # "file", "filename" or "given"
     sigma_siemens_per_centimeter: dict[str, Estimate]
     error: dict[str, Any] | None = None
+    bulk_from: str | None = None
+    roles: dict[str, str] | None = None
+    arc_sigma_siemens_per_centimeter: dict[str, Estimate] | None = None
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready."""
@@ -283,8 +292,39 @@ class SeriesPoint:
             "sigma_siemens_per_centimeter": {k: v.to_dict() for k, v in
                                              self.sigma_siemens_per_centimeter.items()},
         }
+        if self.roles is not None:
+            out["bulk_from"] = self.bulk_from
+            out["roles"] = dict(self.roles)
+        if self.notes:
+            out["notes"] = list(self.notes)
         if self.error is not None:
             out["error"] = self.error
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class ArcSeries:
+    """The Arrhenius fit of one resistor of the series' circuit, taken on its own."""
+
+    resistor: str
+    role: str
+    roles: dict[str, int]
+    fit: ArrheniusFit | None
+    reason: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"resistor", "role", "activation_energy_electronvolt", ...}``."""
+        out: dict[str, Any] = {"resistor": self.resistor, "role": self.role,
+                               "roles_by_spectrum": dict(self.roles)}
+        if self.fit is None:
+            out["error"] = {"type": "AnalysisError", "message": self.reason, "file": None,
+                            "position": None}
+            return out
+        fitted = self.fit.to_dict()
+        out.update({"activation_energy_electronvolt": fitted["activation_energy_electronvolt"],
+                    "sigma_25c_siemens_per_centimeter":
+                        fitted["sigma_25c_siemens_per_centimeter"],
+                    "r_squared": fitted["r_squared"], "points": fitted["points"]})
         return out
 
 
@@ -294,7 +334,8 @@ class ArrheniusSeries:
 
     ``fits`` maps ``bulk`` / ``grain_boundary`` / ``total`` to an :class:`ArrheniusFit`
     (absent when fewer than 3 spectra gave that conductivity, with the reason in
-    ``missing``); ``vtf`` likewise when requested.
+    ``missing``); ``vtf`` likewise when requested; ``arcs`` fits every resistor of the
+    circuit on its own; ``model_selection`` says how the circuit was chosen (``auto``).
     """
 
     convention: str
@@ -303,10 +344,16 @@ class ArrheniusSeries:
     fits: dict[str, ArrheniusFit]
     vtf: dict[str, VtfFit]
     missing: dict[str, str]
+    arcs: tuple[ArcSeries, ...] = ()
+    model_selection: dict[str, Any] | None = None
+    lead_resistance_ohm: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"convention", "bulk", "grain_boundary", "total", "points", ...}``."""
-        out: dict[str, Any] = {"convention": self.convention, "circuit": self.circuit}
+        """``{"convention", "bulk", "grain_boundary", "total", "arcs", "points", ...}``."""
+        out: dict[str, Any] = {"convention": self.convention, "circuit": self.circuit,
+                               "lead_resistance_ohm": self.lead_resistance_ohm}
+        if self.model_selection is not None:
+            out["model_selection"] = self.model_selection
         for role in ("bulk", "grain_boundary", "total"):
             if role in self.fits:
                 entry = self.fits[role].to_dict()
@@ -317,9 +364,107 @@ class ArrheniusSeries:
                 out[role] = {"error": {"type": "AnalysisError",
                                        "message": self.missing.get(role, "not computed"),
                                        "file": None, "position": None}}
+        out["arcs"] = [arc.to_dict() for arc in self.arcs]
         out["points"] = [p.to_dict() for p in self.points]
-        out["temperature_sources"] = sorted({p.temperature_source for p in self.points})
+        out["temperature_sources"] = sorted({p.temperature_source for p in self.points
+                                             if p.temperature_source is not None})
         return out
+
+
+def _spectra_of(sources: Sequence[str | PathLike[str] | ImpedanceRecord]
+                ) -> tuple[list[tuple[str, int, ImpedanceRecord]], list[SeriesPoint]]:
+    """Every spectrum of the sources; a file that cannot be read is an error point."""
+    import labkit
+
+    where, failed = [], []
+    for source in sources:
+        name = str(source.meta.source_path) if isinstance(source, ImpedanceRecord) \
+            else str(source)
+        try:
+            record = source if isinstance(source, ImpedanceRecord) else labkit.read(source)
+            if not isinstance(record, ImpedanceRecord):
+                raise AnalysisError(f"holds a {record.kind} record, not impedance spectra",
+                                    file=name)
+            indices = [index for index, _ in record.spectra()]
+        except Exception as exc:  # noqa: BLE001 - one bad file must not end the series
+            failed.append(SeriesPoint(name, None, None, None, {}, error_dict(exc, file=name)))
+            continue
+        where.extend((name, index, record) for index in indices)
+    return where, failed
+
+
+def _temperatures(where: list[tuple[str, int, ImpedanceRecord]],
+                  given: Sequence[float] | None) -> list[tuple[float, str] | MetadataError]:
+    """Each spectrum's temperature and where it came from, or why there is none."""
+    if given is not None and len(given) != len(where):
+        raise MetadataError(f"{len(given)} temperatures given for {len(where)} spectra")
+    out: list[tuple[float, str] | MetadataError] = []
+    for position, (name, index, record) in enumerate(where):
+        stated = temperature_from_record(record, index)
+        if stated is not None:
+            out.append((stated, "file"))
+        elif (from_name := temperature_from_filename(name)) is not None:
+            out.append((from_name, "filename"))
+        elif given is not None:
+            out.append((float(given[position]), "given"))
+        else:
+            out.append(MetadataError(
+                "no temperature: the file does not state one, its name has no '-140deg' / "
+                "'_25C' pattern and none was given (--temperatures)", file=name,
+                position=f"spectrum {index}"))
+    return out
+
+
+def _arc_series(points: list[SeriesPoint], convention: Convention) -> tuple[ArcSeries, ...]:
+    from collections import Counter
+
+    names: list[str] = []
+    for point in points:
+        for name in (point.arc_sigma_siemens_per_centimeter or {}):
+            if name not in names:
+                names.append(name)
+    out = []
+    for name in names:
+        have = [p for p in points if name in (p.arc_sigma_siemens_per_centimeter or {})]
+        roles = Counter((p.roles or {}).get(name, "none") for p in have)
+        role = roles.most_common(1)[0][0]
+        if len(have) < 3:
+            out.append(ArcSeries(name, role, dict(roles), None,
+                                 f"{len(have)} spectra determine {name}; an Arrhenius fit "
+                                 "needs at least 3"))
+            continue
+        estimates = [p.arc_sigma_siemens_per_centimeter[name] for p in have]
+        try:
+            fit = fit_arrhenius([p.temperature_celsius for p in have],
+                                [e.value for e in estimates], [e.stderr for e in estimates],
+                                convention=convention)
+        except AnalysisError as exc:
+            out.append(ArcSeries(name, role, dict(roles), None, exc.message))
+            continue
+        out.append(ArcSeries(name, role, dict(roles), fit, None))
+    return tuple(out)
+
+
+def _series_fits(spectra: list, circuit: str, area: float, thickness: float, lead: float,
+                 assign: dict[str, str] | None, workers: int, engine: str
+                 ) -> tuple[str, list, dict[str, Any] | None]:
+    """The circuit, every spectrum's fit and, for ``"auto"``, how the circuit was chosen."""
+    from labkit.eis.batch import fit_batch
+    from labkit.eis.conductivity import interpret
+    from labkit.eis.model_selection import select_series_model
+
+    if not spectra:
+        return circuit, [], None
+    if circuit != "auto":
+        return circuit, fit_batch(spectra, circuit, workers=workers, engine=engine), None
+
+    def roles(result):
+        meaning = interpret(result, area_square_centimeter=area, thickness_centimeter=thickness,
+                            lead_resistance_ohm=lead, assign=assign)
+        return {arc.resistor: arc.role for arc in meaning.arcs}
+
+    choice = select_series_model(spectra, roles=roles, workers=workers, engine=engine)
+    return choice.circuit, list(choice.fits), choice.to_dict()
 
 
 def arrhenius_series(
@@ -327,23 +472,29 @@ def arrhenius_series(
     *,
     area_square_centimeter: float,
     thickness_centimeter: float,
-    circuit: str = "R0-p(R1,CPE1)-p(R2,CPE2)-CPE3",
+    circuit: str = "auto",
     temperatures_celsius: Sequence[float] | None = None,
     convention: Convention = "sigma_T",
     vtf: bool = False,
     workers: int = 1,
+    lead_resistance_ohm: float = 0.0,
+    assign: dict[str, str] | None = None,
+    engine: str = "lmfit",
 ) -> ArrheniusSeries:
-    """Fit ``circuit`` to every spectrum of ``sources`` and Arrhenius-fit sigma vs T.
+    """Fit every spectrum of ``sources`` and Arrhenius-fit σ vs T, per process and per arc.
 
     Parameters
     ----------
     sources
-        Impedance files or records; every spectrum of each is one point.
+        Impedance files or records; every spectrum of each is one point. A file that
+        cannot be read, or a spectrum that cannot be fitted, is a point with an
+        ``error``; the others are still used.
     area_square_centimeter, thickness_centimeter
-        Pellet geometry for sigma = L / (R A).
+        Pellet geometry for σ = L / (R A).
     circuit
-        Equivalent circuit whose arcs :func:`labkit.eis.conductivity.interpret` assigns
-        (by capacitance) to bulk and grain boundary.
+        ``"auto"`` (default): one member of the solid-electrolyte family for the whole
+        series (:func:`labkit.eis.model_selection.select_series_model`), so that a
+        resistor names the same arc at every temperature; or a circuit string.
     temperatures_celsius
         One temperature per spectrum, in order; used for spectra whose file and
         file name state none.
@@ -353,42 +504,36 @@ def arrhenius_series(
         Also fit VTF (needs 4 temperatures).
     workers
         Worker processes for the circuit fits.
+    lead_resistance_ohm, assign
+        As for :func:`labkit.eis.conductivity.interpret` (the same for every spectrum).
+    engine
+        Final local fit, as for :func:`labkit.eis.fit.fit_circuit`.
+
+    A spectrum whose temperature is stated nowhere is a point with a ``MetadataError``.
 
     Raises
     ------
     MetadataError
-        When a spectrum's temperature is stated nowhere.
+        When ``temperatures_celsius`` does not give one temperature per spectrum.
     """
-    import labkit
-    from labkit.eis.batch import FailedFit, fit_batch
+    from labkit.eis.batch import FailedFit
     from labkit.eis.conductivity import interpret
 
-    spectra, where = [], []
-    for source in sources:
-        record = source if isinstance(source, ImpedanceRecord) else labkit.read(source)
-        name = str(source) if not isinstance(source, ImpedanceRecord) else str(
-            record.meta.source_path)
-        for index, _ in record.spectra():
-            spectra.append(record.impedance(index))
-            where.append((name, index, record))
-    if temperatures_celsius is not None and len(temperatures_celsius) != len(spectra):
-        raise MetadataError(f"{len(temperatures_celsius)} temperatures given for "
-                            f"{len(spectra)} spectra")
-    temperatures = []
-    for position, (name, index, record) in enumerate(where):
-        stated = temperature_from_record(record, index)
-        if stated is not None:
-            temperatures.append((stated, "file"))
-        elif (from_name := temperature_from_filename(name)) is not None:
-            temperatures.append((from_name, "filename"))
-        elif temperatures_celsius is not None:
-            temperatures.append((float(temperatures_celsius[position]), "given"))
-        else:
-            raise MetadataError("no temperature: the file does not state one, its name has no "
-                                "'-140deg' / '_25C' pattern and none was given",
-                                file=name, position=f"spectrum {index}")
-    results = fit_batch(spectra, circuit, workers=workers)
-    points = []
+    where, points = _spectra_of(sources)
+    temperatures = _temperatures(where, temperatures_celsius)
+    for (name, index, _), temperature in zip(where, temperatures, strict=True):
+        if isinstance(temperature, MetadataError):
+            points.append(SeriesPoint(name, index, None, None, {}, temperature.to_dict()))
+    where = [w for w, t in zip(where, temperatures, strict=True) if not isinstance(t, Exception)]
+    temperatures = [t for t in temperatures if not isinstance(t, Exception)]
+    spectra = [record.impedance(index) for _, index, record in where]
+    selection = None
+    try:
+        circuit, results, selection = _series_fits(
+            spectra, circuit, area_square_centimeter, thickness_centimeter, lead_resistance_ohm,
+            assign, workers, engine)
+    except Exception as exc:  # noqa: BLE001 - reported on every point, not raised
+        results = [FailedFit(error_dict(exc))] * len(spectra)
     for (name, index, _), (temperature, origin), result in zip(where, temperatures, results,
                                                                strict=True):
         if isinstance(result, FailedFit):
@@ -396,13 +541,30 @@ def arrhenius_series(
             continue
         try:
             meaning = interpret(result, area_square_centimeter=area_square_centimeter,
-                                thickness_centimeter=thickness_centimeter)
-        except AnalysisError as exc:
-            points.append(SeriesPoint(name, index, temperature, origin, {}, exc.to_dict()))
+                                thickness_centimeter=thickness_centimeter,
+                                lead_resistance_ohm=lead_resistance_ohm, assign=assign)
+        except Exception as exc:  # noqa: BLE001 - this point's error, not the series'
+            points.append(SeriesPoint(name, index, temperature, origin, {},
+                                      error_dict(exc, file=name, position=f"spectrum {index}")))
             continue
         sigma = {role: Estimate(q.value, q.stderr, "S/cm")
                  for role, q in meaning.conductivity_siemens_per_centimeter.items()}
-        points.append(SeriesPoint(name, index, temperature, origin, sigma))
+        cell_constant = thickness_centimeter / area_square_centimeter
+        roles = {arc.resistor: arc.role for arc in meaning.arcs}
+        roles.update({r: meaning.series_role for r in meaning.series_resistors})
+        roles["+".join(meaning.series_resistors)] = meaning.series_role
+        # Each determined arc on its own; an arc above the measured range is part of the
+        # high-frequency intercept, which stands under the series resistor's name.
+        own = {arc.resistor: arc.resistance_ohm for arc in meaning.arcs
+               if arc.relaxation_frequency_hertz <= result.frequency_hertz.max()}
+        if meaning.series_role == "bulk" and "bulk" in meaning.resistance_ohm:
+            own["+".join(meaning.series_resistors)] = meaning.resistance_ohm["bulk"]
+        arcs = {name: Estimate(cell_constant / r.value, cell_constant * r.stderr / r.value**2,
+                               "S/cm")
+                for name, r in own.items()
+                if r.value > 0 and math.isfinite(r.stderr) and r.stderr <= r.value}
+        points.append(SeriesPoint(name, index, temperature, origin, sigma, None,
+                                  meaning.bulk_from, roles, arcs, meaning.notes))
     fits, vtf_fits, missing = {}, {}, {}
     for role in ("bulk", "grain_boundary", "total"):
         have = [p for p in points if role in p.sigma_siemens_per_centimeter]
@@ -413,10 +575,16 @@ def arrhenius_series(
         t = [p.temperature_celsius for p in have]
         s = [p.sigma_siemens_per_centimeter[role].value for p in have]
         e = [p.sigma_siemens_per_centimeter[role].stderr for p in have]
-        fits[role] = fit_arrhenius(t, s, e, convention=convention)
+        try:
+            fits[role] = fit_arrhenius(t, s, e, convention=convention)
+        except AnalysisError as exc:
+            missing[role] = exc.message
+            continue
         if vtf:
             try:
                 vtf_fits[role] = fit_vtf(t, s)
             except AnalysisError as exc:
                 missing[f"{role}_vtf"] = exc.message
-    return ArrheniusSeries(convention, circuit, tuple(points), fits, vtf_fits, missing)
+    return ArrheniusSeries(convention, circuit, tuple(points), fits, vtf_fits, missing,
+                           _arc_series(points, convention), selection,
+                           float(lead_resistance_ohm))

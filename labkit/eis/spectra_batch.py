@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from labkit.data import ImpedanceRecord
-from labkit.errors import LabkitError, SchemaError
+from labkit.errors import SchemaError, error_dict
 
 #: analysis(frequency_hertz, impedance, **options) -> object with to_dict()
 Analysis = Callable[..., Any]
@@ -57,9 +57,9 @@ def read_jobs(paths: Sequence[str], spectrum: int | None = None
             if not indices:
                 raise SchemaError("the file holds no impedance points", file=path)
             pairs = [(index, *record.impedance(index)) for index in indices]
-        except LabkitError as exc:
+        except Exception as exc:  # noqa: BLE001 - one bad file must not end the batch
             out.append({"file": str(path), "spectrum": spectrum, "success": False,
-                        "error": exc.to_dict()})
+                        "error": error_dict(exc, file=path)})
             failed += 1
             continue
         out.extend(SpectrumJob(str(path), index, frequency, impedance, record)
@@ -71,13 +71,13 @@ def _run_one(analysis: Analysis, frequency: np.ndarray, impedance: np.ndarray,
              options: dict[str, Any]) -> Any:
     try:
         return analysis((frequency, impedance), **options)
-    except LabkitError as exc:
+    except Exception as exc:  # noqa: BLE001 - one bad spectrum must not end the batch
         return exc
 
 
 def run_jobs(analysis: Analysis, jobs: Sequence[SpectrumJob], *, workers: int = 1,
              **options: Any) -> list[Any]:
-    """``analysis((f, Z), **options)`` for every job, in order; a LabkitError in its place
+    """``analysis((f, Z), **options)`` for every job, in order; the exception in its place
     when it fails. ``analysis`` must be a module-level function (it is pickled for workers).
     """
     arguments = [(analysis, j.frequency_hertz, j.impedance_ohm, options) for j in jobs]
@@ -91,9 +91,11 @@ def run_jobs(analysis: Analysis, jobs: Sequence[SpectrumJob], *, workers: int = 
 def entry_of(job: SpectrumJob, outcome: Any) -> dict[str, Any]:
     """The output entry of one analysed spectrum (``error`` object when it failed)."""
     head = {"file": job.file, "spectrum": job.spectrum}
-    if isinstance(outcome, LabkitError):
-        error = outcome.to_dict()
-        error["file"] = error["file"] or job.file
-        error["position"] = error["position"] or f"spectrum {job.spectrum}"
-        return {**head, "success": False, "error": error}
-    return {**head, "success": True, **outcome.to_dict()}
+    if isinstance(outcome, BaseException):
+        return {**head, "success": False, "error": error_dict(
+            outcome, file=job.file, position=f"spectrum {job.spectrum}")}
+    try:
+        return {**head, "success": True, **outcome.to_dict()}
+    except Exception as exc:  # noqa: BLE001 - this spectrum's error, not the batch's
+        return {**head, "success": False, "error": error_dict(
+            exc, file=job.file, position=f"spectrum {job.spectrum}")}
