@@ -175,7 +175,8 @@ def test_result_carries_statistics_and_serialises():
     np.testing.assert_allclose(np.diag(corr), 1.0)
     np.testing.assert_allclose(corr, corr.T)
     payload = json.loads(json.dumps(result.to_dict()))
-    assert set(payload["parameters"]["R1"]) == {"value", "stderr"}
+    assert set(payload["parameters"]["R1"]) == {"value", "stderr", "determined"}
+    assert payload["parameters"]["R1"]["determined"] is True
     frame = result.to_frame()
     assert list(frame.index) == list(Circuit(s.circuit).parameter_names)
     lm = result.to_lmfit()
@@ -591,7 +592,7 @@ def test_cli_fits_every_file_and_reports_unreadable_ones(tmp_path, capsys):
         assert entry["success"] and entry["spectrum"] == 0
         assert entry["circuit"] == PELLET_CIRCUIT
         assert abs(entry["parameters"]["R1"]["value"] / s.truth["R1"] - 1) < 0.05
-        assert set(entry["parameters"]["R2"]) == {"value", "stderr"}
+        assert set(entry["parameters"]["R2"]) == {"value", "stderr", "determined"}
         assert "total" in entry["conductivity_siemens_per_centimeter"]
     code = main(["eis", "fit", paths[0], "--circuit", "R0-p(R1,CPE1)-p(R2,CPE2)-CPE3"])
     assert code == 0 and "R1" in capsys.readouterr().out
