@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from labkit._threads import on_one_blas_thread
 from labkit.eis.batch import FailedFit, fit_batch
 from labkit.eis.circuit import Circuit, Leaf, Series
 from labkit.eis.conductivity import arcs_of
@@ -154,9 +155,8 @@ def undetermined_parameters(result: FitResult) -> list[str]:
             out.append(name)
     if merged:
         value = sum(result.value(n) for n in series + merged)
-        covariance = result.covariance()
-        varied = [n for n in series + merged if n in covariance.index]
-        variance = float(covariance.loc[varied, varied].to_numpy().sum()) if varied else 0.0
+        varied, block = result.covariance_of(series + merged)
+        variance = float(block.sum()) if varied else 0.0
         if not (variance >= 0 and math.sqrt(variance) <= abs(value)):
             out.append("+".join(series + merged))
     return out
@@ -282,6 +282,7 @@ def _refined(spectra: Sequence[tuple[np.ndarray, np.ndarray]], circuit: str,
     return out
 
 
+@on_one_blas_thread
 def select_models(spectra: Sequence[tuple[np.ndarray, np.ndarray]], *,
                   family: Sequence[Candidate] = FAMILY,
                   **fit_options: Any) -> list[ModelChoice | FailedFit]:
@@ -386,6 +387,7 @@ def _consistent(results: Sequence[FitResult | FailedFit],
     return not changing, "; ".join(changing)
 
 
+@on_one_blas_thread
 def select_series_model(spectra: Sequence[tuple[np.ndarray, np.ndarray]], *,
                         family: Sequence[Candidate] = FAMILY,
                         roles: Callable[[FitResult], Mapping[str, str]] | None = None,

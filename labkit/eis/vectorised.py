@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from labkit._threads import on_one_blas_thread
 from labkit.eis.circuit import Circuit
 from labkit.eis.elements import FrequencyGrid
 from labkit.eis.fit import (
@@ -41,6 +42,9 @@ from labkit.errors import FitError
 _MAX_ITERATIONS = 200
 _MAX_STEP = 2.0
 _FTOL = 1e-6
+#: Converged also when this many accepted steps together gained less than this (relative).
+_STAGNATION_STEPS = 10
+_STAGNATION_GAIN = 1e-3
 #: Spread (in the log coordinates of the fit) of the random jumps tried together in each
 #: restart round around the best fit so far.
 _RESTART_SCALES = np.array([0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 10.0])
@@ -119,6 +123,9 @@ class _Batch:
         # has shown, so a parameter whose effect fades is not let loose.
         scale = np.zeros_like(x)
         slow = np.zeros(len(rows), dtype=int)
+        # Stagnation along a flat valley (two parameters trading off, e.g. R0 and an arc
+        # above the measured range): every step gains a little more than ftol, forever.
+        anchor_cost, anchor_steps = cost.copy(), np.zeros(len(rows), dtype=int)
         for _ in range(_MAX_ITERATIONS):
             a = np.nonzero(active)[0]
             if a.size == 0:
@@ -158,7 +165,12 @@ class _Batch:
             # Converged: three accepted steps in a row that gain (relatively) almost
             # nothing, as MINPACK's ftol, or a vanishing step.
             slow[improved] = np.where(gain < _FTOL, slow[improved] + 1, 0)
-            done = improved[(slow[improved] >= 3) | small_step]
+            anchor_steps[improved] += 1
+            due = improved[anchor_steps[improved] >= _STAGNATION_STEPS]
+            stagnant = due[(anchor_cost[due] - cost[due])
+                           < _STAGNATION_GAIN * np.maximum(cost[due], 1e-300)]
+            anchor_cost[due], anchor_steps[due] = cost[due], 0
+            done = np.union1d(improved[(slow[improved] >= 3) | small_step], stagnant)
             stuck = a[~better][damping[a[~better]] > 1e10]
             converged[done] = True
             converged[stuck] = True
@@ -167,6 +179,7 @@ class _Batch:
         return x, cost, converged
 
 
+@on_one_blas_thread
 def fit_spectra_together(
     spectra: Sequence[tuple[np.ndarray, np.ndarray]],
     circuit: str | Circuit,
