@@ -55,38 +55,47 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 def _fit(args: argparse.Namespace) -> Outcome:
     from labkit.cli._eis import assignment
     from labkit.eis.circuit import Circuit
-    from labkit.eis.models import get_model
     from labkit.eis.spectra_batch import SpectrumJob, read_jobs
 
     assign = assignment(args.assign)
     items, _ = read_jobs(args.files, args.spectrum)
     jobs = [item for item in items if isinstance(item, SpectrumJob)]
     geometry = {id(job): _geometry(args, job) for job in jobs}
-    model = args.model or ("auto" if not args.circuit and any(
-        area is not None and thickness is not None for area, thickness in geometry.values())
-        else "pellet")
-    auto = args.circuit is None and model == "auto"
-    circuit = args.circuit or (None if auto else get_model(model).circuit)
-    if circuit is not None:
-        Circuit(circuit)  # a malformed circuit is a usage problem for every file alike
+    if args.circuit:
+        Circuit(args.circuit)  # a malformed circuit is a usage problem for every file alike
+    circuits = {id(job): _circuit_of(args, *geometry[id(job)]) for job in jobs}
     # Li | SE | Li models: report the interface arcs as area-specific resistance.
-    symmetric = model.startswith("symmetric")
+    symmetric = bool(args.model and args.model.startswith("symmetric"))
     options = {"workers": args.workers, "client": args.dask, "weighting": args.weighting,
                "engine": args.engine}
-    outcomes = _fits([(job.frequency_hertz, job.impedance_ohm) for job in jobs], circuit,
-                     options)
+    outcomes: dict[int, Any] = {}
+    for circuit in set(circuits.values()):
+        group = [job for job in jobs if circuits[id(job)] == circuit]
+        results = _fits([(job.frequency_hertz, job.impedance_ohm) for job in group], circuit,
+                        options)
+        outcomes.update((id(job), result) for job, result in zip(group, results, strict=True))
     entries: list[dict[str, Any]] = []
-    fitted = iter(zip(jobs, outcomes, strict=True))
     for item in items:
         if not isinstance(item, SpectrumJob):
             entries.append(item)
             continue
-        job, outcome = next(fitted)
-        entries.append(_entry(job, outcome, *geometry[id(job)], symmetric=symmetric,
-                              lead=args.lead_resistance, assign=assign))
+        entries.append(_entry(item, outcomes[id(item)], *geometry[id(item)],
+                              symmetric=symmetric, lead=args.lead_resistance, assign=assign))
     failed = sum(1 for e in entries if not e.get("success"))
     return Outcome({"results": entries}, _text(entries),
                    EXIT_INPUT_ERROR if failed else EXIT_OK)
+
+
+def _circuit_of(args: argparse.Namespace, area: float | None,
+                thickness: float | None) -> str | None:
+    """The circuit fitted to one spectrum, ``None`` for 'auto': without --circuit/--model,
+    'auto' where the geometry is known (given or stated by the file), else the pellet."""
+    from labkit.eis.models import get_model
+
+    if args.circuit:
+        return args.circuit
+    model = args.model or ("auto" if area is not None and thickness is not None else "pellet")
+    return None if model == "auto" else get_model(model).circuit
 
 
 def _geometry(args: argparse.Namespace, job: Any) -> tuple[float | None, float | None]:

@@ -9,7 +9,8 @@ guesses and random restarts. A bad neighbour never spoils a fit: its result is
 only kept when it beats the spectrum's own starts.
 
 A spectrum that cannot be fitted gives a :class:`FailedFit` in its place; the
-others still run.
+others still run (when a vectorised pass raises, its spectra are fitted one by one so
+that only the one at fault fails).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from labkit.eis.fit import (
     constraints_from,
 )
 from labkit.eis.vectorised import fit_spectra_together
-from labkit.errors import FitError, LabkitError
+from labkit.errors import FitError, LabkitError, error_dict
 
 Spectrum = tuple[np.ndarray, np.ndarray]
 
@@ -57,14 +58,17 @@ def _fit_chunk(chunk: Sequence[Spectrum], circuit: str, warm_start: bool,
             good.append(index)
         except LabkitError as exc:
             results[index] = FailedFit(exc.to_dict())
-    options = dict(options)
+    given, options = options, dict(options)
     constraints = constraints_from(*(options.pop(key, None) for key in
                                      ("fixed", "bounds", "shared", "initial", "parameters")))
     try:
         fitted = fit_spectra_together(spectra, circuit, constraints=constraints,
                                       warm_start=warm_start, **options)
-    except LabkitError as exc:
-        fitted = [FailedFit(exc.to_dict())] * len(spectra)
+    except Exception as exc:  # noqa: BLE001 - find the spectrum at fault, fit the others
+        if len(spectra) == 1:
+            fitted = [FailedFit(error_dict(exc))]
+        else:
+            fitted = [_fit_chunk([spectrum], circuit, False, given)[0] for spectrum in spectra]
     for index, result in zip(good, fitted, strict=True):
         results[index] = result
     return results

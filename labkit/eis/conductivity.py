@@ -241,8 +241,7 @@ def _propagate(function: Callable[[np.ndarray], float], names: Sequence[str],
     """Value and standard error of ``function(values of names)`` by the delta method."""
     values = np.array([result.value(n) for n in names])
     value = float(function(values))
-    covariance = result.covariance()
-    varied = [n for n in names if n in covariance.index]
+    varied, block = result.covariance_of(names)
     if not varied or not math.isfinite(value):
         return Estimate(value, 0.0 if math.isfinite(value) else math.nan)
     gradient = []
@@ -253,7 +252,6 @@ def _propagate(function: Callable[[np.ndarray], float], names: Sequence[str],
         shifted[i] += step
         gradient.append((function(shifted) - value) / step)
     gradient = np.array(gradient)
-    block = covariance.loc[varied, varied].to_numpy()
     with np.errstate(invalid="ignore", over="ignore"):
         variance = float(gradient @ block @ gradient)
     return Estimate(value, math.sqrt(variance) if variance >= 0 else math.nan)
@@ -606,9 +604,8 @@ def _automatic(arcs: list[ArcInterpretation], series: list[str], result: FitResu
 
 def _resistance_sum(result: FitResult, names: Sequence[str]) -> tuple[float, float]:
     value = sum(result.value(n) for n in names)
-    covariance = result.covariance()
-    varied = [n for n in names if n in covariance.index]
-    variance = float(covariance.loc[varied, varied].to_numpy().sum()) if varied else 0.0
+    varied, block = result.covariance_of(names)
+    variance = float(block.sum()) if varied else 0.0
     return value, math.sqrt(variance) if variance >= 0 else math.nan
 
 

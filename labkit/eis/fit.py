@@ -144,6 +144,16 @@ class FitResult:
         stderr = np.array([self.parameters[n].stderr for n in names])
         return self.correlation * np.outer(stderr, stderr)
 
+    def covariance_of(self, names: Sequence[str]) -> tuple[list[str], np.ndarray]:
+        """The varied ones among ``names`` and their covariance block (numpy, no pandas:
+        derived quantities of many fits call this often)."""
+        position = {name: i for i, name in enumerate(self.varied)}
+        varied = [name for name in names if name in position]
+        index = np.array([position[name] for name in varied], dtype=int)
+        stderr = np.array([self.parameters[name].stderr for name in varied])
+        block = self.correlation_matrix[np.ix_(index, index)] * np.outer(stderr, stderr)
+        return varied, block
+
     def predict(self, frequency_hertz: np.ndarray) -> np.ndarray:
         """The fitted circuit's impedance at other frequencies."""
         return Circuit(self.circuit).impedance(self.values, frequency_hertz)
