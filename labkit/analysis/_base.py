@@ -149,15 +149,17 @@ def propagate(function, values: dict[str, Estimate]) -> Estimate:
         ``function`` at the values, and ``sqrt(sum((df/dx_i * s_i)^2))`` with the
         partial derivatives by central differences.
     """
-    centre = {name: estimate.value for name, estimate in values.items()}
-    result = float(function(**centre))
-    variance = 0.0
-    for name, estimate in values.items():
-        sigma = estimate.stderr
-        if not math.isfinite(sigma) or sigma == 0:
-            continue
-        step = 1e-6 * max(abs(estimate.value), sigma)
-        up = float(function(**{**centre, name: estimate.value + step}))
-        down = float(function(**{**centre, name: estimate.value - step}))
-        variance += ((up - down) / (2 * step) * sigma) ** 2
+    # numpy scalars: a division by zero at a degenerate input gives inf/NaN, not an exception
+    centre = {name: np.float64(estimate.value) for name, estimate in values.items()}
+    with np.errstate(all="ignore"):
+        result = float(function(**centre))
+        variance = 0.0
+        for name, estimate in values.items():
+            sigma = estimate.stderr
+            if not math.isfinite(sigma) or sigma == 0:
+                continue
+            step = 1e-6 * max(abs(estimate.value), sigma)
+            up = float(function(**{**centre, name: np.float64(estimate.value + step)}))
+            down = float(function(**{**centre, name: np.float64(estimate.value - step)}))
+            variance += ((up - down) / (2 * step) * sigma) ** 2
     return Estimate(result, math.sqrt(variance) if math.isfinite(result) else math.nan)

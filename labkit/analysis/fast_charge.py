@@ -11,6 +11,10 @@ of what this charge put in, and ``soc_reference`` says so).
 The US ABC (USABC) fast-charge goal for EV cells is 80 % SOC in 15 minutes;
 ``meets_usabc_fast_charge`` is true when ``time_to_80_percent_second`` ≤ 900 s
 and the SOC reference is the nominal capacity (it is ``None`` otherwise).
+
+Input: a cell that is charged (at least one charge step). A symmetric-cell (Li|SE|Li)
+test and a single potentiostatic hold are refused
+(:func:`labkit.analysis.recognise.refuse_other_tests`).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from labkit.analysis._base import interval_charge_ampere_hour, numeric, plain
+from labkit.analysis.recognise import refuse_other_tests
 from labkit.analysis.steps import StepParameters, detect_steps
 from labkit.data import CyclingRecord
 from labkit.errors import AnalysisError
@@ -91,9 +96,11 @@ def fast_charge_metrics(
     Raises
     ------
     AnalysisError
-        When the record has no charge.
+        When the record has no charge, or is another test: a symmetric-cell test or one
+        potentiostatic hold (see :mod:`labkit.analysis.recognise`).
     """
     steps = detect_steps(record, step_parameters)
+    refuse_other_tests(record, steps, "fast-charge metrics")
     table = steps.table
     charging = (table["direction"] > 0).to_numpy()
     starts = charging & ~np.concatenate([[False], charging[:-1]])
