@@ -99,6 +99,15 @@ def optional_sample_value(
     return None if value is None else float(value)
 
 
+def evenly_spaced(values: np.ndarray, count: int) -> np.ndarray:
+    """At most ``count`` of the sorted unique ``values``, evenly spaced by position from the
+    first to the last (all of them when there are no more than ``count``)."""
+    unique = np.unique(values)
+    if unique.size <= count:
+        return unique
+    return unique[np.unique(np.round(np.linspace(0, unique.size - 1, count)).astype(int))]
+
+
 def numeric(record: CyclingRecord, column: str) -> np.ndarray:
     """A column as a float64 numpy array (missing values as NaN)."""
     return pd.to_numeric(record.data[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)

@@ -38,7 +38,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from labkit.analysis._base import interval_charge_ampere_hour, numeric, plain, require_columns
+from labkit.analysis._base import (
+    evenly_spaced,
+    interval_charge_ampere_hour,
+    numeric,
+    plain,
+    require_columns,
+)
 from labkit.analysis.recognise import refuse_other_tests
 from labkit.analysis.steps import StepParameters, detect_steps
 from labkit.data import CyclingRecord
@@ -200,8 +206,7 @@ def _chosen_cycles(with_curve: np.ndarray, cycles: Sequence[int] | str | None,
         raise ValueError(f"cycles must be a list of cycle numbers or 'all', got {cycles!r}")
     if cycles == "all" or available.size <= DEFAULT_CYCLE_COUNT:
         return available, f"every cycle with a curve ({available.size})"
-    picked = available[np.unique(np.round(np.linspace(0, available.size - 1,
-                                                      DEFAULT_CYCLE_COUNT)).astype(int))]
+    picked = evenly_spaced(available, DEFAULT_CYCLE_COUNT)
     return picked, (f"{picked.size} of the {available.size} cycles with a curve, evenly spaced "
                     f"from cycle {picked[0]} to {picked[-1]} (every one: cycles='all', CLI "
                     "--all-cycles)")
@@ -236,13 +241,12 @@ class _HalfCycles:
         starts = np.flatnonzero(np.diff(key, prepend=-1) != 0)
         lengths = np.diff(np.append(starts, key.size))
         number = np.repeat(np.arange(starts.size), lengths)
-        total = np.cumsum(charge[order])
-        before = np.repeat(np.concatenate([[0.0], total[starts[1:] - 1]]), lengths)
+        capacity = pd.Series(charge[order]).groupby(number, sort=False).cumsum().to_numpy()
         x_floor = float(moving.min()) if moving.size else 0.0
         offset = float(moving.max() - x_floor) + 1.0 if moving.size else 1.0
         x = np.maximum.accumulate(moving - x_floor + offset * number)
         return cls(key[starts] // 2, (key[starts] % 2).astype(bool), starts, lengths, x,
-                   total - before, x_floor, offset)
+                   capacity, x_floor, offset)
 
     def describe(self) -> str:
         """How many half cycles, of how many samples, spanning how much voltage."""
@@ -304,10 +308,7 @@ def _savitzky_golay_derivative(values: np.ndarray, starts: np.ndarray, lengths: 
     points at either end it evaluates the polynomial fitted to the curve's first or last
     ``window`` points: both are rows of the filter's matrix on a ``window``-point signal.
     """
-    from scipy.signal import savgol_filter  # scipy.signal takes a second to import
-
-    weights = savgol_filter(np.eye(window), window, polyorder, deriv=1, delta=step, axis=0,
-                            mode="interp")
+    weights = _savitzky_golay_matrix(window, polyorder, step)
     half = window // 2
     out = np.empty_like(values)
     out[half:values.size - half] = np.correlate(values, weights[half], mode="valid")
@@ -316,3 +317,18 @@ def _savitzky_golay_derivative(values: np.ndarray, starts: np.ndarray, lengths: 
     out[head[:, :half]] = values[head] @ weights[:half].T
     out[tail[:, window - half:]] = values[tail] @ weights[window - half:].T
     return out
+
+
+def _savitzky_golay_matrix(window: int, polyorder: int, step: float) -> np.ndarray:
+    """The first-derivative Savitzky–Golay filter of a ``window``-point signal as a matrix.
+
+    Row ``i`` gives the derivative at point ``i`` of the least-squares polynomial of order
+    ``polyorder`` through the ``window`` points spaced ``step`` apart: the middle row is the
+    filter's usual weights, the others what ``savgol_filter(mode="interp")`` uses at the
+    ends (computed here because importing ``scipy.signal`` takes seconds).
+    """
+    x = np.arange(window) - window // 2
+    fit = np.linalg.pinv(np.vander(x, polyorder + 1, increasing=True))  # values -> coefficients
+    power = np.arange(polyorder + 1)
+    slope = power * np.where(power > 0, x[:, None] ** np.maximum(power - 1, 0), 0.0)
+    return slope @ fit / step
