@@ -11,13 +11,20 @@ Which analyses apply is decided from the record:
   solid-electrolyte models that suit the spectrum (blocking electrodes: ``pellet``
   and ``pellet-bulk``; otherwise ``symmetric-li`` and ``symmetric-li-gb``; the one
   with the lower BIC is shown), σ and ASR when the sample geometry is known, and the DRT;
-* cycling, voltage held constant with current of one sign: a chronoamperometry
-  (Bruce–Vincent transference number when spectra "before" and "after" with the
-  same file-name prefix are among the inputs);
-* cycling, voltage changing sign: a symmetric-cell stepped-current (CCD) test;
-* other cycling: cycle summary, V–Q curves, capacity and coulombic efficiency,
-  dQ/dV, fast-charge metrics, and rate capability when the discharge currents
-  form a ladder of four or more rates.
+* every cycling record: voltage and current against time (a long record drawn through
+  the extremes of 4 000 bins), whatever else applies;
+* cycling, one potentiostatic hold: a chronoamperometry (Bruce–Vincent transference
+  number when spectra "before" and "after" with the same file-name prefix are among
+  the inputs);
+* cycling, constant-current half cycles whose voltage changes sign with the current:
+  a symmetric-cell stepped-current (CCD) test;
+* other cycling: cycle summary, V–Q curves (at most 10 cycles, evenly spaced),
+  capacity and coulombic efficiency, dQ/dV of the first, middle and last cycle,
+  fast-charge metrics, and rate capability when the discharge currents form a
+  ladder of four or more rates.
+
+The kinds are told apart by :mod:`labkit.analysis.recognise`, the checks every
+analysis makes of its input.
 
 An analysis that cannot run (a sample value missing, too few cycles) is listed
 with the reason instead of its result.
@@ -34,6 +41,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import partial
 from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,6 +59,8 @@ if TYPE_CHECKING:  # analyses are imported when a section needs them
 
 #: Spectra of one impedance record analysed in full; the rest are listed only.
 MAX_SPECTRA = 4
+#: Most cycles drawn in a voltage-capacity figure (evenly spaced from the first to the last).
+VOLTAGE_CAPACITY_CYCLES = 10
 
 
 @dataclass
@@ -330,29 +340,24 @@ def _cycling_type(record: CyclingRecord) -> str:
     """``"chronoamperometry"``, ``"stepped-current"`` or ``"galvanostatic"``.
 
     From the techniques the file states when they say potentiostatic; otherwise from
-    the data: voltage changing sign at small magnitude is a symmetric-cell stepped
-    current test, voltage held within 1 % while a one-signed current changes by more
-    than 5 % is a chronoamperometry (unless the file states a galvanostatic technique).
+    the record's steps, with the recognisers the analyses check their input with
+    (:mod:`labkit.analysis.recognise`): a symmetric-cell test is a stepped-current test,
+    one potentiostatic hold a chronoamperometry (unless the file states a galvanostatic
+    technique), anything else is cycled.
     """
+    from labkit.analysis.recognise import polarity, single_hold
+    from labkit.analysis.steps import detect_steps
+
     techniques = {t.upper() for t in record.meta.technique}
     if techniques & _POTENTIOSTATIC:
         return "chronoamperometry"
-    data = record.data
-    if "voltage_volt" not in data or "current_ampere" not in data:
+    try:
+        steps = detect_steps(record)
+    except LabkitError:  # no current, no time: the analyses say why
         return "galvanostatic"
-    voltage = data["voltage_volt"].to_numpy(float)
-    current = data["current_ampere"].to_numpy(float)
-    voltage, current = voltage[np.isfinite(voltage)], current[np.isfinite(current)]
-    if voltage.size == 0 or current.size == 0:
-        return "galvanostatic"
-    if voltage.min() < -1e-3 and voltage.max() > 1e-3 and np.abs(voltage).max() < 2.0:
+    if polarity(steps).symmetric:
         return "stepped-current"
-    level = abs(float(np.median(voltage)))
-    magnitude = np.abs(current)
-    one_sign = (current >= 0).all() or (current <= 0).all()
-    held = level > 0 and np.ptp(voltage) < 0.01 * level
-    decaying = magnitude.max() > 0 and np.ptp(magnitude) > 0.05 * magnitude.max()
-    if held and one_sign and decaying and not techniques & _GALVANOSTATIC:
+    if single_hold(record, steps) is not None and not techniques & _GALVANOSTATIC:
         return "chronoamperometry"
     return "galvanostatic"
 
@@ -400,22 +405,26 @@ def _stepped_current(record: CyclingRecord, section: Section) -> None:
 
 def _cycling(record: CyclingRecord, section: Section) -> None:
     from labkit import plot
+    from labkit.analysis._base import evenly_spaced
     from labkit.analysis.cycling import summarize_cycles
     from labkit.analysis.dqdv import differential_capacity
     from labkit.analysis.fast_charge import fast_charge_metrics
     from labkit.analysis.rate import rate_capability
 
     summary = section.attempt("cycle summary", lambda: summarize_cycles(record))
-    if "voltage_volt" in record.data and "current_ampere" in record.data:
-        section.figure("voltage against capacity, coloured by cycle",
-                       lambda: plot.voltage_capacity(record))
     if summary is None:
         return
     table = summary.table
+    cycles = table["cycle_count"].to_numpy()
+    if "voltage_volt" in record.data:
+        drawn = evenly_spaced(cycles, VOLTAGE_CAPACITY_CYCLES)
+        which = ("" if drawn.size == cycles.size
+                 else f" (cycles {', '.join(map(str, drawn))} of {cycles.size})")
+        section.figure(f"voltage against capacity, coloured by cycle{which}",
+                       lambda: plot.voltage_capacity(record, cycles=drawn))
     section.figure("capacity and coulombic efficiency by cycle",
                    lambda: plot.capacity_and_efficiency(summary))
-    cycles = table["cycle_count"].to_numpy()
-    chosen = sorted({int(cycles[0]), int(cycles[len(cycles) // 2]), int(cycles[-1])})
+    chosen = evenly_spaced(cycles, 3)
     dqdv = section.attempt("dQ/dV", lambda: differential_capacity(record, cycles=chosen))
     if dqdv is not None and len(dqdv.curves):
         section.figure(f"dQ/dV of cycles {', '.join(map(str, chosen))}", lambda: plot.dqdv(dqdv))
@@ -538,6 +547,8 @@ def build_sections(inputs: Iterable[Any], *,
     import matplotlib
 
     matplotlib.use("Agg", force=False)
+    from labkit import plot
+
     records = _records(inputs)
     records = [(name, r if isinstance(r, LabkitError) else _with_sample(r, sample or {}))
                for name, r in records]
@@ -556,6 +567,7 @@ def build_sections(inputs: Iterable[Any], *,
         else:
             kind = _cycling_type(record)
             section.kind = f"cycling ({kind})"
+            section.figure("voltage and current against time", partial(plot.time_series, record))
             if kind == "chronoamperometry":
                 _chronoamperometry(record, section, _paired_spectra(name, records))
             elif kind == "stepped-current":
