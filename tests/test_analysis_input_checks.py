@@ -103,6 +103,24 @@ def test_ccd_accepts_a_staircase_wired_either_way():
         assert result.ccd_milliampere_per_square_centimeter == pytest.approx(0.8)
 
 
+def test_a_cell_charged_in_more_steps_than_it_is_discharged_is_no_symmetric_cell():
+    """CC-CV charges are two steps each: 4 of these 5 half cycles have V and I of one sign,
+    yet the voltage keeps its sign when the current reverses (corpus bdf_legacy is such)."""
+    def phase(current, voltage):
+        return pd.DataFrame({"current_ampere": current, "voltage_volt": voltage})
+
+    ramp, decay = np.linspace(3.6, 4.2, 20), np.exp(-np.arange(20) / 5)
+    parts = [phase(1.0, ramp), phase(decay, 4.2), phase(0.0, np.full(5, 4.1)),
+             phase(1.0, ramp + 0.01), phase(decay, 4.2), phase(-1.0, np.linspace(4.1, 3.0, 20))]
+    frame = pd.concat(parts, ignore_index=True)
+    frame.insert(0, "test_time_second", 60.0 * np.arange(1, len(frame) + 1))
+    record = CyclingRecord(frame, Metadata())
+    with pytest.raises(AnalysisError, match="the voltage keeps its sign when the current "):
+        critical_current_density(record, area_square_centimeter=1.0)
+    assert summarize_cycles(record).table["discharge_capacity_ampere_hour"].iloc[-1] == \
+        pytest.approx(20 * 60 / 3600)
+
+
 def test_ccd_refuses_a_symmetric_cell_whose_current_never_steps_up():
     with pytest.raises(AnalysisError, match="8 half cycles all at 0.2 mA/cm²"):
         critical_current_density(_symmetric([0.2] * 4), 1.0)
@@ -124,6 +142,17 @@ def test_transference_refuses_a_hold_far_from_a_small_step():
     result = transference_number(CyclingRecord(frame, Metadata()), r0_ohm=500.0, rss_ohm=550.0,
                                  delta_v_volt=0.01)
     assert result.delta_v_volt.value == 0.01
+
+
+def test_transference_refuses_a_constant_current_step_whose_voltage_is_nearly_flat():
+    """3.7 mV ± 0.2 mV at exactly 2.8 µA: within the hold tolerance, but the instrument
+    held the current (it varies less than the voltage): a galvanostatic step."""
+    t = np.arange(0.0, 3600.0, 30.0)
+    frame = pd.DataFrame({"test_time_second": t, "current_ampere": 2.8e-6,
+                          "voltage_volt": 3.7e-3 + 2e-4 * np.sin(t / 300)})
+    with pytest.raises(AnalysisError, match="found the current held instead: it varies by "
+                                            "0.00% .* a galvanostatic step"):
+        ANALYSES["transference"](CyclingRecord(frame, Metadata()))
 
 
 def test_dqdv_refuses_a_voltage_sweep_and_skips_short_pulses():
@@ -189,6 +218,11 @@ def test_a_cell_held_at_its_own_voltage_is_no_bruce_vincent_test():
     for analysis in ("cycles", "dqdv", "fast-charge"):
         with pytest.raises(AnalysisError, match="this record is one potentiostatic hold"):
             ANALYSES[analysis](record)
+
+
+def test_a_biologic_constant_current_step_is_no_bruce_vincent_test():
+    with pytest.raises(AnalysisError, match="found the current held instead"):
+        ANALYSES["transference"](_read("cycler", "biologic", "yadg_mb.mpr"))
 
 
 def test_a_real_potentiostatic_hold_is_accepted_with_its_own_step():

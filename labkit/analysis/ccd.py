@@ -253,10 +253,13 @@ def _why_not_symmetric(found: Polarity) -> str:
     if not (math.isfinite(found.charging_voltage_volt)
             and math.isfinite(found.discharging_voltage_volt)):
         return "current in one direction only"
+    if not found.reverses:
+        return "the voltage keeps its sign when the current reverses, as in a full or half cell"
     if found.galvanostatic < GALVANOSTATIC_FRACTION:
-        return (f"and only {found.galvanostatic:.0%} of them at constant current (a voltage "
+        return (f"only {found.galvanostatic:.0%} of them at constant current (a voltage "
                 "sweep or a potentiostatic test)")
-    return "the voltage keeps its sign when the current reverses, as in a full or half cell"
+    return (f"the sign of the voltage follows the current's in only {found.consistent:.0%} "
+            "of them")
 
 
 def _require_steps_up(record: CyclingRecord, levels: np.ndarray) -> None:

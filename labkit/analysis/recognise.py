@@ -9,7 +9,8 @@ input first and raises :class:`~labkit.errors.AnalysisError` saying what it foun
     steps up (checked in :mod:`labkit.analysis.ccd`);
 ``transference_number``
     needs a potentiostatic hold: current of one sign while the voltage is held
-    (:func:`held_voltage`) at a small polarisation (:data:`MAX_POLARISATION_VOLT`);
+    (:func:`held_voltage`), varying less than the current, at a small polarisation
+    (:data:`MAX_POLARISATION_VOLT`);
 ``summarize_cycles``, ``fast_charge_metrics``, ``differential_capacity``, ``rate_capability``
     need a cell that is charged and/or discharged: they refuse a symmetric cell and a
     single potentiostatic hold (:func:`refuse_other_tests`); dQ/dV and rate need more
@@ -34,10 +35,13 @@ from labkit.errors import AnalysisError
 #: Half cycles (steps with current) examined, from the start: a test's first half
 #: cycles show what it is; a cell that shorted later must not change the answer.
 EXAMINED_HALF_CYCLES = 20
+#: Half cycles of fewer samples are not examined (a sample taken as the current switches).
+MIN_SAMPLES = 3
 #: A half cycle whose mean |V| is below this has no sign to read (a shorted cell, noise).
 VOLTAGE_FLOOR_VOLT = 1e-4
-#: Share of the examined half cycles whose voltage sign must follow the current's.
-FOLLOWS_FRACTION = 0.8
+#: Share of the examined half cycles whose voltage must have the sign typical of their
+#: current direction.
+CONSISTENT_FRACTION = 0.8
 #: Share of the examined half cycles that must be at constant current.
 GALVANOSTATIC_FRACTION = 0.5
 #: A held voltage varies (5th to 95th percentile) by at most this share of its level ...
@@ -61,29 +65,35 @@ class Polarity:
     charging_voltage_volt, discharging_voltage_volt
         Median of the mean voltage of the examined half cycles with positive / negative
         current (NaN when there is none).
-    follows_current
-        Share of the examined half cycles whose mean voltage has the sign of the current.
+    consistent
+        Share of the examined half cycles whose mean voltage has the sign of that median
+        for their current direction.
     galvanostatic
         Share of them at constant current.
     examined
-        How many half cycles were examined (at most :data:`EXAMINED_HALF_CYCLES`).
+        How many half cycles were examined (at most :data:`EXAMINED_HALF_CYCLES`, each of
+        at least :data:`MIN_SAMPLES` samples and a mean |V| above :data:`VOLTAGE_FLOOR_VOLT`).
     """
 
     charging_voltage_volt: float
     discharging_voltage_volt: float
-    follows_current: float
+    consistent: float
     galvanostatic: float
     examined: int
 
     @property
+    def reverses(self) -> bool:
+        """Whether the typical voltage has opposite signs in the two current directions."""
+        return bool(np.sign(self.charging_voltage_volt) * np.sign(self.discharging_voltage_volt)
+                    < 0)
+
+    @property
     def symmetric(self) -> bool:
         """Constant-current half cycles in both directions whose voltage changes sign with
-        the current (in the same sense throughout, whichever way the cell is wired)."""
-        both = math.isfinite(self.charging_voltage_volt) and math.isfinite(
-            self.discharging_voltage_volt)
-        consistent = (self.follows_current >= FOLLOWS_FRACTION
-                      or self.follows_current <= 1 - FOLLOWS_FRACTION)
-        return both and consistent and self.galvanostatic >= GALVANOSTATIC_FRACTION
+        the current, consistently (in the same sense throughout, whichever way the cell
+        is wired)."""
+        return (self.reverses and self.consistent >= CONSISTENT_FRACTION
+                and self.galvanostatic >= GALVANOSTATIC_FRACTION)
 
     def describe(self) -> str:
         """``"V ≈ +2.39 V while the current is positive and +1.95 V while it is negative"``."""
@@ -96,7 +106,7 @@ class Polarity:
 def polarity(steps: Steps) -> Polarity:
     """The :class:`Polarity` of the first :data:`EXAMINED_HALF_CYCLES` half cycles of ``steps``."""
     table = steps.table
-    half = table[(table["direction"] != 0)
+    half = table[(table["direction"] != 0) & (table["samples"] >= MIN_SAMPLES)
                  & (table["mean_voltage_volt"].abs() > VOLTAGE_FLOOR_VOLT)].head(
         EXAMINED_HALF_CYCLES)
     direction = half["direction"].to_numpy()
@@ -107,14 +117,16 @@ def polarity(steps: Steps) -> Polarity:
     def median(values: np.ndarray) -> float:
         return float(np.median(values)) if values.size else math.nan
 
-    return Polarity(median(voltage[direction > 0]), median(voltage[direction < 0]),
-                    float(np.mean(np.sign(voltage) == direction)),
+    charging, discharging = median(voltage[direction > 0]), median(voltage[direction < 0])
+    typical = np.sign(np.where(direction > 0, charging, discharging))
+    return Polarity(charging, discharging, float(np.mean(np.sign(voltage) == typical)),
                     float(half["kind"].isin(_CONSTANT_CURRENT).mean()), int(direction.size))
 
 
 @dataclass(frozen=True)
 class Hold:
-    """The voltage over a stretch of samples: its level and spread.
+    """Voltage and current over a stretch of samples: the voltage's level and spread, and
+    how much each of them varies relative to its level.
 
     Attributes
     ----------
@@ -122,11 +134,14 @@ class Hold:
         Median voltage.
     low_volt, high_volt
         5th and 95th percentiles (a settling transient at the start does not count).
+    current_spread
+        The current's 5th–95th percentile range over its median magnitude.
     """
 
     level_volt: float
     low_volt: float
     high_volt: float
+    current_spread: float
 
     @property
     def held(self) -> bool:
@@ -136,9 +151,26 @@ class Hold:
                                                      HOLD_SPREAD_FLOOR_VOLT)
 
     @property
+    def voltage_spread(self) -> float:
+        """The voltage's 5th–95th percentile range over its level's magnitude."""
+        return (self.high_volt - self.low_volt) / abs(self.level_volt) if self.level_volt else (
+            math.inf)
+
+    @property
+    def current_controlled(self) -> bool:
+        """Whether the current varies less than the voltage (relative to their levels): the
+        instrument held the current, as in a galvanostatic step, not the voltage."""
+        return self.current_spread < self.voltage_spread
+
+    @property
     def polarised(self) -> bool:
         """Whether the level is away from 0 V (by more than :data:`HOLD_SPREAD_FLOOR_VOLT`)."""
         return abs(self.level_volt) > HOLD_SPREAD_FLOOR_VOLT
+
+    @property
+    def potentiostatic(self) -> bool:
+        """Held, away from 0 V, and not a current held constant."""
+        return self.held and self.polarised and not self.current_controlled
 
     def describe(self) -> str:
         """``"V from 2.1 to 2.4 V (median 2.3 V)"``."""
@@ -146,28 +178,35 @@ class Hold:
                 f"(median {self.level_volt:.4g} V)")
 
 
-def held_voltage(voltage: np.ndarray) -> Hold | None:
-    """The :class:`Hold` of a stretch of voltage samples (``None`` without a finite one)."""
-    voltage = voltage[np.isfinite(voltage)]
-    if not voltage.size:
+def held_voltage(voltage: np.ndarray, current: np.ndarray) -> Hold | None:
+    """The :class:`Hold` of a stretch of voltage and current samples (``None`` without a
+    finite voltage)."""
+    finite = np.isfinite(voltage)
+    if not finite.any():
         return None
-    low, level, high = np.percentile(voltage, [5, 50, 95])
-    return Hold(float(level), float(low), float(high))
+    low, level, high = np.percentile(voltage[finite], [5, 50, 95])
+    magnitude = np.abs(current[np.isfinite(current)])
+    spread = math.inf
+    if magnitude.size and np.median(magnitude) > 0:
+        low_i, median_i, high_i = np.percentile(magnitude, [5, 50, 95])
+        spread = float((high_i - low_i) / median_i)
+    return Hold(float(level), float(low), float(high), spread)
 
 
 def single_hold(record: CyclingRecord, steps: Steps) -> Hold | None:
-    """The held voltage when the whole record is one potentiostatic hold, else ``None``.
+    """The hold when the whole record is one potentiostatic hold, else ``None``.
 
     That is: every step with current flows in one direction, and over the samples
     whose current has that sign (however small: a hold's current decays) the voltage
-    is held (:attr:`Hold.held`) away from 0 V (:attr:`Hold.polarised`).
+    is held away from 0 V and varies less than the current (:attr:`Hold.potentiostatic`).
     """
     directions = set(np.unique(steps.table["direction"])) - {0}
     if "voltage_volt" not in record.data or len(directions) != 1:
         return None
     current = numeric(record, "current_ampere")
-    hold = held_voltage(numeric(record, "voltage_volt")[np.sign(current) == directions.pop()])
-    return hold if hold is not None and hold.held and hold.polarised else None
+    flowing = np.sign(current) == directions.pop()
+    hold = held_voltage(numeric(record, "voltage_volt")[flowing], current[flowing])
+    return hold if hold is not None and hold.potentiostatic else None
 
 
 def refuse_other_tests(record: CyclingRecord, steps: Steps, analysis: str) -> None:

@@ -27,8 +27,8 @@ first order, assuming them independent.
 
 The CA must be a potentiostatic hold, else it is refused with an
 :class:`~labkit.errors.AnalysisError` saying what was found: the polarisation is the
-longest run of current of one sign, and over it the voltage is held (a galvanostatic
-charge or a cycling file is not) at a small step (|ΔV| ≤ 0.5 V; a full cell held at its
+longest run of current of one sign, and over it the voltage is held and varies less
+than the current (a galvanostatic step or a cycling file does not) at a small step (|ΔV| ≤ 0.5 V; a full cell held at its
 own voltage is not a Bruce–Vincent polarisation).
 """
 
@@ -258,9 +258,10 @@ def transference_number(
     AnalysisError
         When the CA has too few samples or no current, or is not a potentiostatic hold:
         over its polarisation (the longest run of current of one sign) the voltage
-        must be held (5th–95th percentile within 2 % of its level, or 1 mV) at no more
-        than :data:`labkit.analysis.recognise.MAX_POLARISATION_VOLT`. A record without
-        ``voltage_volt`` cannot be checked (ΔV is then given).
+        must be held (5th–95th percentile within 2 % of its level, or 1 mV), vary less
+        than the current (relative to their levels), and be no more than
+        :data:`labkit.analysis.recognise.MAX_POLARISATION_VOLT` (unless ΔV is given). A
+        record without ``voltage_volt`` cannot be checked (ΔV is then given).
     """
     require_columns(ca, ["test_time_second", "current_ampere"], "a transference number")
     time = numeric(ca, "test_time_second")
@@ -352,7 +353,8 @@ def _require_potentiostatic_hold(ca: CyclingRecord, finite: np.ndarray, start: i
     0 V or far from a small step."""
     if "voltage_volt" not in ca.data:
         return  # nothing to check: ΔV must then be given
-    hold = held_voltage(numeric(ca, "voltage_volt")[finite][start:end])
+    hold = held_voltage(numeric(ca, "voltage_volt")[finite][start:end],
+                        numeric(ca, "current_ampere")[finite][start:end])
     if hold is None:
         return  # no voltage recorded there: ΔV must then be given (checked by _delta_v)
     where = (f"over the longest run of current of one sign (t = {time[0]:.6g}–{time[-1]:.6g} s,"
@@ -362,6 +364,12 @@ def _require_potentiostatic_hold(ca: CyclingRecord, finite: np.ndarray, start: i
             "a transference number needs a potentiostatic hold (the voltage held while the "
             f"current flows one way); found {hold.describe()} {where}: the voltage is not held",
             file=ca.meta.source_path)
+    if hold.current_controlled:
+        raise AnalysisError(
+            "a transference number needs a potentiostatic hold (the voltage held while the "
+            f"current flows one way); found the current held instead: it varies by "
+            f"{hold.current_spread:.2%} and {hold.describe()} by {hold.voltage_spread:.2%} "
+            f"{where}: a galvanostatic step", file=ca.meta.source_path)
     if level_given:
         return
     if not hold.polarised:
