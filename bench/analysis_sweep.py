@@ -19,7 +19,8 @@ than stopping at "area not given"): ``cycles``, ``dqdv``, ``fast-charge``,
 Files: every file under ``cycler/`` and ``eis/`` of the corpus except the reference
 outputs and sidecars (``_reference``, ``_sidecar``); the cycling commands are run on the
 impedance files too (they must refuse them). The run ends with the counts per command
-and outcome, the slowest calls, anything that is not ``ok``/``refused``, and the machine.
+and outcome, the slowest calls and those over ``--target`` seconds (per corpus part),
+anything that is not ``ok``/``refused``, and the machine.
 """
 
 from __future__ import annotations
@@ -166,7 +167,7 @@ def machine() -> str:
             f"load average {load}, Python {platform.python_version()}")
 
 
-def _report(calls: list[Call], slowest: int) -> str:
+def _report(calls: list[Call], slowest: int, target_second: float) -> str:
     lines = []
     counts = Counter((c.command, c.outcome) for c in calls)
     outcomes = ("ok", "refused", "traceback", "bad output", "too slow")
@@ -179,10 +180,18 @@ def _report(calls: list[Call], slowest: int) -> str:
     lines.append(f"{'all':<14}" + "".join(f"{total[o]:>12}" for o in outcomes)
                  + f"{max(c.seconds for c in calls):>9.2f}")
     lines.append(f"\n{len(calls)} calls on {len({c.file for c in calls})} files, "
-                 f"{sum(c.seconds for c in calls):.0f} s in all; slowest {slowest}:")
+                 f"{sum(c.seconds for c in calls):.0f} s in all")
+    for part in ("cycler", "eis"):
+        mine = [c for c in calls if f"/{part}/" in c.file]
+        if mine:
+            over = Counter(c.command for c in mine if c.seconds > target_second)
+            lines.append(f"{part} files: {len(mine)} calls, slowest {max(c.seconds for c in mine):.2f}"
+                         f" s, over {target_second:g} s: {sum(over.values())} "
+                         f"{dict(over) if over else ''}")
+    lines.append(f"slowest {slowest}:")
     for call in sorted(calls, key=lambda c: -c.seconds)[:slowest]:
         lines.append(f"{call.seconds:8.2f} s  {call.command:<13} {call.outcome:<9} "
-                     f"{Path(call.file).name}")
+                     f"{Path(call.file).parent.name}/{Path(call.file).name}")
     failures = [c for c in calls if c.outcome not in ("ok", "refused")]
     if failures:
         lines.append(f"\n{len(failures)} calls ended badly:")
@@ -200,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=float, default=60.0,
                         help="seconds after which a call is interrupted (default 60)")
     parser.add_argument("--slowest", type=int, default=15)
+    parser.add_argument("--target", type=float, default=10.0,
+                        help="seconds a call should stay under; the calls over it are counted")
     parser.add_argument("--eis", action="store_true", help="also eis kk and eis drt")
     parser.add_argument("--progress", action="store_true", help="a line per file on stderr")
     args = parser.parse_args(argv)
@@ -213,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     if not files or not commands:
         parser.error(f"nothing to run (files under {args.corpus}: {len(files)})")
     calls = sweep(files, commands, args.limit, args.progress)
-    print(_report(calls, args.slowest))
+    print(_report(calls, args.slowest, args.target))
     print(f"\nmachine: {machine()}")
     return int(any(c.outcome not in ("ok", "refused") for c in calls))
 
