@@ -91,7 +91,7 @@ def test_the_sample_covers_every_cycler_folder_and_the_issue_files(corpus):
 @pytest.mark.slow
 @pytest.mark.corpus
 @pytest.mark.skipif(os.environ.get("LABKIT_SWEEP") != "all",
-                    reason="the whole-corpus sweep (~15 min) runs with LABKIT_SWEEP=all, or as "
+                    reason="the whole-corpus sweep (~20 min) runs with LABKIT_SWEEP=all, or as "
                            "python bench/analysis_sweep.py")
 def test_every_analysis_command_on_every_corpus_file(corpus, read_once, tmp_path):
     for path in corpus_files(corpus):
