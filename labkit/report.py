@@ -83,14 +83,18 @@ class Section:
         """Add the figure ``draw()`` makes (it returns the axes); a failure is recorded."""
         import matplotlib.pyplot as plt
 
-        axes = self.attempt(f"figure '{caption}'", draw)
-        if axes is None:
-            return
-        first = axes[0] if isinstance(axes, (tuple, list)) else axes
-        buffer = io.BytesIO()
-        first.figure.savefig(buffer, format="png", dpi=120)  # laid out already (constrained)
-        plt.close(first.figure)
-        self.figures.append((caption, base64.b64encode(buffer.getvalue()).decode("ascii")))
+        def drawn_png() -> bytes:
+            axes = draw()
+            first = axes[0] if isinstance(axes, (tuple, list)) else axes
+            buffer = io.BytesIO()
+            # laid out already (constrained); rendering can fail too (bad data limits)
+            first.figure.savefig(buffer, format="png", dpi=120)
+            plt.close(first.figure)
+            return buffer.getvalue()
+
+        png = self.attempt(f"figure '{caption}'", drawn_png)
+        if png is not None:
+            self.figures.append((caption, base64.b64encode(png).decode("ascii")))
 
     def attempt(self, what: str, action: Callable[[], Any]) -> Any:
         """Run one analysis or figure; if it fails, record why and return ``None``.
