@@ -481,6 +481,101 @@ def _celsius_axis(ax: Axes) -> None:
 # --------------------------------------------------------------------------- cycling
 
 
+#: Most points :func:`time_series` draws per line; longer records are reduced to the
+#: extremes of equal bins (each bin's lowest and highest voltage and current), so the
+#: figure keeps every spike and step of the record at a screen's resolution.
+TIME_SERIES_POINTS = 4000
+
+
+def envelope_rows(columns: Sequence[np.ndarray], points: int = TIME_SERIES_POINTS) -> np.ndarray:
+    """Rows to draw of a long time series: all when there are at most ``points``, else the
+    first and last row and, in each of ``points // (2 × len(columns))`` equal bins, the rows
+    of each column's lowest and highest value (missing values never chosen over numbers)."""
+    size = len(columns[0]) if columns else 0
+    if size <= points or not columns:
+        return np.arange(size)
+    bins = max(points // (2 * len(columns)), 1)
+    width = -(-size // bins)
+    chosen = [np.array([0, size - 1])]
+    offsets = np.arange(bins)[:, None] * width
+    for values in columns:
+        padded = np.full(bins * width, np.nan)
+        padded[:size] = values
+        for fill, pick in ((np.inf, np.argmin), (-np.inf, np.argmax)):
+            table = np.where(np.isnan(padded), fill, padded).reshape(bins, width)
+            chosen.append((offsets + pick(table, axis=1)[:, None]).ravel())
+    rows = np.unique(np.concatenate(chosen))
+    return rows[rows < size]
+
+
+def _time_unit(span_second: float) -> tuple[float, str]:
+    """Divisor and unit for a time axis spanning ``span_second``: s, min or h."""
+    if span_second < 120:
+        return 1.0, "s"
+    if span_second < 2 * 3600:
+        return 60.0, "min"
+    return 3600.0, "h"
+
+
+@styled
+def time_series(record: CyclingRecord, *, points: int = TIME_SERIES_POINTS,
+                ax: Axes | Sequence[Axes] | None = None) -> Axes:
+    """Voltage and current against time, for any cycling record.
+
+    Parameters
+    ----------
+    record
+        A cycling record with ``test_time_second`` and ``voltage_volt`` and/or
+        ``current_ampere``.
+    points
+        Most points per line; a longer record is drawn through :func:`envelope_rows`.
+    ax
+        Two axes (voltage, current), or one axes (the current then goes on its twin);
+        by default a new figure with the voltage above the current.
+
+    Returns
+    -------
+    Axes
+        The voltage axes, or the current's when the record has no voltage.
+    """
+    have = [c for c in ("voltage_volt", "current_ampere") if c in record.data]
+    if not have:
+        raise AnalysisError("the record has neither voltage_volt nor current_ampere: no "
+                            "time series to draw", file=record.meta.source_path)
+    series = {column: numeric(record, column) for column in have}
+    rows = envelope_rows(list(series.values()), points)
+    time = numeric(record, "test_time_second")[rows]
+    finite = time[np.isfinite(time)]
+    divisor, unit = _time_unit(float(np.ptp(finite)) if finite.size else 0.0)
+    if ax is None and len(have) == 2:
+        figure = plt.figure(figsize=(5.6, 3.8), layout="constrained")
+        panels = figure.subplots(2, 1, sharex=True, height_ratios=(3, 2))
+    elif ax is None or isinstance(ax, Axes):
+        panels = [new_axes(ax, (5.6, 3.0))]
+        if len(have) == 2:
+            panels.append(panels[0].twinx())
+            panels[1].grid(False)
+            panels[1].spines["right"].set_visible(True)
+    else:
+        panels = list(ax)
+    for panel, column, colour in zip(panels, have, OKABE_ITO, strict=False):
+        values = series[column][rows]
+        if column == "voltage_volt":
+            scale, label = 1.0, "voltage / V"
+        else:
+            largest = np.nanmax(np.abs(values)) if np.isfinite(values).any() else 0.0
+            scale, current_unit = _current_scale(float(largest) if largest > 0 else 1.0)
+            label = f"current / {current_unit}"
+        panel.plot(time / divisor, values / scale, color=colour, linewidth=0.8)
+        panel.set_ylabel(label, color=colour)
+        panel.tick_params(axis="y", colors=colour)
+    panels[-1].set_xlabel(f"time / {unit}")
+    if rows.size < len(record.data):
+        panels[0].set_title(f"{len(record.data):,} samples; {rows.size:,} drawn (the extremes "
+                            "of each bin)", fontsize=7.5)
+    return panels[0]
+
+
 def half_cycle_capacity(record: CyclingRecord) -> pd.DataFrame:
     """Charge passed since the start of each half cycle, per sample, for plotting V(Q).
 

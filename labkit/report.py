@@ -7,18 +7,24 @@ view it, nothing fetched). The page reads well at laptop width and prints cleanl
 
 Which analyses apply is decided from the record:
 
-* impedance: per spectrum, the Kramers–Kronig test, a fit of the named
-  solid-electrolyte models that suit the spectrum (blocking electrodes: ``pellet``
-  and ``pellet-bulk``; otherwise ``symmetric-li`` and ``symmetric-li-gb``; the one
-  with the lower BIC is shown), σ and ASR when the sample geometry is known, and the DRT;
-* cycling, voltage held constant with current of one sign: a chronoamperometry
-  (Bruce–Vincent transference number when spectra "before" and "after" with the
-  same file-name prefix are among the inputs);
+* impedance: per spectrum, the Kramers–Kronig test, the member of the solid-electrolyte
+  family chosen by BIC (:mod:`labkit.eis.model_selection`, with the runners-up), the
+  arcs' assignment, σ and ASR when the sample geometry is known, and the DRT;
+* every cycling record: voltage and current against time (a long record drawn through
+  the extremes of 4 000 bins), whatever else applies;
+* cycling, one potentiostatic hold: a chronoamperometry (Bruce–Vincent transference
+  number when spectra "before" and "after" with the same file-name prefix are among
+  the inputs);
 * cycling, a potential sweep (LSV, CV): the stability window's onsets;
-* cycling, voltage changing sign: a symmetric-cell stepped-current (CCD) test;
-* other cycling: cycle summary, V–Q curves, capacity and coulombic efficiency,
-  dQ/dV, fast-charge metrics, and rate capability when the discharge currents
-  form a ladder of four or more rates.
+* cycling, constant-current half cycles whose voltage changes sign with the current:
+  a symmetric-cell stepped-current (CCD) test;
+* other cycling: cycle summary, V–Q curves (at most 10 cycles, evenly spaced),
+  capacity and coulombic efficiency, dQ/dV of the first, middle and last cycle,
+  fast-charge metrics, and rate capability when the discharge currents form a
+  ladder of four or more rates.
+
+The kinds are told apart by :func:`labkit.analysis.classify.cycling_test`, with the
+recognisers every analysis checks its input with (:mod:`labkit.analysis.recognise`).
 
 A material card manifest among the inputs (or in an input folder) opens the page with
 the material card it makes (:mod:`labkit.material_card`): the row in the review's
@@ -38,6 +44,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import partial
 from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -56,6 +63,8 @@ if TYPE_CHECKING:  # analyses are imported when a section needs them
 
 #: Spectra of one impedance record analysed in full; the rest are listed only.
 MAX_SPECTRA = 4
+#: Most cycles drawn in a voltage-capacity figure (evenly spaced from the first to the last).
+VOLTAGE_CAPACITY_CYCLES = 10
 
 
 @dataclass
@@ -78,14 +87,18 @@ class Section:
         """Add the figure ``draw()`` makes (it returns the axes); a failure is recorded."""
         import matplotlib.pyplot as plt
 
-        axes = self.attempt(f"figure '{caption}'", draw)
-        if axes is None:
-            return
-        first = axes[0] if isinstance(axes, (tuple, list)) else axes
-        buffer = io.BytesIO()
-        first.figure.savefig(buffer, format="png", dpi=120)  # laid out already (constrained)
-        plt.close(first.figure)
-        self.figures.append((caption, base64.b64encode(buffer.getvalue()).decode("ascii")))
+        def drawn_png() -> bytes:
+            axes = draw()
+            first = axes[0] if isinstance(axes, (tuple, list)) else axes
+            buffer = io.BytesIO()
+            # laid out already (constrained); rendering can fail too (bad data limits)
+            first.figure.savefig(buffer, format="png", dpi=120)
+            plt.close(first.figure)
+            return buffer.getvalue()
+
+        png = self.attempt(f"figure '{caption}'", drawn_png)
+        if png is not None:
+            self.figures.append((caption, base64.b64encode(png).decode("ascii")))
 
     def attempt(self, what: str, action: Callable[[], Any]) -> Any:
         """Run one analysis or figure; if it fails, record why and return ``None``.
@@ -459,22 +472,26 @@ def _stepped_current(record: CyclingRecord, section: Section) -> None:
 
 def _cycling(record: CyclingRecord, section: Section) -> None:
     from labkit import plot
+    from labkit.analysis._base import evenly_spaced
     from labkit.analysis.cycling import summarize_cycles
     from labkit.analysis.dqdv import differential_capacity
     from labkit.analysis.fast_charge import fast_charge_metrics
     from labkit.analysis.rate import rate_capability
 
     summary = section.attempt("cycle summary", lambda: summarize_cycles(record))
-    if "voltage_volt" in record.data and "current_ampere" in record.data:
-        section.figure("voltage against capacity, coloured by cycle",
-                       lambda: plot.voltage_capacity(record))
     if summary is None:
         return
     table = summary.table
+    cycles = table["cycle_count"].to_numpy()
+    if "voltage_volt" in record.data:
+        drawn = evenly_spaced(cycles, VOLTAGE_CAPACITY_CYCLES)
+        which = ("" if drawn.size == cycles.size
+                 else f" (cycles {', '.join(map(str, drawn))} of {cycles.size})")
+        section.figure(f"voltage against capacity, coloured by cycle{which}",
+                       lambda: plot.voltage_capacity(record, cycles=drawn))
     section.figure("capacity and coulombic efficiency by cycle",
                    lambda: plot.capacity_and_efficiency(summary))
-    cycles = table["cycle_count"].to_numpy()
-    chosen = sorted({int(cycles[0]), int(cycles[len(cycles) // 2]), int(cycles[-1])})
+    chosen = evenly_spaced(cycles, 3)
     dqdv = section.attempt("dQ/dV", lambda: differential_capacity(record, cycles=chosen))
     if dqdv is not None and len(dqdv.curves):
         section.figure(f"dQ/dV of cycles {', '.join(map(str, chosen))}", lambda: plot.dqdv(dqdv))
@@ -578,6 +595,8 @@ def build_sections(inputs: Iterable[Any], *,
     import matplotlib
 
     matplotlib.use("Agg", force=False)
+    from labkit import plot
+
     inputs = list(inputs)
     cards = [_card_section(manifest) for manifest in _manifests(inputs)]
     records = _records(inputs)
@@ -598,6 +617,7 @@ def build_sections(inputs: Iterable[Any], *,
         else:
             kind = cycling_test(record).kind
             section.kind = f"cycling ({kind})"
+            section.figure("voltage and current against time", partial(plot.time_series, record))
             if kind == "chronoamperometry":
                 _chronoamperometry(record, section, paired_spectra(name, records))
             elif kind == "potential-sweep":

@@ -8,6 +8,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from labkit import examples, plot  # noqa: E402
@@ -216,3 +217,38 @@ def test_a_record_without_current_is_an_analysis_error():
     still = CyclingRecord(examples.cycling_cell(cycles=1).data.assign(current_ampere=0.0))
     with pytest.raises(AnalysisError, match="no current"):
         plot.voltage_capacity(still)
+
+
+def test_time_series_draws_a_short_record_whole_in_hours(cycling):
+    record, _ = cycling
+    voltage_ax = plot.time_series(record)
+    current_ax = voltage_ax.figure.axes[1]
+    np.testing.assert_array_equal(voltage_ax.lines[0].get_ydata(), record.data["voltage_volt"])
+    # the example's currents are mA: scaled to the unit of the axis
+    np.testing.assert_allclose(current_ax.lines[0].get_ydata(),
+                               1000 * record.data["current_ampere"])
+    assert current_ax.get_ylabel() == "current / mA"
+    assert current_ax.get_xlabel() == "time / h"
+    np.testing.assert_allclose(voltage_ax.lines[0].get_xdata(),
+                               record.data["test_time_second"] / 3600)
+
+
+def test_time_series_of_a_long_record_keeps_every_spike():
+    from labkit.data import CyclingRecord
+
+    rows = 300_000
+    rng = np.random.default_rng(7)
+    frame = {"test_time_second": np.arange(rows, dtype=float),
+             "voltage_volt": 3.7 + 1e-3 * rng.standard_normal(rows),
+             "current_ampere": np.where(np.arange(rows) % 2000 < 1000, 0.5, -0.5)}
+    frame["voltage_volt"][123_457] = 4.9  # one sample spikes
+    frame["current_ampere"][222_222] = 2.0
+    record = CyclingRecord(pd.DataFrame(frame))
+    ax = plot.time_series(record, points=4000)
+    voltage = ax.lines[0].get_ydata()
+    assert voltage.size <= 4000 + 2
+    assert voltage.max() == 4.9 and voltage.min() == record.data["voltage_volt"].min()
+    assert ax.figure.axes[1].lines[0].get_ydata().max() == pytest.approx(2.0)
+    assert ax.get_title() == f"300,000 samples; {voltage.size:,} drawn (the extremes of each bin)"
+    # and the time axis is in hours for 83 h
+    assert ax.figure.axes[1].get_xlabel() == "time / h"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import re
 import shutil
@@ -235,3 +237,39 @@ def test_a_vendor_cycle_summary_gets_its_own_section():
                                         Metadata(source_path="cell_summary.csv"))
     (faded,) = build_sections([faded_record])
     assert dict(faded.findings)["first cycle below 80% retention"] == "3"
+
+
+def test_every_cycling_record_gets_a_time_series_first(report):
+    _, summary = report
+    for section in summary.sections:
+        if section["kind"].startswith("cycling"):
+            assert section["figures"] >= 2, section  # the time series and the analysis' own
+
+
+def _first_figure_is_the_time_series(record) -> None:
+    from labkit.report import build_sections
+
+    (section,) = build_sections([record])
+    caption, png = section.figures[0]
+    assert caption == "voltage and current against time"
+    assert Image.open(io.BytesIO(base64.b64decode(png))).size[0] > 300
+
+
+def test_a_lone_half_charge_still_gets_voltage_and_current_against_time():
+    import pandas as pd
+
+    from labkit.data import CyclingRecord, Metadata
+
+    _first_figure_is_the_time_series(CyclingRecord(
+        pd.DataFrame({"test_time_second": np.arange(0.0, 600.0, 10.0),
+                      "voltage_volt": np.linspace(3.5, 3.9, 60), "current_ampere": 0.01}),
+        Metadata(source_path="half_charge.csv")))
+
+
+def test_a_biologic_step_of_1_5_s_gets_voltage_and_current_against_time():
+    """Issue 17: the report of this file (no complete cycle) had no figure at all."""
+    import labkit
+    from tests.conftest import corpus_path
+
+    _first_figure_is_the_time_series(labkit.read(corpus_path(
+        "cycler", "biologic", "navani_00_test_04_MB_C01.mpr")))

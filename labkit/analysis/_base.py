@@ -99,6 +99,15 @@ def optional_sample_value(
     return None if value is None else float(value)
 
 
+def evenly_spaced(values: np.ndarray, count: int) -> np.ndarray:
+    """At most ``count`` of the sorted unique ``values``, evenly spaced by position from the
+    first to the last (all of them when there are no more than ``count``)."""
+    unique = np.unique(values)
+    if unique.size <= count:
+        return unique
+    return unique[np.unique(np.round(np.linspace(0, unique.size - 1, count)).astype(int))]
+
+
 def numeric(record: CyclingRecord, column: str) -> np.ndarray:
     """A column as a float64 numpy array (missing values as NaN)."""
     return pd.to_numeric(record.data[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
@@ -149,15 +158,17 @@ def propagate(function, values: dict[str, Estimate]) -> Estimate:
         ``function`` at the values, and ``sqrt(sum((df/dx_i * s_i)^2))`` with the
         partial derivatives by central differences.
     """
-    centre = {name: estimate.value for name, estimate in values.items()}
-    result = float(function(**centre))
-    variance = 0.0
-    for name, estimate in values.items():
-        sigma = estimate.stderr
-        if not math.isfinite(sigma) or sigma == 0:
-            continue
-        step = 1e-6 * max(abs(estimate.value), sigma)
-        up = float(function(**{**centre, name: estimate.value + step}))
-        down = float(function(**{**centre, name: estimate.value - step}))
-        variance += ((up - down) / (2 * step) * sigma) ** 2
+    # numpy scalars: a division by zero at a degenerate input gives inf/NaN, not an exception
+    centre = {name: np.float64(estimate.value) for name, estimate in values.items()}
+    with np.errstate(all="ignore"):
+        result = float(function(**centre))
+        variance = 0.0
+        for name, estimate in values.items():
+            sigma = estimate.stderr
+            if not math.isfinite(sigma) or sigma == 0:
+                continue
+            step = 1e-6 * max(abs(estimate.value), sigma)
+            up = float(function(**{**centre, name: np.float64(estimate.value + step)}))
+            down = float(function(**{**centre, name: np.float64(estimate.value - step)}))
+            variance += ((up - down) / (2 * step) * sigma) ** 2
     return Estimate(result, math.sqrt(variance) if math.isfinite(result) else math.nan)

@@ -91,19 +91,24 @@ def cycling_test(record: CyclingRecord) -> Classification:
         covered, evidence = _sweep_coverage(record)
         if covered >= 0.5:
             return Classification("potential-sweep", evidence)
-    if voltage.min() < -1e-3 and voltage.max() > 1e-3 and np.abs(voltage).max() < 2.0:
+    # The recognisers the analyses check their input with (labkit.analysis.recognise).
+    from labkit.analysis.recognise import polarity, single_hold
+    from labkit.analysis.steps import detect_steps
+
+    try:
+        steps = detect_steps(record)
+    except LabkitError:  # no current or no time: the analyses will say why
+        return Classification("galvanostatic", "no steps to tell otherwise")
+    found = polarity(steps)
+    if found.symmetric:
         return Classification("stepped-current", (
-            f"the voltage changes sign and stays within ±2 V ({voltage.min():.3g} to "
-            f"{voltage.max():.3g} V): a symmetric cell plated and stripped"))
-    level = abs(float(np.median(voltage)))
-    magnitude = np.abs(current)
-    one_sign = (current >= 0).all() or (current <= 0).all()
-    held = level > 0 and np.ptp(voltage) < 0.01 * level
-    decaying = magnitude.max() > 0 and np.ptp(magnitude) > 0.05 * magnitude.max()
-    if held and one_sign and decaying and not techniques & GALVANOSTATIC:
+            "constant-current half cycles whose voltage changes sign with the current "
+            f"({found.describe()}): a symmetric cell plated and stripped"))
+    hold = single_hold(record, steps)
+    if hold is not None and not techniques & GALVANOSTATIC:
         return Classification("chronoamperometry", (
-            f"the voltage is held at {level:.4g} V (within 1 %) while a one-signed current "
-            f"changes by {np.ptp(magnitude) / magnitude.max():.0%}"))
+            f"one potentiostatic hold at {hold.level_volt:.4g} V, the current varying more "
+            "than the voltage"))
     return Classification("galvanostatic", "current-controlled cycling" + (
         f" (the file states {stated})" if stated else " (no sweep, hold or sign change)"))
 

@@ -12,6 +12,10 @@ Conventions: coulombic efficiency = discharge / charge capacity of the same
 cycle, energy efficiency likewise; mean voltage = energy / capacity (the
 charge-weighted mean); retention = discharge capacity / that of the reference
 cycle (the first cycle with a discharge, unless given).
+
+Input: a cell that is charged and/or discharged. A symmetric-cell (Li|SE|Li) test and
+a single potentiostatic hold are refused (:func:`labkit.analysis.recognise.refuse_other_tests`),
+as is a record in which no current flows.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from labkit.analysis._base import (
     require_columns,
     sample_intervals,
 )
+from labkit.analysis.recognise import refuse_other_tests
 from labkit.analysis.steps import StepParameters, Steps, detect_steps
 from labkit.data import CycleSummaryRecord, CyclingRecord, Record
 from labkit.errors import AnalysisError
@@ -139,7 +144,9 @@ def summarize_cycles(
     SchemaError
         Without ``current_ampere``.
     AnalysisError
-        When no cycle has a charge or a discharge.
+        When no cycle has a charge or a discharge, or the record is another test: a
+        symmetric-cell test (half cycles whose voltage changes sign with the current) or
+        one potentiostatic hold (see :mod:`labkit.analysis.recognise`).
     """
     if isinstance(record, CycleSummaryRecord):
         return _summary_of_table(record, active_mass_gram=active_mass_gram,
@@ -148,6 +155,7 @@ def summarize_cycles(
                                  reference_cycle=reference_cycle)
     require_columns(record, ["test_time_second", "current_ampere"], "a cycle summary")
     steps = detect_steps(record, step_parameters)
+    refuse_other_tests(record, steps, "a cycle summary")
     time = numeric(record, "test_time_second")
     current = np.nan_to_num(numeric(record, "current_ampere"))
     voltage = numeric(record, "voltage_volt") if "voltage_volt" in record.data else None

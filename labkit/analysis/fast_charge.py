@@ -11,6 +11,10 @@ of what this charge put in, and ``soc_reference`` says so).
 The US ABC (USABC) fast-charge goal for EV cells is 80 % SOC in 15 minutes;
 ``meets_usabc_fast_charge`` is true when ``time_to_80_percent_second`` ≤ 900 s
 and the SOC reference is the nominal capacity (it is ``None`` otherwise).
+
+Input: a cell that is charged (at least one charge step). A symmetric-cell (Li|SE|Li)
+test and a single potentiostatic hold are refused
+(:func:`labkit.analysis.recognise.refuse_other_tests`).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from labkit.analysis._base import interval_charge_ampere_hour, numeric, plain
+from labkit.analysis.recognise import refuse_other_tests
 from labkit.analysis.steps import StepParameters, detect_steps
 from labkit.data import CyclingRecord
 from labkit.errors import AnalysisError
@@ -91,9 +96,11 @@ def fast_charge_metrics(
     Raises
     ------
     AnalysisError
-        When the record has no charge.
+        When the record has no charge, or is another test: a symmetric-cell test or one
+        potentiostatic hold (see :mod:`labkit.analysis.recognise`).
     """
     steps = detect_steps(record, step_parameters)
+    refuse_other_tests(record, steps, "fast-charge metrics")
     table = steps.table
     charging = (table["direction"] > 0).to_numpy()
     starts = charging & ~np.concatenate([[False], charging[:-1]])
@@ -108,37 +115,26 @@ def fast_charge_metrics(
     row_cc = steps.per_sample(table["kind"].to_numpy() == "cc_charge")
     step_has_cv = pd.Series(table["kind"].to_numpy() == "cv_charge").groupby(charge_of_step).any()
 
-    rows = pd.DataFrame({"charge": row_charge, "time": time, "q": charge, "cc": row_cc})
-    rows = rows[rows["charge"] > 0]
-    # each charge starts at the previous sample (the interval ending at its first sample is its own)
-    first_positions = np.flatnonzero(np.diff(row_charge, prepend=0) > 0)
-    start_time = pd.Series(time[np.maximum(first_positions - 1, 0)],
-                           index=row_charge[first_positions])
-    rows["elapsed"] = rows["time"] - start_time.reindex(rows["charge"]).to_numpy()
-    rows["q_cumulative"] = rows.groupby("charge")["q"].cumsum()
-    grouped = rows.groupby("charge", sort=True)
-    total = grouped["q"].sum()
+    # the samples of every charge, one charge after the other (charges are contiguous)
+    charge_rows = np.flatnonzero(row_charge > 0)
+    curves = _Charges.of(row_charge, charge_rows, time, charge)
+    total = np.add.reduceat(curves.q, curves.starts)
     result = pd.DataFrame({
-        "charge": total.index.to_numpy(int),
+        "charge": np.arange(1, curves.starts.size + 1),
         "cycle_count": table.loc[starts, "cycle_count"].to_numpy(int),
-        "start_time_second": start_time.reindex(total.index).to_numpy(),
-        "duration_second": grouped["elapsed"].max().to_numpy(),
-        "capacity_ampere_hour": total.to_numpy(),
+        "start_time_second": curves.start_time,
+        "duration_second": np.maximum.reduceat(curves.elapsed, curves.starts),
+        "capacity_ampere_hour": total,
     })
-    reference = total if nominal is None else pd.Series(float(nominal), index=total.index)
-    target = soc_target * reference
-    curves = {key: (part["elapsed"].to_numpy(), part["q_cumulative"].to_numpy())
-              for key, part in grouped}
-    result["time_to_80_percent_second"] = [_time_to(*curve, target[key])
-                                           for key, curve in curves.items()]
+    reference = total if nominal is None else np.full(total.size, float(nominal))
+    result["time_to_80_percent_second"] = curves.time_to(soc_target * reference)
     for minutes in (10, 15):
-        reached = np.array([_capacity_at(*curve, 60.0 * minutes) for curve in curves.values()])
+        reached = curves.capacity_at(60.0 * minutes)
         result[f"capacity_in_{minutes}_min_ampere_hour"] = reached
-        result[f"soc_in_{minutes}_min"] = reached / reference.to_numpy()
-    cc_capacity = rows[rows["cc"]].groupby("charge")["q"].sum().reindex(total.index, fill_value=0.0)
-    has_cv = step_has_cv.reindex(total.index, fill_value=False).to_numpy()
-    result["cc_fraction"] = cc_capacity.to_numpy() / total.to_numpy()
-    result["has_cv_step"] = has_cv
+        result[f"soc_in_{minutes}_min"] = reached / reference
+    cc_capacity = np.add.reduceat(np.where(row_cc[charge_rows], curves.q, 0.0), curves.starts)
+    result["cc_fraction"] = cc_capacity / total
+    result["has_cv_step"] = step_has_cv.reindex(result["charge"], fill_value=False).to_numpy()
     if nominal is None:
         result["meets_usabc_fast_charge"] = None
     else:
@@ -152,20 +148,64 @@ def fast_charge_metrics(
                             soc_target)
 
 
-def _time_to(elapsed: np.ndarray, cumulative: np.ndarray, target: float) -> float:
-    """Time at which ``cumulative`` first reaches ``target`` (linear in between), NaN if never."""
-    reached = np.flatnonzero(cumulative >= target * (1 - 1e-12))
-    if not reached.size:
-        return float("nan")
-    k = int(reached[0])
-    q_before = cumulative[k - 1] if k > 0 else 0.0
-    t_before = elapsed[k - 1] if k > 0 else 0.0
-    if cumulative[k] == q_before:
-        return float(elapsed[k])
-    return float(t_before + (target - q_before) * (elapsed[k] - t_before) / (cumulative[k] - q_before))
+@dataclass(frozen=True)
+class _Charges:
+    """The samples of every charge, one charge after the other: time since the charge began,
+    charge of each interval and its running sum; every metric is computed for all at once."""
 
+    starts: np.ndarray  # position of each charge's first sample
+    start_time: np.ndarray  # per charge: the time of the sample before its first
+    elapsed: np.ndarray
+    q: np.ndarray
+    cumulative: np.ndarray
 
-def _capacity_at(elapsed: np.ndarray, cumulative: np.ndarray, seconds: float) -> float:
-    """Capacity charged after ``seconds`` (linear in between; the total if the charge was shorter)."""
-    return float(np.interp(seconds, np.concatenate([[0.0], elapsed]),
-                           np.concatenate([[0.0], cumulative])))
+    @classmethod
+    def of(cls, row_charge: np.ndarray, rows: np.ndarray, time: np.ndarray,
+           charge: np.ndarray) -> _Charges:
+        """From the charge number of every sample (0 outside charges) and the samples in one."""
+        number = row_charge[rows]
+        starts = np.flatnonzero(np.diff(number, prepend=0) != 0)
+        # each charge starts at the previous sample (the interval ending at its first sample
+        # is its own)
+        start_time = time[np.maximum(rows[starts] - 1, 0)]
+        lengths = np.diff(np.append(starts, rows.size))
+        q = charge[rows]
+        cumulative = pd.Series(q).groupby(number, sort=False).cumsum().to_numpy()
+        return cls(starts, start_time, time[rows] - np.repeat(start_time, lengths), q, cumulative)
+
+    def _first(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per charge: position of its first sample where ``mask`` holds, and whether any does."""
+        position = np.arange(mask.size)
+        first = np.minimum.reduceat(np.where(mask, position, mask.size), self.starts)
+        found = first < np.append(self.starts[1:], mask.size)
+        return np.where(found, first, self.starts), found
+
+    def _before(self, position: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Elapsed time and charge at the sample before ``position`` (0, 0 at a charge's start)."""
+        opening = position == self.starts
+        previous = np.maximum(position - 1, 0)
+        return (np.where(opening, 0.0, self.elapsed[previous]),
+                np.where(opening, 0.0, self.cumulative[previous]))
+
+    def time_to(self, target: np.ndarray) -> np.ndarray:
+        """Time at which each charge first reaches its ``target`` capacity (linear in between),
+        NaN if never."""
+        lengths = np.diff(np.append(self.starts, self.q.size))
+        reached = self.cumulative >= np.repeat(target, lengths) * (1 - 1e-12)
+        k, found = self._first(reached)
+        t_before, q_before = self._before(k)
+        step = self.cumulative[k] - q_before
+        with np.errstate(invalid="ignore", divide="ignore"):
+            between = t_before + (target - q_before) * (self.elapsed[k] - t_before) / step
+        return np.where(found, np.where(step == 0, self.elapsed[k], between), np.nan)
+
+    def capacity_at(self, seconds: float) -> np.ndarray:
+        """Capacity charged after ``seconds`` (linear in between; the total if the charge was
+        shorter), as ``np.interp`` over (0, 0) and the charge's samples gives it."""
+        k, found = self._first(self.elapsed > seconds)
+        t_before, q_before = self._before(k)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            between = q_before + (seconds - t_before) * (self.cumulative[k] - q_before) / (
+                self.elapsed[k] - t_before)
+        last = np.append(self.starts[1:], self.q.size) - 1
+        return np.where(found, between, self.cumulative[last])

@@ -14,6 +14,10 @@ The rate model of Tian et al. (Nat. Commun. 10, 1933 (2019)),
 capacity per rate (weighted by the spread when every rate has one), R in
 1/h (C-rate) and τ in hours; standard errors come from the covariance of the
 least-squares fit scaled by the reduced χ².
+
+Input: a rate test, i.e. cycles whose constant-current steps in the analysed direction
+ran at two or more C-rates (after snapping); a constant-rate cycling test is refused, as
+are the tests :func:`labkit.analysis.cycling.summarize_cycles` refuses.
 """
 
 from __future__ import annotations
@@ -201,7 +205,9 @@ def rate_capability(
     MetadataError
         When 1C cannot be defined.
     AnalysisError
-        When no cycle has a constant-current step in ``direction``.
+        When no cycle has a constant-current step in ``direction``, all of them ran at
+        one C-rate, or the record is another test (a symmetric cell, a potentiostatic
+        hold: see :func:`labkit.analysis.cycling.summarize_cycles`).
     """
     if direction not in ("discharge", "charge"):
         raise ValueError("direction must be 'discharge' or 'charge'")
@@ -221,6 +227,7 @@ def rate_capability(
     cycles["measured_c_rate_per_hour"] = cycles["current_ampere"] / capacity_ref
     cycles["c_rate_per_hour"] = snap_rate(cycles["measured_c_rate_per_hour"].to_numpy(),
                                           rate_tolerance)
+    _require_several_rates(record, cycles, direction, capacity_ref)
     capacity = summary.table.set_index("cycle_count")[f"{direction}_capacity_ampere_hour"]
     cycles["capacity_ampere_hour"] = capacity.reindex(cycles["cycle_count"]).to_numpy()
     mass = summary.active_mass_gram
@@ -247,6 +254,20 @@ def rate_capability(
     else:
         message = f"the Tian model has 3 parameters; {len(rates)} rates cannot determine them"
     return RateResult(rates, recovery, cycles, tian, message, capacity_ref, source, direction)
+
+
+def _require_several_rates(record: CyclingRecord, cycles: pd.DataFrame, direction: str,
+                           capacity_ref: float) -> None:
+    """Refuse a test whose cycles all ran at one C-rate."""
+    rates = cycles["c_rate_per_hour"].unique()
+    if rates.size < 2:
+        measured = cycles["measured_c_rate_per_hour"]
+        raise AnalysisError(
+            f"a rate capability needs {direction}s at two or more C-rates; found all "
+            f"{len(cycles)} cycles with a constant-current {direction} at {rates[0]:.3g}C "
+            f"(measured {measured.min():.3g}–{measured.max():.3g}C with 1C = "
+            f"{capacity_ref:.4g} Ah): a constant-rate cycling test",
+            file=record.meta.source_path)
 
 
 def _blocks(cycles: pd.DataFrame) -> pd.DataFrame:

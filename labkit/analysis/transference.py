@@ -24,6 +24,12 @@ a straight line through that window changes by less than
 ``steady_tolerance`` (relative) across it. Uncertainties (standard errors of
 I₀, I_ss, the fitted resistances, and ΔV when measured) are propagated to
 first order, assuming them independent.
+
+The CA must be a potentiostatic hold, else it is refused with an
+:class:`~labkit.errors.AnalysisError` saying what was found: the polarisation is the
+longest run of current of one sign, and over it the voltage is held and varies less
+than the current (a galvanostatic step or a cycling file does not) at a small step (|ΔV| ≤ 0.5 V; a full cell held at its
+own voltage is not a Bruce–Vincent polarisation).
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from labkit.analysis._base import Estimate, numeric, plain, propagate, require_columns
+from labkit.analysis.recognise import MAX_POLARISATION_VOLT, held_voltage
 from labkit.data import CyclingRecord, ImpedanceRecord
 from labkit.errors import AnalysisError, MetadataError
 
@@ -249,23 +256,32 @@ def transference_number(
     MetadataError
         When ΔV or a resistance is neither given nor obtainable.
     AnalysisError
-        When the CA has too few samples or no current.
+        When the CA has too few samples or no current, or is not a potentiostatic hold:
+        over its polarisation (the longest run of current of one sign) the voltage
+        must be held (5th–95th percentile within 2 % of its level, or 1 mV), vary less
+        than the current (relative to their levels), and be no more than
+        :data:`labkit.analysis.recognise.MAX_POLARISATION_VOLT` (unless ΔV is given). A
+        record without ``voltage_volt`` cannot be checked (ΔV is then given).
     """
     require_columns(ca, ["test_time_second", "current_ampere"], "a transference number")
     time = numeric(ca, "test_time_second")
-    current = np.abs(numeric(ca, "current_ampere"))
-    finite = np.isfinite(time) & np.isfinite(current)
-    time, current = time[finite], current[finite]
-    # the polarisation is the longest run of samples with current (rests before/after dropped)
-    flowing = current > 0
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], flowing.astype(int), [0]])))
-    starts, ends = edges[::2], edges[1::2]
+    signed = numeric(ca, "current_ampere")
+    finite = np.isfinite(time) & np.isfinite(signed)
+    time, signed = time[finite], signed[finite]
+    # the polarisation is the longest run of samples with current of one sign (rests
+    # before/after dropped)
+    direction = np.sign(signed)
+    change = np.flatnonzero(np.diff(direction) != 0) + 1
+    starts, ends = np.concatenate([[0], change]), np.concatenate([change, [direction.size]])
+    flowing = direction[starts] != 0 if direction.size else np.zeros(0, bool)
+    starts, ends = starts[flowing], ends[flowing]
     if starts.size == 0 or (ends - starts).max() < 10:
-        raise AnalysisError("the chronoamperometry record has no run of 10 samples with current",
-                            file=ca.meta.source_path)
+        raise AnalysisError("the chronoamperometry record has no run of 10 samples with current "
+                            "of one sign", file=ca.meta.source_path)
     longest = int(np.argmax(ends - starts))
     start, end = int(starts[longest]), int(ends[longest])
-    time, current = time[start:end], current[start:end]
+    time, current = time[start:end], np.abs(signed[start:end])
+    _require_potentiostatic_hold(ca, finite, start, end, time, level_given=delta_v_volt is not None)
 
     window = time >= time[-1] - steady_fraction * (time[-1] - time[0])
     if window.sum() < 3:
@@ -331,9 +347,51 @@ def transference_number(
         delta_v_source, "; ".join(sources), fits)
 
 
+def _require_potentiostatic_hold(ca: CyclingRecord, finite: np.ndarray, start: int, end: int,
+                                 time: np.ndarray, level_given: bool) -> None:
+    """Refuse a polarisation whose voltage is not held, or (unless ΔV is given) is held at
+    0 V or far from a small step."""
+    if "voltage_volt" not in ca.data:
+        return  # nothing to check: ΔV must then be given
+    hold = held_voltage(numeric(ca, "voltage_volt")[finite][start:end],
+                        numeric(ca, "current_ampere")[finite][start:end])
+    if hold is None:
+        return  # no voltage recorded there: ΔV must then be given (checked by _delta_v)
+    where = (f"over the longest run of current of one sign (t = {time[0]:.6g}–{time[-1]:.6g} s,"
+             f" {end - start} samples)")
+    if not hold.held:
+        raise AnalysisError(
+            "a transference number needs a potentiostatic hold (the voltage held while the "
+            f"current flows one way); found {hold.describe()} {where}: the voltage is not held",
+            file=ca.meta.source_path)
+    if hold.current_controlled:
+        raise AnalysisError(
+            "a transference number needs a potentiostatic hold (the voltage held while the "
+            f"current flows one way); found the current held instead: it varies by "
+            f"{hold.current_spread:.2%} and {hold.describe()} by {hold.voltage_spread:.2%} "
+            f"{where}: a galvanostatic step", file=ca.meta.source_path)
+    if level_given:
+        return
+    if not hold.polarised:
+        raise AnalysisError(
+            "a transference number needs a potentiostatic step (ΔV of 5–50 mV); found the "
+            f"voltage at {hold.level_volt:.2g} V {where} while current flows: no step "
+            "(if voltage_volt is not the cell's voltage, pass ΔV: CLI --dv V)",
+            file=ca.meta.source_path)
+    if abs(hold.level_volt) > MAX_POLARISATION_VOLT:
+        raise AnalysisError(
+            "a transference number needs a small potentiostatic step across a symmetric cell "
+            f"(Bruce–Vincent: 5–50 mV; at most {MAX_POLARISATION_VOLT} V here); found the "
+            f"voltage held at {hold.level_volt:.4g} V {where}: a cell held at its own voltage",
+            file=ca.meta.source_path)
+
+
 def _delta_v(ca: CyclingRecord, given: float | None, finite: np.ndarray, start: int,
              end: int) -> tuple[Estimate, str]:
     if given is not None:
+        if not (math.isfinite(given) and given != 0):
+            raise MetadataError(f"the potential step ΔV must be a non-zero number, got {given}",
+                                file=ca.meta.source_path)
         return Estimate(abs(float(given)), math.nan), "given"
     if "voltage_volt" not in ca.data:
         raise MetadataError("applied potential step ΔV not given and the CA record has no "

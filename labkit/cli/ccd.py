@@ -20,7 +20,10 @@ def register(subcommands: argparse._SubParsersAction) -> None:
             "Find the half cycles of FILE, their current density (--area), polarisation and "
             "the first failure: a sudden voltage drop, a collapse to near-zero voltage, "
             "erratic noise (soft short) or the overpotential limit. Prints the last density "
-            "passed (the CCD), the failing one, the criterion and when it fired."
+            "passed (the CCD), the failing one, the criterion and when it fired. FILE must be "
+            "such a test: constant-current half cycles whose voltage changes sign with the "
+            "current, at a current density that steps up; anything else is refused with "
+            "what was found."
         ),
     )
     add_cycling_input(parser)

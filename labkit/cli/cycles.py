@@ -20,7 +20,9 @@ def register(subcommands: argparse._SubParsersAction) -> None:
             "when the file has them, else are integrated from the current (the output says "
             "which). With --mass/--area, specific (mAh/g) and areal (mAh/cm²) values too. "
             "FILE may also be a per-cycle summary table (BatteryArchive, batterydata, "
-            "Novonix): its own numbers are shown, completed with what it lacks."
+            "Novonix): its own numbers are shown, completed with what it lacks. A "
+            "symmetric-cell test (labkit ccd) or a potentiostatic hold (labkit transference) "
+            "is refused."
         ),
     )
     add_cycling_input(parser, "--mass", "--area")

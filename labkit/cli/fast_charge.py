@@ -17,7 +17,8 @@ def register(subcommands: argparse._SubParsersAction) -> None:
             "For every charge of FILE: time to 80 %% SOC, capacity charged in 10 and 15 "
             "minutes, the constant-current fraction of a CC-CV charge, and whether the US ABC "
             "goal (80 %% SOC in 15 min) is met. SOC is relative to --capacity (or the file's "
-            "nominal capacity); without one, to each charge's own final capacity."
+            "nominal capacity); without one, to each charge's own final capacity. A "
+            "symmetric-cell test or a potentiostatic hold is refused."
         ),
     )
     add_cycling_input(parser, "--capacity")

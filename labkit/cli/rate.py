@@ -18,7 +18,8 @@ def register(subcommands: argparse._SubParsersAction) -> None:
             "that defines 1C (--capacity, or --mass with --specific-capacity, or the file's "
             "nominal capacity), group repeated cycles per rate, and report mean capacity ± "
             "spread, retention vs the lowest rate, recovery, and the fit of "
-            "Q(R) = Q_M[1 - (R tau)^n (1 - exp(-(R tau)^-n))] with tau and n uncertainties."
+            "Q(R) = Q_M[1 - (R tau)^n (1 - exp(-(R tau)^-n))] with tau and n uncertainties. "
+            "FILE must hold constant-current half cycles at two or more C-rates."
         ),
     )
     add_cycling_input(parser, "--capacity", "--mass")

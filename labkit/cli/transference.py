@@ -17,7 +17,10 @@ def register(subcommands: argparse._SubParsersAction) -> None:
             "chronoamperometry --ca and the interfacial resistances fitted (circuit "
             "R0-p(R1,CPE1): R0 bulk, R1 interface) to --eis-before and --eis-after, or given "
             "with --r0/--rss/--rb. Also with I0 from Ohm's law, the uncorrected Evans ratio "
-            "and the Watanabe variant, each with its propagated standard error."
+            "and the Watanabe variant, each with its propagated standard error. --ca must be a "
+            "potentiostatic hold: over its longest run of current of one sign the voltage is "
+            "held, varies less than the current and is a small step (at most 0.5 V unless --dv "
+            "is given); anything else is refused with what was found."
         ),
     )
     parser.add_argument("--ca", required=True, metavar="FILE", help="chronoamperometry record")
