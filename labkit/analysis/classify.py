@@ -107,8 +107,8 @@ def cycling_test(record: CyclingRecord) -> Classification:
     hold = single_hold(record, steps)
     if hold is not None and not techniques & GALVANOSTATIC:
         return Classification("chronoamperometry", (
-            f"one potentiostatic hold at {hold.level_volt:.4g} V, the current varying more "
-            "than the voltage"))
+            f"the voltage is held at {hold.level_volt:.4g} V (one potentiostatic hold), the "
+            "current varying more than the voltage"))
     return Classification("galvanostatic", "current-controlled cycling" + (
         f" (the file states {stated})" if stated else " (no sweep, hold or sign change)"))
 
