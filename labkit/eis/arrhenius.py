@@ -386,6 +386,8 @@ def _spectra_of(sources: Sequence[str | PathLike[str] | ImpedanceRecord]
                 raise AnalysisError(f"holds a {record.kind} record, not impedance spectra",
                                     file=name)
             indices = [index for index, _ in record.spectra()]
+            if not indices:
+                raise AnalysisError("the file holds no impedance points", file=name)
         except Exception as exc:  # noqa: BLE001 - one bad file must not end the series
             failed.append(SeriesPoint(name, None, None, None, {}, error_dict(exc, file=name)))
             continue
