@@ -244,9 +244,9 @@ def test_lpscl_blocking_spectrum_read_as_a_materials_scientist_would():
 
     Assumed geometry (the source does not state it): a 10 mm die (0.785 cm²) and 0.09 cm
     (100 mg at ~1.4 g/cm³). The three exports of the one measurement give the same numbers.
-    labkit resolves a bulk arc at ~2.7 MHz (7.8e-12 F/cm, εr ≈ 90) and a grain-boundary
-    arc at ~0.74 MHz; σ_total ≈ 8.7e-5 S/cm at -25 °C, which with Ea ≈ 0.35-0.4 eV is
-    1-2 mS/cm at 25 °C, what cold-pressed argyrodite gives. The 127 Ω left in series is
+    labkit resolves a bulk arc at ~3.1 MHz (7.7e-12 F/cm, εr ≈ 90) and a grain-boundary
+    arc at ~0.73 MHz; σ_total ≈ 8.9e-5 S/cm at -25 °C, which with Ea ≈ 0.35-0.4 eV is
+    1-2 mS/cm at 25 °C, what cold-pressed argyrodite gives. The ~150 Ω left in series is
     more than leads: it is reported, not counted, and named in a note.
     """
     import labkit
