@@ -288,13 +288,17 @@ def _impedance_section(record: ImpedanceRecord, section: Section,
         section.skipped.append(f"{len(spectra)} spectra: the first {MAX_SPECTRA} are analysed "
                                "here; the conditions of all are tabulated")
         section.tables.append(("conditions of every spectrum", record.conditions()))
-    for index in spectra[:MAX_SPECTRA]:
-        _spectrum(record, int(index), section, f" (spectrum {index})" if len(spectra) > 1 else "",
-                  interpretation)
+    analysed = [int(index) for index in spectra[:MAX_SPECTRA]]
+    # The model choice of all analysed spectra in one vectorised batch.
+    choices = section.attempt("circuit fit", lambda: _best_fits(
+        [record.impedance(index) for index in analysed])) or [None] * len(analysed)
+    for index, choice in zip(analysed, choices, strict=True):
+        _spectrum(record, index, section, f" (spectrum {index})" if len(spectra) > 1 else "",
+                  interpretation, choice)
 
 
 def _spectrum(record: ImpedanceRecord, index: int, section: Section, tag: str,
-              interpretation: Mapping[str, Any]) -> None:
+              interpretation: Mapping[str, Any], choice: Any) -> None:
     from labkit import plot
     from labkit.eis.drt import drt
     from labkit.eis.kramers_kronig import kramers_kronig
@@ -305,7 +309,9 @@ def _spectrum(record: ImpedanceRecord, index: int, section: Section, tag: str,
         section.findings.append((f"Kramers–Kronig{tag}",
                                  ("valid: " if kk.valid else "not valid: ") + kk.reason))
     blocking = -np.degrees(np.angle(z[np.argmin(frequency)])) > 45
-    choice = section.attempt("circuit fit", lambda: _best_fit(frequency, z))
+    if isinstance(choice, LabkitError):
+        section.skipped.append(f"circuit fit{tag}: {choice}")
+        choice = None
     fit = None if choice is None else choice.fit
     if choice is not None:
         section.findings.append((f"model{tag}", f"{choice.name} ({fit.circuit}): "
@@ -355,16 +361,15 @@ def _blocking_knee(frequency: np.ndarray, z: np.ndarray) -> float:
     return float(frequency[order][start + int(np.argmin(phase[start:]))])
 
 
-def _best_fit(frequency: np.ndarray, z: np.ndarray) -> Any:
-    """The solid-electrolyte family's choice for this spectrum (``--model auto``)."""
+def _best_fits(spectra: list[tuple[np.ndarray, np.ndarray]]) -> list[Any]:
+    """The solid-electrolyte family's choice for each spectrum (``--model auto``); a
+    spectrum no member could be fitted to gives its :class:`~labkit.errors.FitError`."""
     from labkit.eis.batch import FailedFit
     from labkit.eis.model_selection import select_models
     from labkit.errors import FitError
 
-    choice = select_models([(frequency, z)])[0]
-    if isinstance(choice, FailedFit):
-        raise FitError(str(choice.error.get("message")))
-    return choice
+    return [FitError(str(choice.error.get("message"))) if isinstance(choice, FailedFit)
+            else choice for choice in select_models(spectra)]
 
 
 def _temperature(record: ImpedanceRecord, index: int) -> float | None:
