@@ -895,8 +895,10 @@ class _Writer:
                 rows.setdefault(key, []).append(value)
         lines = self._header(low, high) + ["Technique : 1", "Modulo Bat"]
         for key, values in rows.items():
-            if len(values) != count:
-                raise AssertionError(f"row {key} has {len(values)} of {count} cells")
+            if len(values) != count:  # a step this writer cannot lay out in the table
+                raise ProtocolError(f"the settings row {key!r} would have {len(values)} of "
+                                    f"{count} cells: this schedule cannot be written as a "
+                                    "Modulo Bat table")
             lines.append(key.ljust(_WIDTH) + "".join(v.ljust(_WIDTH) for v in values))
         return "\r\n".join(lines) + "\r\n"
 
