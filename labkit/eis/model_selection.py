@@ -5,7 +5,9 @@ A solid-electrolyte spectrum is one of a small family: a high-frequency intercep
 perhaps an electrode arc, then either the spike of ion-blocking electrodes or the
 arc of non-blocking (Li) ones closing on the real axis; an inductive lead shows as
 positive Z'' at the top frequencies. :data:`FAMILY` writes these down; every member
-is fitted (one vectorised batch per member for all spectra) and the choice is:
+is fitted (one vectorised batch per member for all spectra; a spectrum that clearly
+ends in a blocking spike is not given the non-blocking members, one that clearly closes
+on the real axis not the blocking ones) and the choice is:
 
 1. **Every parameter determined.** A member is *eligible* when its fit converged and
    every parameter that enters a reported number has a standard error no larger than
@@ -203,12 +205,40 @@ class ModelChoice:
                 "model_selection": [s.to_dict() for s in self.scores]}
 
 
+def low_frequency_end(frequency_hertz: np.ndarray, impedance: np.ndarray) -> str:
+    """``"spike"``, ``"closing"`` or ``"unclear"``: how the spectrum ends at low frequency.
+
+    A spike: the last three points climb in −Z'' as the frequency falls, the last one at a
+    phase steeper than −65°. Closing: the last point's −Z'' is under 5 % of the largest
+    and falling. Only these clear cases narrow the family (:func:`candidates_for`).
+    """
+    order = np.argsort(frequency_hertz)
+    minus_imag = -np.asarray(impedance)[order].imag
+    if minus_imag.size < 4:
+        return "unclear"
+    last = np.asarray(impedance)[order][0]
+    climbing = minus_imag[0] > minus_imag[1] > minus_imag[2]
+    if climbing and np.degrees(np.angle(last)) < -65:
+        return "spike"
+    if minus_imag[0] < 0.05 * minus_imag.max() and minus_imag[0] < minus_imag[1]:
+        return "closing"
+    return "unclear"
+
+
 def candidates_for(spectra: Sequence[tuple[np.ndarray, np.ndarray]],
                    family: Sequence[Candidate] = FAMILY) -> list[Candidate]:
-    """The family, each member with a series inductance when any spectrum shows one."""
+    """The members worth fitting to these spectra: each with a series inductance when any
+    spectrum shows one; only the blocking (non-blocking) members when every spectrum ends
+    in a clear spike (closes on the real axis)."""
+    ends = {low_frequency_end(f, z) for f, z in spectra}
+    members = list(family)
+    if ends == {"spike"}:
+        members = [c for c in members if c.blocking] or members
+    elif ends == {"closing"}:
+        members = [c for c in members if not c.blocking] or members
     if any(shows_inductance(f, z) for f, z in spectra):
-        return [with_inductance(c) for c in family]
-    return list(family)
+        return [with_inductance(c) for c in members]
+    return members
 
 
 def _score(candidate: Candidate, result: FitResult | FailedFit) -> CandidateScore:
@@ -308,9 +338,10 @@ def select_models(spectra: Sequence[tuple[np.ndarray, np.ndarray]], *,
         return []
     candidates = [candidates_for([s], family) for s in spectra]
     # Spectra with and without an inductive lead are fitted as two batches.
-    groups: dict[bool, list[int]] = {}
+    # Spectra with the same members (inductive lead or not, how they end) are one batch.
+    groups: dict[tuple[str, ...], list[int]] = {}
     for index, members in enumerate(candidates):
-        groups.setdefault(members[0].circuit.startswith("L0-"), []).append(index)
+        groups.setdefault(tuple(c.circuit for c in members), []).append(index)
     out: list[ModelChoice | FailedFit | None] = [None] * len(spectra)
     for indices in groups.values():
         members = candidates[indices[0]]
