@@ -356,10 +356,12 @@ def drt(result: Any, *, ax: Axes | None = None, label_peaks: bool = True) -> Axe
     ax.set_ylim(bottom=min(0.0, float(np.min(result.gamma_ohm))))
     ax.set_xlabel("τ / s")
     ax.set_ylabel("γ / Ω")
-    outside = len(result.peaks) - len(shown)
+    hidden = len(result.peaks) - len(shown)
+    outside = len(result.outside_measured_range)
+    notes = ([f"{hidden} peak(s) beyond the τ range not drawn"] if hidden else []) + (
+        [f"{outside} peak(s) outside the measured range, in R∞ / R_pol"] if outside else [])
     ax.set_title(f"DRT (λ = {result.lambda_value:.2g}, {result.lambda_method}; "
-                 f"R∞ = {result.r_inf_ohm:.3g} Ω)"
-                 + (f"\n{outside} peak(s) beyond the τ range not drawn" if outside else ""))
+                 f"R∞ = {result.r_inf_ohm:.3g} Ω)" + "".join(f"\n{note}" for note in notes))
     return ax
 
 
