@@ -306,7 +306,8 @@ def _residual_axes(ax: Axes, frequency: np.ndarray, real: np.ndarray, imag: np.n
 
 @styled
 def kk_residuals(result: Any, *, ax: Axes | None = None) -> Axes:
-    """Linear Kramers–Kronig test residuals with the pass limit and the valid range shaded.
+    """Linear Kramers–Kronig test residuals with the point limit, the noise band (±1 noise)
+    and the valid range shaded.
 
     Parameters
     ----------
@@ -316,19 +317,22 @@ def kk_residuals(result: Any, *, ax: Axes | None = None) -> Axes:
         Axes to draw on.
     """
     ax = new_axes(ax, (4.2, 2.6))
-    limit = result.max_residual_percent
+    limit = result.point_limit_percent
+    if result.max_residual_percent is not None:
+        limit = min(limit, result.max_residual_percent)
     if result.valid_frequency_range_hertz is not None:
         low, high = result.valid_frequency_range_hertz
         ax.axvspan(low, high, color=OKABE_ITO[2], alpha=0.08, linewidth=0,
                    label="valid range")
-    ax.axhspan(-limit, limit, color="0.5", alpha=0.08, linewidth=0)
+    ax.axhspan(-result.noise_percent, result.noise_percent, color="0.5", alpha=0.12,
+               linewidth=0)
     for bound in (-limit, limit):
         ax.axhline(bound, color="0.5", linestyle="--", linewidth=0.8)
     _residual_axes(ax, result.frequency_hertz, result.residual_real_percent,
                    result.residual_imag_percent)
-    verdict = "passes" if result.valid else "fails"
-    ax.set_title(f"Kramers–Kronig test {verdict} (M = {result.number_of_rc}, "
-                 f"limit ±{limit:g} %)")
+    verdict = "passes" if result.valid else "fails: " + ", ".join(result.decided_by)
+    ax.set_title(f"Kramers–Kronig test {verdict}\n(M = {result.number_of_rc}, noise "
+                 f"{result.noise_percent:.2g} %, point limit ±{limit:.2g} %)")
     return ax
 
 
@@ -366,10 +370,12 @@ def drt(result: Any, *, ax: Axes | None = None, label_peaks: bool = True) -> Axe
     ax.set_ylim(bottom=min(0.0, float(np.min(result.gamma_ohm))))
     ax.set_xlabel("τ / s")
     ax.set_ylabel("γ / Ω")
-    outside = len(result.peaks) - len(shown)
+    hidden = len(result.peaks) - len(shown)
+    outside = len(result.outside_measured_range)
+    notes = ([f"{hidden} peak(s) beyond the τ range not drawn"] if hidden else []) + (
+        [f"{outside} peak(s) outside the measured range, in R∞ / R_pol"] if outside else [])
     ax.set_title(f"DRT (λ = {result.lambda_value:.2g}, {result.lambda_method}; "
-                 f"R∞ = {result.r_inf_ohm:.3g} Ω)"
-                 + (f"\n{outside} peak(s) beyond the τ range not drawn" if outside else ""))
+                 f"R∞ = {result.r_inf_ohm:.3g} Ω)" + "".join(f"\n{note}" for note in notes))
     return ax
 
 

@@ -349,6 +349,14 @@ def _spectrum(record: ImpedanceRecord, index: int, section: Section, tag: str,
         if result.peaks:
             section.tables.append((f"DRT peaks{tag}", pd.DataFrame(
                 [peak.to_dict() for peak in result.peaks])))
+        outside = result.to_dict()["outside_measured_range"]
+        if outside:
+            section.tables.append((
+                f"DRT peaks outside the measured range{tag}: not resolved processes (τ more "
+                "than half a decade beyond 1/(2π f)); R counted in R∞ (side above) or R_pol "
+                f"(its DRT area, side below); R∞ = {result.r_inf_ohm:.4g} Ω, "
+                f"R_pol = {result.r_pol_ohm:.4g} Ω",
+                pd.DataFrame(outside)))
 
 
 def _blocking_knee(frequency: np.ndarray, z: np.ndarray) -> float:

@@ -145,7 +145,9 @@ def test_result_dictionary_has_the_pipeline_keys():
     frequency = np.logspace(5, -1, 61)
     entry = drt((frequency, 5 + zarc_impedance(frequency, [50], [1e-3], [0.85]))).to_dict()
     assert {"peaks", "r_inf_ohm", "r_pol_ohm", "lambda", "lambda_method", "tau_second",
-            "gamma_ohm"} <= set(entry)
+            "gamma_ohm", "outside_measured_range", "resolved_tau_range_second"} <= set(entry)
+    assert entry["outside_measured_range"] == []
+    assert entry["resolved_tau_range_second"]["high"] == pytest.approx(10**0.5 / (2 * np.pi * 0.1))
     assert {"tau_second", "resistance_ohm", "capacitance_farad", "frequency_hertz"} <= set(
         entry["peaks"][0])
     assert len(entry["tau_second"]) == len(entry["gamma_ohm"])
@@ -165,6 +167,7 @@ def test_cli_batch_over_files_and_spectra(tmp_path, capsys):
     assert good["file"] == str(spectra) and good["spectrum"] == 0
     assert good["lambda_method"] == "gcv" and good["lambda"] > 0
     assert [round(np.log10(p["tau_second"])) for p in good["peaks"]] == [-4, -1]
+    assert good["outside_measured_range"] == []
     assert bad["error"]["file"] == str(missing)
     code = main(["eis", "drt", str(spectra), "--workers", "2", "--no-refine", "--json"])
     assert code == 0
@@ -203,3 +206,78 @@ def test_series_capacitor_of_blocking_electrodes():
     assert peak.method == "zarc_fit"
     assert peak.resistance_ohm == pytest.approx(1000, rel=0.02)
     assert peak.tau_second == pytest.approx(1e-4, rel=0.05)
+
+
+# Issue 16 D: peaks outside the measured range. 7 MHz-0.1 Hz at 10 points per decade, as
+# the corpus Li6PS5Cl spectrum; 0.3 % noise on Re and Im.
+SE_FREQUENCY = np.logspace(np.log10(7e6), -1, 79)
+RESOLVED_TOP_HERTZ = 7e6 * 10**0.5
+
+
+def _noisy(z: np.ndarray, seed: int, noise: float = 0.003) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return z + noise * np.abs(z) * (rng.standard_normal(len(z)) + 1j * rng.standard_normal(len(z)))
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_bulk_arc_above_the_measured_range_is_outside_and_counted_in_r_inf(seed):
+    """R0 20 Ohm + a bulk RC of 100 Ohm relaxing at 50 MHz, measured up to 7 MHz: the data
+    show only its flank, which the fit could park anywhere from 10 to 70 MHz; it is not a
+    resolved peak but part of the high-frequency resistance (120 Ohm)."""
+    z = 20 + zarc_impedance(SE_FREQUENCY, [100], [1 / (2 * np.pi * 5e7)], [1.0])
+    result = drt((SE_FREQUENCY, _noisy(z, seed)))
+    assert result.peaks == ()
+    (outside,) = result.outside_measured_range
+    assert outside.frequency_hertz > RESOLVED_TOP_HERTZ
+    assert result.r_inf_ohm == pytest.approx(120, rel=0.01)
+    assert abs(result.r_pol_ohm) < 1.0
+    entry = result.to_dict()
+    assert entry["peaks"] == []
+    assert entry["outside_measured_range"][0]["side"] == "above"
+    assert entry["resolved_tau_range_second"]["low"] == pytest.approx(
+        1 / (2 * np.pi * RESOLVED_TOP_HERTZ))
+
+
+def test_grain_boundary_arc_stays_resolved_next_to_a_bulk_arc_above_the_range():
+    """Bulk RC (100 Ohm, 50 MHz) above the range, grain-boundary ZARC (80 Ohm, 500 kHz,
+    n 0.9) inside, ten noise draws. The bulk, listed outside or (when the dispersive
+    grain-boundary arc's flank hides it) left in the DRT's series resistance, is in r_inf
+    within 4 % of R0 + R_bulk every time; the grain boundary is the one resolved peak in
+    at least 9 of 10 (in the others the refinement splits it in two)."""
+    alone = 0
+    for seed in range(10):
+        z = 20 + zarc_impedance(SE_FREQUENCY, [100, 80], [1 / (2 * np.pi * 5e7),
+                                                          1 / (2 * np.pi * 5e5)], [1.0, 0.9])
+        result = drt((SE_FREQUENCY, _noisy(z, seed)))
+        assert all(p.frequency_hertz > RESOLVED_TOP_HERTZ for p in result.outside_measured_range)
+        assert result.r_inf_ohm == pytest.approx(120, rel=0.04)
+        assert result.r_inf_ohm + result.r_pol_ohm == pytest.approx(200, rel=0.02)
+        alone += bool(len(result.peaks) == 1
+                      and result.peaks[0].resistance_ohm == pytest.approx(80, rel=0.05)
+                      and result.peaks[0].frequency_hertz == pytest.approx(5e5, rel=0.1))
+    assert alone >= 9
+
+
+def test_lpscl_blocking_spectrum_lists_no_resolved_peak_beyond_the_data():
+    """Corpus Li6PS5Cl pellet, -25 C, ion-blocking steel, 7 MHz-0.1 Hz. The whole spectrum:
+    the bulk arc near 1.3 MHz is resolved; the blocking spike's DRT peak near 3 mHz (below
+    0.1 Hz / 10^0.5) is listed outside and counted in R_pol. The electrolyte arcs alone
+    (f >= 50 kHz, as the report's DRT): the foot of the spike near 9 kHz is outside."""
+    import labkit
+
+    record = labkit.read(corpus_path("eis", "biologic_mpr",
+                                     "hybriddrt_PEIS_LPSCl_IonBlocking_-25C.mpr"))
+    frequency, z = record.impedance(0)
+    for part in (slice(None), frequency >= 5e4):
+        result = drt((frequency[part], z[part]))
+        low, high = frequency[part].min() / 10**0.5, frequency[part].max() * 10**0.5
+        assert result.peaks and all(low <= p.frequency_hertz <= high for p in result.peaks)
+        assert all(not low <= p.frequency_hertz <= high for p in result.outside_measured_range)
+        assert result.to_dict()["outside_measured_range"][-1]["side"] == "below"
+        assert any(p.frequency_hertz == pytest.approx(1.3e6, rel=0.3) for p in result.peaks)
+    whole = drt((frequency, z))
+    slow = whole.outside_measured_range[-1]
+    assert slow.frequency_hertz < 0.01 and slow.resistance_ohm > 1e7
+    # Its DRT area is in R_pol; its refined R (1.9e8 Ohm) extrapolates the spike beyond the data.
+    assert slow.drt_area_ohm < whole.r_pol_ohm < slow.resistance_ohm
+    assert whole.r_inf_ohm == pytest.approx(231, rel=0.02)

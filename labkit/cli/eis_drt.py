@@ -20,7 +20,10 @@ def register(subcommands: argparse._SubParsersAction) -> None:
             "Compute the DRT of every spectrum in FILE... (or only --spectrum N) as one "
             "batch: Tikhonov regularisation on Gaussian RBFs (as DRTtools), lambda by GCV "
             "or L-curve, gamma >= 0 unless --allow-negative; peaks with tau, resistance "
-            "(refined by a ZARC fit seeded at the peaks) and effective capacitance. "
+            "(refined by a ZARC fit seeded at the peaks) and effective capacitance. Peaks "
+            "whose tau lies more than half a decade outside the measured range are not "
+            "resolved processes: they are listed apart (outside_measured_range) and counted "
+            "in R_inf (faster than the highest frequency) or R_pol (slower than the lowest). "
             "Exit code 1 when any file or spectrum failed."
         ),
     )
@@ -73,8 +76,15 @@ def _text(entries: list[dict[str, Any]]) -> str:
                      f"({entry['lambda_method']})  fit rms {number(entry['residual_rms_percent'], 3)} %")
         lines.append(f"  {'tau [s]':>11} {'f [Hz]':>11} {'R [Ω]':>11} {'C [F]':>11} {'n':>6}  from")
         for peak in entry["peaks"]:
-            lines.append(f"  {number(peak['tau_second']):>11} {number(peak['frequency_hertz']):>11} "
-                         f"{number(peak['resistance_ohm']):>11} "
-                         f"{number(peak['capacitance_farad']):>11} "
-                         f"{number(peak['dispersion'], 3):>6}  {peak['method']}")
+            lines.append(_peak_line(peak, peak["method"]))
+        for peak in entry["outside_measured_range"]:
+            counted = "R_inf" if peak["side"] == "above" else "R_pol"
+            lines.append(_peak_line(peak, f"outside the measured range ({peak['side']}; "
+                                          f"in {counted})"))
     return "\n".join(lines)
+
+
+def _peak_line(peak: dict[str, Any], note: str) -> str:
+    return (f"  {number(peak['tau_second']):>11} {number(peak['frequency_hertz']):>11} "
+            f"{number(peak['resistance_ohm']):>11} {number(peak['capacitance_farad']):>11} "
+            f"{number(peak['dispersion'], 3):>6}  {note}")

@@ -19,14 +19,19 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         description=(
             "Test every spectrum in FILE... (or only --spectrum N) for Kramers-Kronig "
             "consistency with a chain of Voigt elements (number chosen by the mu criterion, "
-            "tau range extended); residuals in %% of |Z|; a verdict with its reason and the "
-            "frequency range that passes. Exit code 1 when any file could not be read or "
-            "tested (an invalid spectrum is a result, not a failure)."
+            "tau range extended); residuals in %% of |Z|. The verdict scales with the "
+            "spectrum's own noise (the residuals' point-to-point scatter): a residual fails "
+            "above 4.5 x the noise (at least 1 %%), and residuals structured beyond the noise "
+            "(smooth, in runs of one sign, drifting at an end; more than 0.15 %% rms) fail "
+            "the spectrum; the result states the noise, each statistic and the criteria "
+            "that decided, and the frequency range that passes. Exit code 1 when any file "
+            "could not be read or tested (an invalid spectrum is a result, not a failure)."
         ),
     )
     add_spectra_input(kk, spectrum=True, workers=False)
-    kk.add_argument("--max-residual", metavar="PERCENT", type=float, default=1.0,
-                    help="largest residual, %% of |Z|, of a valid spectrum (default: 1)")
+    kk.add_argument("--max-residual", metavar="PERCENT", type=float, default=None,
+                    help="also an absolute limit on every residual, %% of |Z| (default: "
+                         "none, the limit scales with the noise)")
     kk.add_argument("--mu", metavar="C", type=float, default=0.85,
                     help="mu criterion for the number of elements (default: 0.85)")
     add_json_flag(kk)
@@ -66,7 +71,9 @@ def _text(entries: list[dict[str, Any]]) -> str:
         band = entry["valid_frequency_range_hertz"]
         passing = "none" if band is None else f"{number(band['low'])}-{number(band['high'])} Hz"
         residual = entry["residual_max_percent"]
-        lines.append(f"{head}  {verdict}  M={entry['number_of_rc']}  max residual "
+        decided = ", ".join(entry["decided_by"]) or "no criterion failed"
+        lines.append(f"{head}  {verdict} ({decided})  M={entry['number_of_rc']}  noise "
+                     f"{number(entry['noise_percent'], 3)} %  max residual "
                      f"re {number(residual['real'], 3)} % im {number(residual['imag'], 3)} %  "
                      f"passing {passing}")
         lines.append(f"  {entry['reason']}")

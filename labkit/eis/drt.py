@@ -27,6 +27,14 @@ started at the peaks and shoulders (issue 11), with 1, 2, ... elements while
 the Bayesian information criterion improves. The refinement is kept only when
 it fits the data about as well as the DRT itself; each peak states which one it
 reports (``zarc_fit`` or ``drt_area``).
+
+Peaks outside the data (issue 16): a peak whose tau lies more than half a decade beyond
+the measured range ``1/(2 pi f_max)..1/(2 pi f_min)`` is not a resolved process but the
+flank of one the spectrum does not reach (a solid electrolyte's bulk arc at tens of MHz,
+a blocking electrode's spike). Such peaks are listed apart (``outside_measured_range``);
+above the range their resistance is part of ``r_inf``, below it their DRT area stays in
+``r_pol``. When the fastest refined element could sit beyond the range with a fit as good
+(chi-square within 4), it is moved there: the data do not place it inside.
 """
 
 from __future__ import annotations
@@ -50,6 +58,11 @@ LambdaMethod = Literal["gcv", "lcurve"]
 #: Full width at half maximum of a Gaussian RBF exp(-(eps x)^2), times eps.
 _GAUSSIAN_FWHM = 2.0 * math.sqrt(math.log(2.0))
 _HERMITE_NODES, _HERMITE_WEIGHTS = np.polynomial.hermite.hermgauss(32)
+#: Decades by which the measured tau range is widened before a peak counts as outside it.
+RESOLVED_MARGIN_DECADES = 0.5
+#: Increase of chi-square up to which a fit with the fastest process above the measured
+#: range is as good as one with it inside (about two standard deviations of one parameter).
+UNRESOLVED_CHI_SQUARE = 4.0
 #: The lambda range searched by GCV and the L-curve, in log10 of the largest
 #: squared singular value of the standard-form problem (so it follows the data's scale).
 _LOG10_LAMBDA_RANGE = (-15.0, 1.0)
@@ -100,11 +113,24 @@ class DrtResult:
     tau_second, gamma_ohm
         gamma(ln tau) on a fine log-spaced grid (Ohm per unit of ln tau).
     r_inf_ohm
-        High-frequency (series) resistance.
+        Resistance above the measured range: what Re Z tends to at frequencies above
+        the highest one measured. It is the series resistance plus the resistance of
+        every process relaxing faster than the measured range (the peaks of
+        ``outside_measured_range`` with tau below ``resolved_tau_range_second[0]``): for
+        a solid electrolyte whose bulk arc relaxes above f_max it includes the bulk
+        resistance. Without such a peak it is the DRT's series resistance; with one, the
+        series resistance of the model the peaks come from (the ZARC refinement's, or the
+        DRT's) plus those peaks' resistances.
     inductance_henry
         Series inductance (0 when not fitted).
     r_pol_ohm
-        Polarisation resistance, the integral of gamma over ln tau.
+        Polarisation resistance: the DRT's total resistance (its series resistance plus
+        the integral of gamma over ln tau) minus ``r_inf_ohm``. It holds the processes
+        resolved in the measured range and the DRT's area of those relaxing slower than
+        it (peaks of ``outside_measured_range`` with tau above
+        ``resolved_tau_range_second[1]``): the part of them the spectrum reaches. A slow
+        peak's refined ``resistance_ohm`` extrapolates beyond the data (for a blocking
+        electrode, towards infinity) and is not added.
     lambda_value, lambda_method
         Regularisation strength and how it was chosen (``gcv``, ``lcurve``, ``given``).
     data_used
@@ -112,7 +138,16 @@ class DrtResult:
     non_negative
         Whether gamma was constrained to be >= 0.
     peaks
-        The relaxation processes, by increasing tau.
+        The relaxation processes resolved in the measured range, by increasing tau: tau
+        within ``resolved_tau_range_second``.
+    outside_measured_range
+        Peaks whose tau lies outside ``resolved_tau_range_second``, by increasing tau:
+        not resolved processes but the flank of one beyond the data (their resistance is
+        counted in ``r_inf_ohm`` above the range; below it, their DRT area is in
+        ``r_pol_ohm``).
+    resolved_tau_range_second
+        ``(low, high)``: the measured range ``1/(2 pi f_max)..1/(2 pi f_min)`` widened by
+        half a decade on each side (:func:`resolved_tau_range`).
     frequency_hertz, z_fit_ohm
         The spectrum's frequencies and the impedance the DRT reproduces there.
     residual_rms_percent
@@ -131,15 +166,27 @@ class DrtResult:
     data_used: str
     non_negative: bool
     peaks: tuple[DrtPeak, ...]
+    outside_measured_range: tuple[DrtPeak, ...]
+    resolved_tau_range_second: tuple[float, float]
     frequency_hertz: np.ndarray
     z_fit_ohm: np.ndarray
     residual_rms_percent: float
     series_capacitance_farad: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dictionary with the keys of ``labkit eis drt --json``."""
+        """A JSON-ready dictionary with the keys of ``labkit eis drt --json``.
+
+        Each entry of ``outside_measured_range`` is a peak's dictionary with ``side``:
+        ``"above"`` (faster than the highest frequency measured; in ``r_inf_ohm``) or
+        ``"below"`` (slower than the lowest; its DRT area in ``r_pol_ohm``).
+        """
+        low, high = self.resolved_tau_range_second
         return {
             "peaks": [peak.to_dict() for peak in self.peaks],
+            "outside_measured_range": [
+                {**peak.to_dict(), "side": "above" if peak.tau_second < low else "below"}
+                for peak in self.outside_measured_range],
+            "resolved_tau_range_second": {"low": low, "high": high},
             "r_inf_ohm": self.r_inf_ohm,
             "inductance_henry": self.inductance_henry,
             "series_capacitance_farad": self.series_capacitance_farad,
@@ -412,9 +459,13 @@ class _ZarcFit:
         return r_inf + 1j * self.omega * inductance + _zarc(self.omega, resistance, tau, n)
 
     def fit(self, r_inf: float, inductance: float, resistance: np.ndarray, tau: np.ndarray,
-            n: np.ndarray, bounded_fallback: bool = True
+            n: np.ndarray, bounded_fallback: bool = True, tau_upper: np.ndarray | None = None
             ) -> tuple[tuple[float, float, np.ndarray, np.ndarray, np.ndarray], float] | None:
-        """Fitted (r_inf, L, R, tau, n) and the weighted residual sum of squares."""
+        """Fitted (r_inf, L, R, tau, n) and the weighted residual sum of squares.
+
+        ``tau_upper`` (per element, seconds) tightens the upper bound of tau; the fit is
+        then the bounded trust-region one from the start.
+        """
         count = len(tau)
         cache: dict[bytes, tuple] = {}
 
@@ -452,8 +503,11 @@ class _ZarcFit:
             np.log(np.maximum(resistance, 1e-6 * self.scale) / self.scale), np.log(tau), n])
         lower = np.concatenate([[-np.inf, -np.inf], np.full(count, -30.0),
                                 np.full(count, self.log_tau_bounds[0]), np.full(count, 0.3)])
-        upper = np.concatenate([[np.inf, np.inf], np.full(count, 10.0),
-                                np.full(count, self.log_tau_bounds[1]), np.full(count, 1.0)])
+        log_tau_upper = np.full(count, self.log_tau_bounds[1])
+        if tau_upper is not None:
+            log_tau_upper = np.minimum(log_tau_upper, np.log(tau_upper))
+        upper = np.concatenate([[np.inf, np.inf], np.full(count, 10.0), log_tau_upper,
+                                np.full(count, 1.0)])
         start = np.clip(start, lower + 1e-6, upper - 1e-6)
         # Levenberg-Marquardt (MINPACK) first: fast. When it leaves the bounds (n up to
         # 1.05 is accepted as noise around an ideal RC) the bounded trust-region method
@@ -462,7 +516,8 @@ class _ZarcFit:
         # (an element the data need improves the fit quickly from its seed).
         tolerance = np.zeros_like(upper)
         tolerance[2 + 2 * count:] = 0.05
-        methods = ("lm", "trf") if bounded_fallback else ("lm",)
+        methods = ("trf",) if tau_upper is not None else (
+            ("lm", "trf") if bounded_fallback else ("lm",))
         for method in methods:
             try:
                 with np.errstate(all="ignore"):  # trial steps may overflow; they are rejected
@@ -481,8 +536,21 @@ class _ZarcFit:
         return self._unpack(fit.x, count), float(fit.fun @ fit.fun)
 
 
+@dataclass(frozen=True, eq=False)
+class _Refined:
+    """A ZARC refinement: ``r_inf + i omega L + sum of ZARC(R, tau, n)`` and its weighted RSS."""
+
+    r_inf: float
+    inductance: float
+    resistance: np.ndarray
+    tau: np.ndarray
+    n: np.ndarray
+    rss: float
+
+
 def _refine_peaks(fitter: _ZarcFit, r_inf: float, inductance: float, areas: np.ndarray,
-                  taus: np.ndarray, dispersions: np.ndarray, maximum: int = 4):
+                  taus: np.ndarray, dispersions: np.ndarray, maximum: int = 4
+                  ) -> _Refined | None:
     """Fits with the 1, 2, ... largest candidates while the Bayesian information criterion
     ``BIC = N ln(RSS / N) + p ln N`` improves. A fit whose elements come within a factor 2 in
     tau of each other (one arc split in two) is not eligible. ``None`` when no fit
@@ -504,7 +572,7 @@ def _refine_peaks(fitter: _ZarcFit, r_inf: float, inductance: float, areas: np.n
         score = points * math.log(max(rss, 1e-300) / points) + (2 + 3 * count) * math.log(points)
         if score >= best_score:
             break
-        best, best_score = (resistance, tau, n, fitter.model(r0, ind, resistance, tau, n)), score
+        best, best_score = _Refined(float(r0), float(ind), resistance, tau, n, rss), score
     return best
 
 
@@ -651,14 +719,36 @@ def drt(
 
     fine = np.linspace(centres.min(), centres.max(), 4 * len(centres) - 3)
     gamma = rbf_evaluate(coefficients, centres, fine, epsilon)
-    r_pol = float(coefficients.sum() * math.sqrt(math.pi) / epsilon)
+    area = float(coefficients.sum() * math.sqrt(math.pi) / epsilon)
     capacitor = -1j * elastance / omega
-    peaks = _peaks(spec, capacitor, fine, gamma, r_inf, inductance, rms_percent, weighting,
-                   refine_peaks, peak_prominence, non_negative)
+    found, series = _peaks(spec, capacitor, fine, gamma, r_inf, inductance, rms_percent,
+                           weighting, refine_peaks, peak_prominence, non_negative)
+    low, high = resolved_tau_range(spec.frequency_hertz)
+    above = [p for p in found if p.tau_second < low]
+    outside = tuple(p for p in found if not low <= p.tau_second <= high)
+    peaks = tuple(p for p in found if low <= p.tau_second <= high)
+    # The total resistance r_inf + r_pol stays the DRT's; the processes faster than the
+    # measured range move from r_pol to r_inf, counted with the model that found them.
+    high_frequency = series + sum(p.resistance_ohm for p in above) if above else r_inf
     capacitance = 1.0 / elastance if fit_capacitance and elastance > 0 else None
-    return DrtResult(np.exp(fine), gamma, r_inf, inductance, r_pol, lam, method, data_used,
-                     non_negative, peaks, spec.frequency_hertz, z_fit, rms_percent,
+    return DrtResult(np.exp(fine), gamma, high_frequency, inductance,
+                     r_inf + area - high_frequency, lam, method, data_used, non_negative, peaks,
+                     outside, (low, high), spec.frequency_hertz, z_fit, rms_percent,
                      capacitance)
+
+
+def resolved_tau_range(frequency_hertz: np.ndarray) -> tuple[float, float]:
+    """``(low, high)`` time constants a DRT peak must lie between to count as resolved.
+
+    The measured range ``1/(2 pi f_max)..1/(2 pi f_min)`` widened by
+    :data:`RESOLVED_MARGIN_DECADES` on each side: a peak beyond it was placed by the
+    regularisation or the ZARC refinement from the flank of a process the data do not
+    cover (its tau and R are not determined, only their effect on the end of the spectrum).
+    """
+    margin = 10.0 ** RESOLVED_MARGIN_DECADES
+    frequency = np.asarray(frequency_hertz, float)
+    return (1.0 / (2.0 * math.pi * float(frequency.max())) / margin,
+            margin / (2.0 * math.pi * float(frequency.min())))
 
 
 def _peaks(
@@ -673,7 +763,9 @@ def _peaks(
     refine: bool,
     prominence: float,
     non_negative: bool,
-) -> tuple[DrtPeak, ...]:
+) -> tuple[tuple[DrtPeak, ...], float]:
+    """The peaks by increasing tau, and the series resistance of the model they come from
+    (the ZARC refinement's when it is kept, else the DRT's ``r_inf``)."""
     regions = _find_peaks(log_tau, gamma, prominence, isolated=non_negative)
     areas = np.array([sign * np.trapezoid(np.maximum(sign * gamma[a:b + 1], 0.0),
                                           log_tau[a:b + 1]) for a, _, b, sign, _ in regions])
@@ -683,7 +775,8 @@ def _peaks(
     regions = [r for r, k in zip(regions, keep, strict=True) if k]
     areas = areas[np.array(keep, dtype=bool)] if len(areas) else areas
     if not regions:
-        return ()
+        return (), r_inf
+    series = r_inf
     taus = np.exp(log_tau[[p for _, p, _, _, _ in regions]])
     peaks = [
         DrtPeak(float(t), float(r), float(t / r) if r > 0 else float("nan"),
@@ -703,18 +796,56 @@ def _peaks(
         # The ZARCs are fitted to the data minus the series capacitor (if any), with the
         # weights of the whole impedance; the check compares like with like.
         arcs_only = Spectrum(spec.frequency_hertz, spec.impedance_ohm - capacitor)
-        refined = _refine_peaks(_ZarcFit(arcs_only, weight, bounds), r_inf, inductance, seeds_r,
-                                seeds_tau, _dispersion_from_peak(heights, seeds_r))
+        fitter = _ZarcFit(arcs_only, weight, bounds)
+        refined = _refine_peaks(fitter, r_inf, inductance, seeds_r, seeds_tau,
+                                _dispersion_from_peak(heights, seeds_r))
         if refined is not None:
-            resistance, tau, n, z_model = refined
+            refined = _fastest_unresolved(fitter, refined,
+                                          resolved_tau_range(spec.frequency_hertz)[0])
+            z_model = fitter.model(refined.r_inf, refined.inductance, refined.resistance,
+                                   refined.tau, refined.n)
             if _rms_percent(z_model + capacitor, spec.impedance_ohm) <= (
                     1.5 * drt_rms_percent + 0.05):
+                series = refined.r_inf
                 peaks = [
                     DrtPeak(float(t), float(r), float(t / r), float(1.0 / (2.0 * math.pi * t)),
                             float(d), _area_near(t, taus, areas), "zarc_fit")
-                    for t, r, d in zip(tau, resistance, n, strict=True)
+                    for t, r, d in zip(refined.tau, refined.resistance, refined.n, strict=True)
                 ]
-    return tuple(sorted(peaks, key=lambda p: p.tau_second))
+    return tuple(sorted(peaks, key=lambda p: p.tau_second)), series
+
+
+def _fastest_unresolved(fitter: _ZarcFit, refined: _Refined, tau_low: float) -> _Refined:
+    """The refinement with its fastest element moved above the measured range when the data
+    cannot tell it is inside.
+
+    The flank of a process faster than the highest frequency fixes little more than
+    ``r_inf + R`` (the real part) and ``R tau`` (the imaginary part): a fit may park such a
+    process just inside the resolved range (``tau_low``, :func:`resolved_tau_range`) as
+    well as beyond it. When the fastest element lies within a decade above ``tau_low``, the
+    fit is repeated with that element's tau bounded to at most ``tau_low / 2``
+    (started with ``r_inf + R`` and ``R tau`` kept); if its chi-square is within
+    :data:`UNRESOLVED_CHI_SQUARE` of the free fit's (chi-square = RSS / noise variance,
+    the variance estimated from the free fit's RSS), the element is not resolved and
+    the bounded fit is kept.
+    """
+    k = int(np.argmin(refined.tau))
+    if not tau_low <= refined.tau[k] <= 10.0 * tau_low:
+        return refined
+    tau, resistance, n = refined.tau.copy(), refined.resistance.copy(), refined.n.copy()
+    tau[k] = tau_low / 4.0
+    resistance[k] = refined.resistance[k] * refined.tau[k] / tau[k]
+    upper = np.full(len(tau), np.inf)
+    upper[k] = tau_low / 2.0
+    trial = fitter.fit(refined.r_inf + refined.resistance[k] - resistance[k],
+                       refined.inductance, resistance, tau, n, tau_upper=upper)
+    if trial is None:
+        return refined
+    (r0, inductance, resistance, tau, n), rss = trial
+    dof = 2 * len(fitter.z) - 2 - 3 * len(tau)
+    if (rss - refined.rss) / max(refined.rss / dof, 1e-300) > UNRESOLVED_CHI_SQUARE:
+        return refined
+    return _Refined(float(r0), float(inductance), resistance, tau, n, rss)
 
 
 def _area_near(tau: float, peak_taus: np.ndarray, areas: np.ndarray) -> float:
