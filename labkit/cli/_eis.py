@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from typing import Any
 
 from labkit.cli import command_group
 
@@ -60,3 +62,17 @@ def assignment(text: str | None) -> dict[str, str] | None:
                              f"commas, roles {', '.join(ROLES)}; got {part!r}")
         pairs[name.strip()] = role.strip()
     return pairs
+
+
+def batch_text(entries: list[dict[str, Any]],
+               describe: Callable[[str, dict[str, Any]], list[str]]) -> str:
+    """The text output of a batch command: per entry its head (``FILE  spectrum N``) with the
+    error when it failed, else the lines ``describe(head, entry)`` gives."""
+    lines = []
+    for entry in entries:
+        head = f"{entry['file']}  spectrum {entry['spectrum']}"
+        if "error" in entry:
+            lines.append(f"{head}: {entry['error']['type']}: {entry['error']['message']}")
+            continue
+        lines.extend(describe(head, entry))
+    return "\n".join(lines)

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from labkit.cli import EXIT_INPUT_ERROR, EXIT_OK, Outcome, add_json_flag
-from labkit.cli._eis import add_spectra_input, eis_command
+from labkit.cli._eis import add_spectra_input, batch_text, eis_command
 from labkit.cli._records import number
 
 
@@ -65,23 +65,20 @@ def _drt(args: argparse.Namespace) -> Outcome:
 
 
 def _text(entries: list[dict[str, Any]]) -> str:
-    lines = []
-    for entry in entries:
-        head = f"{entry['file']}  spectrum {entry['spectrum']}"
-        if "error" in entry:
-            lines.append(f"{head}: {entry['error']['type']}: {entry['error']['message']}")
-            continue
-        lines.append(f"{head}  R_inf {number(entry['r_inf_ohm'])} Ω  R_pol "
-                     f"{number(entry['r_pol_ohm'])} Ω  λ {number(entry['lambda'], 3)} "
-                     f"({entry['lambda_method']})  fit rms {number(entry['residual_rms_percent'], 3)} %")
-        lines.append(f"  {'tau [s]':>11} {'f [Hz]':>11} {'R [Ω]':>11} {'C [F]':>11} {'n':>6}  from")
-        for peak in entry["peaks"]:
-            lines.append(_peak_line(peak, peak["method"]))
-        for peak in entry["outside_measured_range"]:
-            counted = "R_inf" if peak["side"] == "above" else "R_pol"
-            lines.append(_peak_line(peak, f"outside the measured range ({peak['side']}; "
-                                          f"in {counted})"))
-    return "\n".join(lines)
+    return batch_text(entries, _describe)
+
+
+def _describe(head: str, entry: dict[str, Any]) -> list[str]:
+    lines = [f"{head}  R_inf {number(entry['r_inf_ohm'])} Ω  R_pol "
+             f"{number(entry['r_pol_ohm'])} Ω  λ {number(entry['lambda'], 3)} "
+             f"({entry['lambda_method']})  fit rms {number(entry['residual_rms_percent'], 3)} %",
+             f"  {'tau [s]':>11} {'f [Hz]':>11} {'R [Ω]':>11} {'C [F]':>11} {'n':>6}  from"]
+    lines.extend(_peak_line(peak, peak["method"]) for peak in entry["peaks"])
+    for peak in entry["outside_measured_range"]:
+        counted = "R_inf" if peak["side"] == "above" else "R_pol"
+        lines.append(_peak_line(peak, f"outside the measured range ({peak['side']}; "
+                                      f"in {counted})"))
+    return lines
 
 
 def _peak_line(peak: dict[str, Any], note: str) -> str:

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from labkit.cli import EXIT_INPUT_ERROR, EXIT_OK, Outcome, add_json_flag
-from labkit.cli._eis import add_electrolyte_options, add_spectra_input, eis_command
+from labkit.cli._eis import add_electrolyte_options, add_spectra_input, batch_text, eis_command
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -193,29 +193,26 @@ def _number(quantity: dict[str, Any], unit: str = "") -> str:
 
 
 def _text(entries: list[dict[str, Any]]) -> str:
-    lines = []
-    for entry in entries:
-        head = f"{entry['file']}  spectrum {entry['spectrum']}"
-        if "error" in entry:
-            lines.append(f"{head}: {entry['error']['type']}: {entry['error']['message']}")
-            continue
-        state = "ok" if entry["success"] else f"NOT CONVERGED ({entry['message']})"
-        lines.append(f"{head}  {entry['circuit']}  χ²={entry['chi_square']:.4g}  {state}")
-        if "model" in entry:
-            lines.append(f"  model {entry['model']}: {entry['reason']}")
-        for name, p in entry["parameters"].items():
-            shown = _number(p) if p.get("determined", True) else \
-                f"undetermined ({_number(p)})"
-            lines.append(f"  {name:<10} {shown}")
-        if "bulk_from" in entry:
-            lines.append(f"  bulk from {entry['bulk_from']}; series "
-                         f"{'+'.join(entry['series_resistance']['resistors'])}: "
-                         f"{entry['series_resistance']['role']}")
-        for role, q in entry.get("conductivity_siemens_per_centimeter", {}).items():
-            lines.append(f"  σ {role:<15} {_number(q, 'S/cm')}")
-        for kind, q in entry.get("area_specific_resistance_ohm_square_centimeter", {}).items():
-            lines.append(f"  ASR {kind:<13} {_number(q, 'Ω cm²')} ({q.get('formula')})")
-        lines.extend(f"  note: {note}" for note in entry.get("interpretation_notes", []))
-        if "interpretation_error" in entry:
-            lines.append(f"  arcs not interpreted: {entry['interpretation_error']['message']}")
-    return "\n".join(lines)
+    return batch_text(entries, _describe)
+
+
+def _describe(head: str, entry: dict[str, Any]) -> list[str]:
+    state = "ok" if entry["success"] else f"NOT CONVERGED ({entry['message']})"
+    lines = [f"{head}  {entry['circuit']}  χ²={entry['chi_square']:.4g}  {state}"]
+    if "model" in entry:
+        lines.append(f"  model {entry['model']}: {entry['reason']}")
+    for name, p in entry["parameters"].items():
+        shown = _number(p) if p.get("determined", True) else f"undetermined ({_number(p)})"
+        lines.append(f"  {name:<10} {shown}")
+    if "bulk_from" in entry:
+        lines.append(f"  bulk from {entry['bulk_from']}; series "
+                     f"{'+'.join(entry['series_resistance']['resistors'])}: "
+                     f"{entry['series_resistance']['role']}")
+    for role, q in entry.get("conductivity_siemens_per_centimeter", {}).items():
+        lines.append(f"  σ {role:<15} {_number(q, 'S/cm')}")
+    for kind, q in entry.get("area_specific_resistance_ohm_square_centimeter", {}).items():
+        lines.append(f"  ASR {kind:<13} {_number(q, 'Ω cm²')} ({q.get('formula')})")
+    lines.extend(f"  note: {note}" for note in entry.get("interpretation_notes", []))
+    if "interpretation_error" in entry:
+        lines.append(f"  arcs not interpreted: {entry['interpretation_error']['message']}")
+    return lines

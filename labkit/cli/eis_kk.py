@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from labkit.cli import EXIT_INPUT_ERROR, EXIT_OK, Outcome, add_json_flag
-from labkit.cli._eis import add_spectra_input, eis_command
+from labkit.cli._eis import add_spectra_input, batch_text, eis_command
 from labkit.cli._records import number
 
 
@@ -61,20 +61,16 @@ def _kk(args: argparse.Namespace) -> Outcome:
 
 
 def _text(entries: list[dict[str, Any]]) -> str:
-    lines = []
-    for entry in entries:
-        head = f"{entry['file']}  spectrum {entry['spectrum']}"
-        if "error" in entry:
-            lines.append(f"{head}: {entry['error']['type']}: {entry['error']['message']}")
-            continue
-        verdict = "valid" if entry["valid"] else "INVALID"
-        band = entry["valid_frequency_range_hertz"]
-        passing = "none" if band is None else f"{number(band['low'])}-{number(band['high'])} Hz"
-        residual = entry["residual_max_percent"]
-        decided = ", ".join(entry["decided_by"]) or "no criterion failed"
-        lines.append(f"{head}  {verdict} ({decided})  M={entry['number_of_rc']}  noise "
-                     f"{number(entry['noise_percent'], 3)} %  max residual "
-                     f"re {number(residual['real'], 3)} % im {number(residual['imag'], 3)} %  "
-                     f"passing {passing}")
-        lines.append(f"  {entry['reason']}")
-    return "\n".join(lines)
+    return batch_text(entries, _describe)
+
+
+def _describe(head: str, entry: dict[str, Any]) -> list[str]:
+    verdict = "valid" if entry["valid"] else "INVALID"
+    band = entry["valid_frequency_range_hertz"]
+    passing = "none" if band is None else f"{number(band['low'])}-{number(band['high'])} Hz"
+    residual = entry["residual_max_percent"]
+    decided = ", ".join(entry["decided_by"]) or "no criterion failed"
+    return [f"{head}  {verdict} ({decided})  M={entry['number_of_rc']}  noise "
+            f"{number(entry['noise_percent'], 3)} %  max residual "
+            f"re {number(residual['real'], 3)} % im {number(residual['imag'], 3)} %  "
+            f"passing {passing}", f"  {entry['reason']}"]

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from labkit.cli import EXIT_INPUT_ERROR, EXIT_OK, Outcome, add_json_flag
-from labkit.cli._eis import add_spectra_input, eis_command
+from labkit.cli._eis import add_spectra_input, batch_text, eis_command
 from labkit.cli._records import number
 
 
@@ -58,28 +58,27 @@ def _tortuosity(args: argparse.Namespace) -> Outcome:
 
 
 def _text(entries: list[dict[str, Any]]) -> str:
-    def estimate(value: dict[str, Any] | None, unit: str = "") -> str:
-        if value is None:
-            return "-"
-        return f"{number(value['value'])} ± {number(value['stderr'], 2)}{unit}"
+    return batch_text(entries, _describe)
 
-    lines = []
-    for entry in entries:
-        head = f"{entry['file']}  spectrum {entry['spectrum']}"
-        if "error" in entry:
-            lines.append(f"{head}: {entry['error']['type']}: {entry['error']['message']}")
-            continue
-        check = entry["low_frequency_check"]
-        lines += [head,
-                  f"  R_ion              {estimate(entry['ionic_resistance_ohm'], ' Ω')}",
-                  f"  R_s (separator)    {estimate(entry['series_resistance_ohm'], ' Ω')}",
-                  f"  σ_eff              "
-                  f"{estimate(entry['effective_conductivity_siemens_per_centimeter'], ' S/cm')}",
-                  f"  MacMullin number   {estimate(entry['macmullin_number'])}",
-                  f"  tortuosity factor  {estimate(entry['tortuosity_factor'])}",
-                  f"  R_s + R_ion/3      data {estimate(check['intercept_ohm'], ' Ω')}, fit "
-                  f"{estimate(check['expected_ohm'], ' Ω')}: "
-                  + ("agrees" if check["agrees"] else "DISAGREES" if check["in_regime"]
-                     else "not reached (measure lower frequencies)")]
-        lines.extend(f"  note: {note}" for note in entry["notes"])
-    return "\n".join(lines)
+
+def _estimate(value: dict[str, Any] | None, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    return f"{number(value['value'])} ± {number(value['stderr'], 2)}{unit}"
+
+
+def _describe(head: str, entry: dict[str, Any]) -> list[str]:
+    check = entry["low_frequency_check"]
+    lines = [head,
+             f"  R_ion              {_estimate(entry['ionic_resistance_ohm'], ' Ω')}",
+             f"  R_s (separator)    {_estimate(entry['series_resistance_ohm'], ' Ω')}",
+             f"  σ_eff              "
+             f"{_estimate(entry['effective_conductivity_siemens_per_centimeter'], ' S/cm')}",
+             f"  MacMullin number   {_estimate(entry['macmullin_number'])}",
+             f"  tortuosity factor  {_estimate(entry['tortuosity_factor'])}",
+             f"  R_s + R_ion/3      data {_estimate(check['intercept_ohm'], ' Ω')}, fit "
+             f"{_estimate(check['expected_ohm'], ' Ω')}: "
+             + ("agrees" if check["agrees"] else "DISAGREES" if check["in_regime"]
+                else "not reached (measure lower frequencies)")]
+    lines.extend(f"  note: {note}" for note in entry["notes"])
+    return lines

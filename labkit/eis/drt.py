@@ -50,6 +50,7 @@ from scipy.linalg import cholesky
 from scipy.optimize import least_squares, nnls
 from scipy.signal import find_peaks
 
+from labkit._threads import on_one_blas_thread
 from labkit.eis._spectra import Spectrum, as_spectrum, iter_spectra
 
 DataUsed = Literal["combined", "real", "imaginary"]
@@ -629,6 +630,7 @@ def _find_peaks(
 # --------------------------------------------------------------------------- API
 
 
+@on_one_blas_thread
 def drt(
     spectrum: Any,
     *,

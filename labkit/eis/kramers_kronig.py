@@ -61,6 +61,7 @@ from typing import Any
 
 import numpy as np
 
+from labkit._threads import on_one_blas_thread
 from labkit.data import ImpedanceRecord
 from labkit.eis._spectra import Spectrum, as_spectrum, iter_spectra
 from labkit.errors import AnalysisError
@@ -412,6 +413,7 @@ def _reason(verdict: _Verdict, fit: _Fit, frequency: np.ndarray,
     return f"{'; '.join(parts)}; {noise}; M = {fit.count}"
 
 
+@on_one_blas_thread
 def kramers_kronig(
     spectrum: Any,
     *,
@@ -499,6 +501,7 @@ def kramers_kronig_batch(spectra: Any, **options: Any) -> list[KramersKronigResu
     return [aborted_verdict(r) for r in results] if aborted else results
 
 
+@on_one_blas_thread
 def trim_invalid(spectrum: Any, **options: Any) -> tuple[Spectrum, KramersKronigResult]:
     """Drop high- and low-frequency end points until the linear KK test passes.
 
