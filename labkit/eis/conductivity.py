@@ -33,8 +33,12 @@ of the fit. So:
 Further electrolyte arcs follow in brick-layer order: the next is the grain
 boundary, later ones are surface layers. Two arcs of one capacitance class are
 never summed silently: they are told apart by this order and flagged
-``ambiguous``. ``assign={"R1": "bulk", "R2": "grain_boundary"}`` overrides the
-rules; resistors given one role are then summed, and the notes say so.
+``ambiguous``; so is a surface-layer arc whose capacitance is near the interface
+class (it is counted in σ_total, and a note says how to give it to the electrode).
+``assign={"R1": "bulk", "R2": "grain_boundary"}`` overrides the rules for the resistors
+it names; the others keep their automatic roles, except that an automatic bulk or grain
+boundary the user gave to another resistor is left unassigned (not counted). Resistors
+given one role are summed, and the notes say so.
 
 **Lead resistance.** ``lead_resistance_ohm`` (the cell and cables measured with the
 electrodes shorted) is subtracted from a bulk taken from the intercept; the default
@@ -58,6 +62,7 @@ resistance, for both interfaces (R·A) and per interface (R·A/2).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -415,7 +420,14 @@ def interpret(
         notes.append("no area/thickness given: capacitances normalised with an assumed cell "
                      "constant of 1 cm⁻¹")
     if assign:
-        roles, series_role, series_evidence, bulk_from = _assigned(arcs, series, assign, notes)
+        _check_assignment(arcs, series, assign)
+        automatic_notes: list[str] = []
+        reading = _automatic(arcs, series, result, lead_resistance_ohm, automatic_notes)
+        # A note about a resistor the user assigned no longer applies.
+        notes += [n for n in automatic_notes
+                  if not any(re.search(rf"\b{re.escape(r)}\b", n) for r in assign)]
+        roles, series_role, series_evidence, bulk_from = _assigned(
+            arcs, series, assign, reading, notes)
     else:
         roles, series_role, series_evidence, bulk_from = _automatic(
             arcs, series, result, lead_resistance_ohm, notes)
@@ -466,8 +478,8 @@ def _with_role(arc: ArcInterpretation, role: str, ambiguous: bool,
 Roles = dict[str, tuple[str, bool, str]]
 
 
-def _assigned(arcs: list[ArcInterpretation], series: list[str], assign: Mapping[str, str],
-              notes: list[str]) -> tuple[Roles, str, str, str | None]:
+def _check_assignment(arcs: list[ArcInterpretation], series: list[str],
+                      assign: Mapping[str, str]) -> None:
     known = {a.resistor for a in arcs} | set(series)
     for resistor, role in assign.items():
         if resistor not in known:
@@ -475,32 +487,51 @@ def _assigned(arcs: list[ArcInterpretation], series: list[str], assign: Mapping[
                                 f"{sorted(known)}")
         if role not in ROLES:
             raise AnalysisError(f"cannot assign {resistor!r} to {role!r}: roles are {ROLES}")
-    taken = set(assign.values())
+
+
+def _assigned(arcs: list[ArcInterpretation], series: list[str], assign: Mapping[str, str],
+              automatic: tuple[Roles, str, str, str | None],
+              notes: list[str]) -> tuple[Roles, str, str, str | None]:
+    """The automatic reading with the user's roles put over it.
+
+    A resistor the user names gets that role; the others keep their automatic role,
+    except that an automatic bulk or grain boundary the user gave to another resistor
+    becomes unassigned (not counted), so that one role is never taken twice.
+    """
+    automatic_roles, series_role, series_evidence, bulk_from = automatic
+    exclusive = {role for role in assign.values() if role in ("bulk", "grain_boundary")}
     roles: Roles = {}
     for arc in arcs:
+        role, ambiguous, reason = automatic_roles.get(arc.resistor,
+                                                      (arc.role, arc.ambiguous, ""))
         if arc.resistor in assign:
             roles[arc.resistor] = (assign[arc.resistor], False, "assigned by the user")
-        elif arc.role in taken:
-            roles[arc.resistor] = ("unassigned", False, f"its class ({arc.role}) was assigned "
-                                   "to another resistor by the user")
-    series_role = "series"
+        elif role in exclusive:
+            roles[arc.resistor] = ("unassigned", False, f"its automatic role ({role}) was "
+                                   "assigned to another resistor by the user: not counted")
+        else:
+            roles[arc.resistor] = (role, ambiguous, reason)
     given = {assign[r] for r in series if r in assign}
     if given:
         series_role = given.pop() if len(given) == 1 else "series"
+        series_evidence = "assigned by the user"
+    elif series_role in exclusive:
+        series_role, series_evidence = "series", (f"leads and cell: the user assigned the "
+                                                  f"{series_role} to another resistor")
     bulk = [r for r, role in assign.items() if role == "bulk"]
-    bulk_from = None
     if bulk:
         bulk_from = "high_frequency_intercept" if all(r in series for r in bulk) else \
             "arc " + "+".join(r for r in bulk if r not in series)
+    elif not (series_role == "bulk" or any(role == "bulk" for role, _, _ in roles.values())):
+        bulk_from = None
     for role in set(assign.values()):
         same = sorted(r for r, x in assign.items() if x == role)
         if len(same) > 1:
             notes.append(f"{', '.join(same)} assigned to {role} by the user: their resistances "
                          "are summed")
-    notes.append("roles assigned by the user: " + ", ".join(f"{r}={x}" for r, x in
-                                                            assign.items()))
-    return roles, series_role, "assigned by the user" if given or any(
-        r in assign for r in series) else "leads and cell", bulk_from
+    notes.append("roles assigned by the user: " + ", ".join(
+        f"{r}={x}" for r, x in assign.items()) + "; the others by the automatic rules")
+    return roles, series_role, series_evidence, bulk_from
 
 
 def _automatic(arcs: list[ArcInterpretation], series: list[str], result: FitResult,
@@ -594,8 +625,19 @@ def _automatic(arcs: list[ArcInterpretation], series: list[str], result: FitResu
                 + ("; it has bulk-class capacitance too, so bulk and grain boundary are told "
                    "apart by relaxation frequency alone" if same else ""))
         else:
-            roles[arc.resistor] = ("surface_layer", arc.capacitance_class != "surface_layer",
+            # ``arc.ambiguous`` still holds "near a class boundary" here: a surface-layer arc
+            # near the interface class (its upper boundary) may be the electrode's, and it is
+            # counted in σ_total.
+            near_interface = (arc.capacitance_class == "surface_layer" and arc.ambiguous
+                              and arc.normalised_capacitance_farad_per_centimeter > 1e-8)
+            roles[arc.resistor] = ("surface_layer",
+                                   arc.capacitance_class != "surface_layer" or near_interface,
                                    "a further electrolyte arc after bulk and grain boundary")
+            if near_interface:
+                notes.append(f"{arc.resistor} ({arc.normalised_capacitance_farad_per_centimeter:.3g}"
+                             " F/cm) is counted in σ_total as a surface layer, but its "
+                             "capacitance is near the electrode-interface class: if it is the "
+                             f"electrode's, assign it (--assign {arc.resistor}=interface)")
     if len(bulk_class) > 1 or (ordered and ordered[0].capacitance_class == "bulk"):
         notes.append("several arcs have bulk-class capacitance: the fastest is taken as bulk, "
                      "the next as grain boundary (brick-layer order); flagged ambiguous")
