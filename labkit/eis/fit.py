@@ -276,6 +276,9 @@ class _Mapping:
                                  0.0)
         self.sine = ~self.log & ~self.log_sine & np.isfinite(low) & np.isfinite(high)
         self.lower_only = ~self.log & ~self.log_sine & ~self.sine & np.isfinite(low)
+        # Which maps occur (free_values runs in the fits' inner loop: skip the empty ones).
+        self._maps_used = (bool(self.log_sine.any()), bool(self.sine.any()),
+                           bool(self.lower_only.any()))
 
     def to_x(self, p_free: np.ndarray) -> np.ndarray:
         """Optimiser coordinates of free parameter values (last axis = parameters)."""
@@ -299,17 +302,21 @@ class _Mapping:
         d = np.ones_like(x)
         e = np.exp(x[..., self.log])
         p[..., self.log], d[..., self.log] = e, e
-        s = x[..., self.log_sine]
-        width = (self.log_high - self.log_low)[self.log_sine]
-        value = np.exp(self.log_low[self.log_sine] + width * (np.sin(s) + 1) / 2)
-        p[..., self.log_sine], d[..., self.log_sine] = value, value * width * np.cos(s) / 2
-        s = x[..., self.sine]
-        span = (self.high - self.low)[self.sine]
-        p[..., self.sine] = self.low[self.sine] + span * (np.sin(s) + 1) / 2
-        d[..., self.sine] = span * np.cos(s) / 2
-        e = np.exp(x[..., self.lower_only])
-        p[..., self.lower_only] = self.low[self.lower_only] + e
-        d[..., self.lower_only] = e
+        log_sine, sine, lower_only = self._maps_used
+        if log_sine:
+            s = x[..., self.log_sine]
+            width = (self.log_high - self.log_low)[self.log_sine]
+            value = np.exp(self.log_low[self.log_sine] + width * (np.sin(s) + 1) / 2)
+            p[..., self.log_sine], d[..., self.log_sine] = value, value * width * np.cos(s) / 2
+        if sine:
+            s = x[..., self.sine]
+            span = (self.high - self.low)[self.sine]
+            p[..., self.sine] = self.low[self.sine] + span * (np.sin(s) + 1) / 2
+            d[..., self.sine] = span * np.cos(s) / 2
+        if lower_only:
+            e = np.exp(x[..., self.lower_only])
+            p[..., self.lower_only] = self.low[self.lower_only] + e
+            d[..., self.lower_only] = e
         return p, d
 
     def full(self, p_free: np.ndarray) -> np.ndarray:

@@ -297,10 +297,22 @@ def _fit_group(circuit: Circuit, mapping: _Mapping, constraints: Constraints, gr
             polish(rows[settled], best_x[neighbour[settled]])
     for i in pending(everyone):
         guesses[i] = _starting_vectors(circuit, features[i], constraints)
-    for k in range(1, max(starts, 1)):
-        rows = np.array([i for i in pending(everyone) if k < len(guesses[i])], dtype=int)
-        if rows.size:
-            polish(rows, np.array([mapping.to_x(guesses[i][k][free]) for i in rows]))
+    if good_enough <= 0:
+        # Every start is polished anyway: all of a spectrum's starts in one LM run (rows
+        # grouped by their number of starts), not one run per start.
+        by_count: dict[int, list[int]] = {}
+        for i in pending(everyone):
+            by_count.setdefault(min(len(guesses[i]), max(starts, 1)), []).append(i)
+        for n_starts, members in by_count.items():
+            if n_starts > 1:
+                polish(np.array(members), np.array([[mapping.to_x(g[free])
+                                                     for g in guesses[i][1:n_starts]]
+                                                    for i in members]))
+    else:
+        for k in range(1, max(starts, 1)):
+            rows = np.array([i for i in pending(everyone) if k < len(guesses[i])], dtype=int)
+            if rows.size:
+                polish(rows, np.array([mapping.to_x(guesses[i][k][free]) for i in rows]))
     rng = np.random.default_rng(seed)
     stale = np.zeros(count, dtype=int)
     for _ in range(restarts):
