@@ -292,13 +292,19 @@ def _impedance_section(record: ImpedanceRecord, section: Section,
     # The model choice of all analysed spectra in one vectorised batch.
     choices = section.attempt("circuit fit", lambda: _best_fits(
         [record.impedance(index) for index in analysed])) or [None] * len(analysed)
-    for index, choice in zip(analysed, choices, strict=True):
+    if len(analysed) > 1:
+        section.skipped.append(f"figures beyond the Nyquist plot (Bode, residuals, "
+                               f"Kramers–Kronig, DRT) are drawn for spectrum {analysed[0]} "
+                               "only; the numbers of every analysed spectrum are tabulated")
+    for position, (index, choice) in enumerate(zip(analysed, choices, strict=True)):
         _spectrum(record, index, section, f" (spectrum {index})" if len(spectra) > 1 else "",
-                  interpretation, choice)
+                  interpretation, choice, every_figure=position == 0)
 
 
 def _spectrum(record: ImpedanceRecord, index: int, section: Section, tag: str,
-              interpretation: Mapping[str, Any], choice: Any) -> None:
+              interpretation: Mapping[str, Any], choice: Any, every_figure: bool) -> None:
+    """Findings and tables of one spectrum; its Nyquist plot, and with ``every_figure``
+    the Bode, residual, Kramers–Kronig and DRT figures too (each costs ~0.3-0.8 s)."""
     from labkit import plot
     from labkit.eis.drt import drt
     from labkit.eis.kramers_kronig import kramers_kronig
@@ -320,13 +326,15 @@ def _spectrum(record: ImpedanceRecord, index: int, section: Section, tag: str,
                    lambda: plot.nyquist((frequency, z), fit=fit))
     knee = _blocking_knee(frequency, z) if blocking else frequency.min()
     arcs = frequency >= knee
-    if knee > frequency.min():
+    if knee > frequency.min() and every_figure:
         section.figure(f"Nyquist plot{tag}, electrolyte arcs only (f ≥ {knee:.3g} Hz)",
                        lambda: plot.nyquist((frequency, z), fit=fit,
                                     frequency_range_hertz=(knee, frequency.max())))
-    section.figure(f"Bode plot{tag}", lambda: plot.bode((frequency, z), fit=fit))
+    if every_figure:
+        section.figure(f"Bode plot{tag}", lambda: plot.bode((frequency, z), fit=fit))
     if fit is not None:
-        section.figure(f"fit residuals{tag}", lambda: plot.fit_residuals(fit))
+        if every_figure:
+            section.figure(f"fit residuals{tag}", lambda: plot.fit_residuals(fit))
         table = fit.to_frame().reset_index()
         table.insert(1, "value ± stderr", [
             with_uncertainty(p.value, p.stderr) if p.determined else
@@ -340,12 +348,14 @@ def _spectrum(record: ImpedanceRecord, index: int, section: Section, tag: str,
                 ["name", "circuit", "bic", "chi_square", "eligible", "undetermined",
                  "residual_runs_z"]]))
         _conductivity(record, fit, index, section, tag, interpretation)
-    if kk is not None:
+    if kk is not None and every_figure:
         section.figure(f"Kramers–Kronig residuals{tag}", lambda: plot.kk_residuals(kk))
     result = section.attempt("DRT", lambda: drt((frequency[arcs], z[arcs])))
     if result is not None:
         where = "" if arcs.all() else f" of the electrolyte arcs (f ≥ {knee:.3g} Hz)"
-        section.figure(f"distribution of relaxation times{where}{tag}", lambda: plot.drt(result))
+        if every_figure:
+            section.figure(f"distribution of relaxation times{where}{tag}",
+                           lambda: plot.drt(result))
         if result.peaks:
             section.tables.append((f"DRT peaks{tag}", pd.DataFrame(
                 [peak.to_dict() for peak in result.peaks])))
