@@ -268,6 +268,8 @@ def bode(
         modulus_ax.loglog(dense, np.abs(model), "-", color=OKABE_ITO[1],
                           label=f"fit {fit.circuit}")
         phase_ax.semilogx(dense, -np.degrees(np.angle(model)), "-", color=OKABE_ITO[1])
+    for axis in (modulus_ax.xaxis, modulus_ax.yaxis, phase_ax.xaxis):
+        plain_log_ticks(axis)
     modulus_ax.set_ylabel("|Z| / Ω")
     phase_ax.set_ylabel("−phase / °")
     phase_ax.set_xlabel("frequency / Hz")
@@ -299,6 +301,7 @@ def _residual_axes(ax: Axes, frequency: np.ndarray, real: np.ndarray, imag: np.n
     ax.axhline(0, color="0.4", linewidth=0.8)
     ax.semilogx(frequency, real, "o-", markersize=3, linewidth=0.8, label="Δ real")
     ax.semilogx(frequency, imag, "s-", markersize=3, linewidth=0.8, label="Δ imaginary")
+    plain_log_ticks(ax.xaxis)
     ax.set_xlabel("frequency / Hz")
     ax.set_ylabel("residual / % of |Z|")
     ax.legend(loc="best", ncols=2)
@@ -351,6 +354,7 @@ def drt(result: Any, *, ax: Axes | None = None, label_peaks: bool = True) -> Axe
     """
     ax = new_axes(ax, (4.2, 2.8))
     ax.semilogx(result.tau_second, result.gamma_ohm, color=OKABE_ITO[0])
+    plain_log_ticks(ax.xaxis)
     ax.fill_between(result.tau_second, result.gamma_ohm, color=OKABE_ITO[0], alpha=0.12,
                     linewidth=0)
     low, high = float(result.tau_second.min()), float(result.tau_second.max())
