@@ -549,8 +549,15 @@ def arrhenius_series(
             points.append(SeriesPoint(name, index, temperature, origin, {},
                                       error_dict(exc, file=name, position=f"spectrum {index}")))
             continue
-        sigma = {role: Estimate(q.value, q.stderr, "S/cm")
-                 for role, q in meaning.conductivity_siemens_per_centimeter.items()}
+        sigma, notes = {}, list(meaning.notes)
+        for role, q in meaning.conductivity_siemens_per_centimeter.items():
+            if q.value > 0 and math.isfinite(q.stderr) and q.stderr <= q.value:
+                sigma[role] = Estimate(q.value, q.stderr, "S/cm")
+            else:
+                # An undetermined σ is no point of the fit (weighted, it would weigh
+                # nothing at best; without a finite stderr it would unweight the rest).
+                notes.append(f"σ {role} is not determined by this spectrum ({q.value:.3g} ± "
+                             f"{q.stderr:.2g} S/cm): left out of the {role} Arrhenius fit")
         cell_constant = thickness_centimeter / area_square_centimeter
         roles = {arc.resistor: arc.role for arc in meaning.arcs}
         roles.update({r: meaning.series_role for r in meaning.series_resistors})
@@ -566,7 +573,7 @@ def arrhenius_series(
                 for name, r in own.items()
                 if r.value > 0 and math.isfinite(r.stderr) and r.stderr <= r.value}
         points.append(SeriesPoint(name, index, temperature, origin, sigma, None,
-                                  meaning.bulk_from, roles, arcs, meaning.notes))
+                                  meaning.bulk_from, roles, arcs, tuple(notes)))
     fits, vtf_fits, missing = {}, {}, {}
     for role in ("bulk", "grain_boundary", "total"):
         have = [p for p in points if role in p.sigma_siemens_per_centimeter]
