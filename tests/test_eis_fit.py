@@ -708,3 +708,29 @@ def test_composite_cathode_fit_of_a_solid_state_cell_reaches_the_optimum():
     result = fit_circuit(frequency, z, circuit)
     assert result.chi_square <= _exhaustive_chi_square(frequency, z, circuit) * (1 + 1e-3)
     assert 0.3 < result.value("Wo1_1") < 30
+
+
+def test_a_singular_system_in_one_row_does_not_stall_the_batch(monkeypatch):
+    """The vectorised LM solves every row's damped normal equations at once; when LAPACK
+    refuses the stack (a singular row), each row is solved by least squares instead of
+    every row taking a zero step. Forced here on every iteration: both rows still reach
+    the generating values."""
+    from labkit.eis import vectorised
+    from labkit.eis.fit import Constraints, _Mapping
+
+    def refuse(*_args, **_kwargs):
+        raise np.linalg.LinAlgError("Singular matrix")
+
+    circuit = Circuit("R0-p(R1,CPE1)")
+    truth = np.array([10.0, 100.0, 1e-5, 0.9])
+    frequency = np.logspace(5, -1, 40)
+    z = circuit.impedance(truth, frequency)
+    mapping = _Mapping(circuit, Constraints())
+    batch = vectorised._Batch(circuit, mapping, np.vstack([frequency, frequency]),
+                              np.vstack([z, z]), "modulus")
+    starts = mapping.to_x(np.array([[20.0, 50.0, 1e-4, 0.8], [5.0, 300.0, 3e-6, 0.95]]))
+    monkeypatch.setattr(vectorised.np.linalg, "solve", refuse)
+    x, _, converged = batch.levenberg_marquardt(starts, np.array([0, 1]))
+    values, _ = mapping.free_values(x)
+    assert converged.all()
+    np.testing.assert_allclose(values, np.vstack([truth, truth]), rtol=1e-6)

@@ -141,8 +141,10 @@ class _Batch:
             try:
                 step = np.linalg.solve(system, -gradient[:, :, None])[:, :, 0]
             except np.linalg.LinAlgError:
-                step = np.linalg.lstsq(system[0], -gradient[0], rcond=None)[0][None] \
-                    if a.size == 1 else np.zeros_like(gradient)
+                # One row's singular system must not stall the others: least squares
+                # row by row (the singular one gets its minimum-norm step).
+                step = np.stack([np.linalg.lstsq(m, -g, rcond=None)[0]
+                                 for m, g in zip(system, gradient, strict=True)])
             step = np.where(np.isfinite(step), step, 0.0)
             # A trust limit: at most a factor e^2 per step in log space (a parameter whose
             # effect vanishes must not jump to 1e-300, where its derivative dies).
