@@ -84,8 +84,16 @@ def polish_with_lmfit(problem: _Problem, x: np.ndarray, weighting: str,
         residuals = objective.residual(params)
         return _result(problem, x, float(residuals @ residuals), True,
                        "every parameter is fixed", weighting, starts)
+    start = objective.residual(params)
+    start_cost = float(start @ start)
     outcome = lmfit.Minimizer(objective.residual, params).least_squares(
         jac=objective.jacobian, x_scale="jac")
+    if not outcome.chisqr <= start_cost * (1 + 1e-9):
+        # A polish must not lose the optimum it started from (seen: a start with R0 at
+        # 1e-6 Ω, near its bound, sent a good two-arc fit to one with 1000x the χ²).
+        return _result(problem, x, start_cost, True, f"lmfit's polish ended above its start "
+                       f"(χ² {outcome.chisqr:.4g} > {start_cost:.4g}): the start is kept",
+                       weighting, starts)
     params = outcome.params
     full = mapping.full(objective.free_values(params))
     names = list(params)
