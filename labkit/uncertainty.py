@@ -36,6 +36,13 @@ class Estimate:
     unit: str = ""
     inputs: Mapping[str, Any] = field(default_factory=dict)
 
+    @property
+    def determined(self) -> bool:
+        """Whether the data determine the value: finite, with a finite standard error no
+        larger than the value. An undetermined value is never a result."""
+        return math.isfinite(self.value) and math.isfinite(self.stderr) and \
+            self.stderr <= abs(self.value)
+
     def to_dict(self) -> dict[str, Any]:
         """``{"value": x, "stderr": s}`` (non-finite as ``None``), plus unit and inputs if set."""
         out: dict[str, Any] = {"value": finite_or_none(self.value),

@@ -551,7 +551,7 @@ def arrhenius_series(
             continue
         sigma, notes = {}, list(meaning.notes)
         for role, q in meaning.conductivity_siemens_per_centimeter.items():
-            if q.value > 0 and math.isfinite(q.stderr) and q.stderr <= q.value:
+            if q.value > 0 and q.determined:
                 sigma[role] = Estimate(q.value, q.stderr, "S/cm")
             else:
                 # An undetermined σ is no point of the fit (weighted, it would weigh
@@ -571,7 +571,7 @@ def arrhenius_series(
         arcs = {name: Estimate(cell_constant / r.value, cell_constant * r.stderr / r.value**2,
                                "S/cm")
                 for name, r in own.items()
-                if r.value > 0 and math.isfinite(r.stderr) and r.stderr <= r.value}
+                if r.value > 0 and r.determined}
         points.append(SeriesPoint(name, index, temperature, origin, sigma, None,
                                   meaning.bulk_from, roles, arcs, tuple(notes)))
     fits, vtf_fits, missing = {}, {}, {}

@@ -62,7 +62,6 @@ resistance, for both interfaces (R·A) and per interface (R·A/2).
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -317,11 +316,6 @@ def _series_resistors(circuit: Circuit) -> list[str]:
             if isinstance(leaf, Leaf) and leaf.element.symbol == "R"]
 
 
-def _determined(estimate: Estimate) -> bool:
-    return math.isfinite(estimate.value) and math.isfinite(estimate.stderr) and \
-        estimate.stderr <= abs(estimate.value)
-
-
 def arcs_of(result: FitResult, *, cell_constant_per_centimeter: float = 1.0,
             capacitance_method: str = "hsu-mansfeld") -> list[ArcInterpretation]:
     """Every simple arc of a fit with its numbers and capacitance class, fastest first.
@@ -359,7 +353,7 @@ def arcs_of(result: FitResult, *, cell_constant_per_centimeter: float = 1.0,
                     + f"; relaxes at {relaxation:.3g} Hz, {where}")
         arcs.append(ArcInterpretation(
             part.resistor, part.element, r, c, capacitance_method, normalised, relaxation,
-            resolved, _determined(r) and _determined(c) and c.value > 0, klass, klass, near,
+            resolved, r.determined and c.determined and c.value > 0, klass, klass, near,
             evidence))
     return sorted(arcs, key=lambda a: -a.relaxation_frequency_hertz
                   if math.isfinite(a.relaxation_frequency_hertz) else math.inf)
@@ -421,11 +415,8 @@ def interpret(
                      "constant of 1 cm⁻¹")
     if assign:
         _check_assignment(arcs, series, assign)
-        automatic_notes: list[str] = []
-        reading = _automatic(arcs, series, result, lead_resistance_ohm, automatic_notes)
-        # A note about a resistor the user assigned no longer applies.
-        notes += [n for n in automatic_notes
-                  if not any(re.search(rf"\b{re.escape(r)}\b", n) for r in assign)]
+        reading = _automatic(arcs, series, result, lead_resistance_ohm, notes,
+                             fixed=frozenset(assign))
         roles, series_role, series_evidence, bulk_from = _assigned(
             arcs, series, assign, reading, notes)
     else:
@@ -535,7 +526,9 @@ def _assigned(arcs: list[ArcInterpretation], series: list[str], assign: Mapping[
 
 
 def _automatic(arcs: list[ArcInterpretation], series: list[str], result: FitResult,
-               lead: float, notes: list[str]) -> tuple[Roles, str, str, str | None]:
+               lead: float, notes: list[str], fixed: frozenset[str] = frozenset()
+               ) -> tuple[Roles, str, str, str | None]:
+    """The rules of the module doc; no note about a resistor in ``fixed`` (the user's)."""
     roles: Roles = {}
     f_max, f_min = float(np.max(result.frequency_hertz)), float(np.min(result.frequency_hertz))
     # An arc relaxing above the measured range shows only its flank: its resistance and the
@@ -546,13 +539,14 @@ def _automatic(arcs: list[ArcInterpretation], series: list[str], result: FitResu
                                "relaxes above the measured range: counted with the series "
                                "resistance as the high-frequency intercept")
     rest = [a for a in arcs if a not in above]
-    undetermined = [a for a in rest if not _determined(a.resistance_ohm)]
+    undetermined = [a for a in rest if not a.resistance_ohm.determined]
     for arc in undetermined:
         roles[arc.resistor] = (UNDETERMINED, False, "its resistance is not determined by the "
                                "data (standard error above the value): not counted")
-    if undetermined:
-        notes.append(f"arcs {', '.join(a.resistor for a in undetermined)} are not determined by "
-                     "the data and are not counted")
+    unsure = [a.resistor for a in undetermined if a.resistor not in fixed]
+    if unsure:
+        notes.append(f"arcs {', '.join(unsure)} are not determined by the data and are not "
+                     "counted")
     counted = [a for a in rest if a not in undetermined]
     # The electrode response begins at the first arc (fastest first) of electrode-class
     # capacitance or relaxing below the measured range (the bend of a blocking spike);
@@ -607,7 +601,7 @@ def _automatic(arcs: list[ArcInterpretation], series: list[str], result: FitResu
                 "electrolyte arc is taken as the bulk (brick-layer order)")
             ordered = electrolyte[1:]
             series_evidence = "the high-frequency intercept is negligible: leads and cell"
-    if series_role == "series" and series and electrolyte:
+    if series_role == "series" and series and electrolyte and not fixed & set(series):
         excess = r0[0] - lead
         electrolyte_sum = sum(a.resistance_ohm.value for a in electrolyte)
         if excess > 3 * r0[1] and excess > 0.05 * electrolyte_sum:
@@ -633,12 +627,14 @@ def _automatic(arcs: list[ArcInterpretation], series: list[str], result: FitResu
             roles[arc.resistor] = ("surface_layer",
                                    arc.capacitance_class != "surface_layer" or near_interface,
                                    "a further electrolyte arc after bulk and grain boundary")
-            if near_interface:
+            if near_interface and arc.resistor not in fixed:
                 notes.append(f"{arc.resistor} ({arc.normalised_capacitance_farad_per_centimeter:.3g}"
                              " F/cm) is counted in σ_total as a surface layer, but its "
                              "capacitance is near the electrode-interface class: if it is the "
                              f"electrode's, assign it (--assign {arc.resistor}=interface)")
-    if len(bulk_class) > 1 or (ordered and ordered[0].capacitance_class == "bulk"):
+    told_apart = bulk_class + ordered[:1]
+    if (len(bulk_class) > 1 or (ordered and ordered[0].capacitance_class == "bulk")) and \
+            not fixed & {a.resistor for a in told_apart}:
         notes.append("several arcs have bulk-class capacitance: the fastest is taken as bulk, "
                      "the next as grain boundary (brick-layer order); flagged ambiguous")
     return roles, series_role, series_evidence, bulk_from
