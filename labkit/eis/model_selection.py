@@ -151,9 +151,7 @@ def undetermined_parameters(result: FitResult) -> list[str]:
             merged.append(arc.resistor)
     out = []
     for name, parameter in result.parameters.items():
-        if name in exempt or not parameter.vary:
-            continue
-        if not (math.isfinite(parameter.stderr) and parameter.stderr <= abs(parameter.value)):
+        if name not in exempt and not parameter.determined:
             out.append(name)
     if merged:
         value = sum(result.value(n) for n in series + merged)
